@@ -1,0 +1,50 @@
+/* cleanup.h: automatic cleanup attributes, in the style of libguestfs cleanups.h. */
+#ifndef VMSTAMP_CLEANUP_H
+#define VMSTAMP_CLEANUP_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static inline void cleanup_free(void *ptr)
+{
+    free(*(void **)ptr);
+}
+
+static inline void cleanup_fclose(FILE **fp)
+{
+    if (*fp)
+        fclose(*fp);
+}
+
+static inline void cleanup_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+}
+
+/* A NULL-terminated array of strings, each owned. */
+static inline void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static inline void cleanup_strv(char ***v)
+{
+    strv_free(*v);
+}
+
+#define CLEANUP_FREE __attribute__((cleanup(cleanup_free)))
+#define CLEANUP_FCLOSE __attribute__((cleanup(cleanup_fclose)))
+#define CLEANUP_CLOSE __attribute__((cleanup(cleanup_close)))
+#define CLEANUP_STRV __attribute__((cleanup(cleanup_strv)))
+
+/* Hand ownership out of a CLEANUP_ variable. */
+#define steal_pointer(pp) \
+    ({ __typeof__(*(pp)) steal_tmp_ = *(pp); *(pp) = NULL; steal_tmp_; })
+
+#endif

@@ -1,0 +1,36 @@
+/* cmd.h: the command table and what commands share. */
+#ifndef VMSTAMP_CMD_H
+#define VMSTAMP_CMD_H
+
+#include <libvirt/libvirt.h>
+
+enum cmd_flags {
+    CMD_NEEDS_ROOT = 1 << 0,    /* libvirt qemu:///system, libguestfs on system disks */
+};
+
+struct cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    unsigned flags;
+    const char *summary;
+    const char *usage; /* options, one per line */
+};
+
+extern const struct cmd commands[];
+
+/* Global options (main.c). */
+extern const char *opt_uri;
+
+/* Print "usage: vmstamp NAME ..." for a command; returns EXIT_SUCCESS. */
+int cmd_usage(const char *name, int to_stderr);
+/* Report a bad option: one line, exit code 2. */
+int cmd_bad_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Open the connection chosen by -c (error recorded on failure). */
+virConnectPtr cmd_connect(void);
+
+int cmd_clone(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+#endif

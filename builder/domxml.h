@@ -1,0 +1,52 @@
+/* domxml.h: libvirt domain XML for clones, built and read with libxml2 (pure). */
+#ifndef VMSTAMP_DOMXML_H
+#define VMSTAMP_DOMXML_H
+
+#include <stdint.h>
+
+#define VMSTAMP_XMLNS "http://vmstamp.org/xmlns/clone/1.0"
+
+enum net_kind { NET_NETWORK, NET_USER, NET_BRIDGE };
+
+struct netspec {
+    enum net_kind kind;
+    char *source; /* network or bridge name; NULL for user */
+};
+
+/* "default", "network:NAME", "bridge:BR", "user" -> netspec. */
+int netspec_parse(const char *s, struct netspec *out);
+void netspec_release(struct netspec *n);
+
+struct domain_spec {
+    const char *name;
+    const char *virt_type;   /* "kvm" or "qemu" */
+    uint64_t memory_kib;
+    unsigned vcpus;
+    const char *disk_path;
+    const char *disk_format; /* "qcow2" */
+    const struct netspec *net;
+    const char *mac;
+    const char *console_log; /* serial console log file, or NULL */
+    /* vmstamp metadata */
+    const char *template_path;
+    const char *hostname;
+    const char *created;     /* ISO 8601 */
+};
+
+/* Returns a newly allocated XML document, or NULL (error recorded). */
+char *domxml_build(const struct domain_spec *spec);
+
+/* What vmstamp reads back from a domain's XML. */
+struct clone_meta {
+    int is_vmstamp;   /* has our <metadata> element */
+    char *template_path;
+    char *hostname;
+    char *created;
+    char **disks;     /* disk source paths vmstamp made (NULL-terminated) */
+    char **macs;      /* every interface MAC of the domain (NULL-terminated) */
+};
+
+int domxml_parse(const char *xml, struct clone_meta *meta);
+void clone_meta_release(struct clone_meta *meta);
+
+#endif

@@ -1,0 +1,24 @@
+/* edit.h: pure text edits of guest configuration files (unit-tested).
+ * Each returns a new string (caller frees), or NULL when nothing changed. */
+#ifndef VMSTAMP_EDIT_H
+#define VMSTAMP_EDIT_H
+
+/* Replace every occurrence of MAC OLD (any case) by NEW, keeping the case
+ * style of each occurrence (ifcfg files often use upper case). */
+char *edit_replace_mac(const char *text, const char *old_mac, const char *new_mac);
+/* The first MAC address on a line that pins a NIC (HWADDR=, mac-address=,
+ * macaddress:, MACAddress=, ATTR{address}==, hwaddress ether); lowercase into
+ * out[18]. Returns 0 if found, -1 if not. */
+int edit_find_pinned_mac(const char *text, char out[18]);
+/* Set VAR=value in a shell-style file (sysconfig), keeping quoting; only
+ * lines that set VAR are changed. */
+char *edit_shell_var(const char *text, const char *var, const char *value);
+/* /etc/hosts: replace whole-word OLD_FQDN and its short name by the new
+ * ones; if neither occurs and APPEND_LOOPBACK, append "127.0.1.1 fqdn short". */
+char *edit_hosts(const char *text, const char *old_fqdn, const char *new_fqdn, int append_loopback);
+/* /etc/shadow: set USER's password field to HASH. */
+char *edit_shadow(const char *text, const char *user, const char *hash);
+/* The value of KEY= in an os-release style file (quotes removed); caller frees. */
+char *edit_os_release_get(const char *text, const char *key);
+
+#endif

@@ -1,0 +1,714 @@
+/* gfs.c: see gfs.h. */
+#include <crypt.h>
+#include <guestfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "edit.h"
+#include "error.h"
+#include "gfs.h"
+#include "util.h"
+
+const char *const ssh_key_types[SSH_KEY_TYPES] = { "rsa", "ecdsa", "ed25519" };
+
+/* A filesystem of the template, named so it can be found on any clone. */
+struct fs_ref {
+    int partnum;  /* > 0: partition N of the clone's disk */
+    char *lv;     /* else "/dev/VG/LV" */
+    char *type;   /* ext4, xfs, ... */
+    char *mountpoint;
+};
+
+struct layout {
+    struct fs_ref *mounts; /* root first, then fstab order */
+    size_t nmounts;
+    int last_partnum;       /* partition to grow */
+    int gpt;
+    int last_is_pv;
+};
+
+static void layout_release(struct layout *l)
+{
+    for (size_t i = 0; i < l->nmounts; i++) {
+        free(l->mounts[i].lv);
+        free(l->mounts[i].type);
+        free(l->mounts[i].mountpoint);
+    }
+    free(l->mounts);
+    memset(l, 0, sizeof *l);
+}
+
+void guest_os_release(struct guest_os *os)
+{
+    free(os->id);
+    free(os->version);
+    free(os->pretty);
+    free(os->root_fs);
+    memset(os, 0, sizeof *os);
+}
+
+static int gerr(guestfs_h *g, const char *what)
+{
+    const char *m = guestfs_last_error(g);
+
+    return error("%s: %s", what, m ? m : "libguestfs error");
+}
+
+/* Device name of a filesystem on the clone disk DEV; caller frees. */
+static char *fs_device(const char *dev, const struct fs_ref *f)
+{
+    char *s;
+
+    if (f->lv)
+        return strdup(f->lv);
+    if (asprintf(&s, "%s%d", dev, f->partnum) < 0)
+        abort();
+    return s;
+}
+
+static int supported_fs(const char *t)
+{
+    return t && (strcmp(t, "ext2") == 0 || strcmp(t, "ext3") == 0 || strcmp(t, "ext4") == 0 ||
+                 strcmp(t, "xfs") == 0 || strcmp(t, "btrfs") == 0);
+}
+
+static int mount_fs(guestfs_h *g, const char *device, const char *type, const char *mp, int ro)
+{
+    const char *opts = strcmp(type, "xfs") == 0 ? (ro ? "ro,nouuid" : "nouuid") : (ro ? "ro" : "");
+
+    if (guestfs_mount_options(g, opts, device, mp) == -1)
+        return gerr(g, device);
+    return 0;
+}
+
+/* Restrict LVM to one clone's disk (clones share VG names). */
+static int lvm_only(guestfs_h *g, const char *dev)
+{
+    char *devs[] = { (char *)dev, NULL };
+
+    if (guestfs_lvm_set_filter(g, devs) == -1)
+        return gerr(g, "lvm_set_filter");
+    guestfs_vg_activate_all(g, 1);
+    return 0;
+}
+
+static char *vfs_type_quiet(guestfs_h *g, const char *device)
+{
+    guestfs_push_error_handler(g, NULL, NULL);
+    char *t = guestfs_vfs_type(g, device);
+    guestfs_pop_error_handler(g);
+    return t;
+}
+
+/* Resolve an fstab device spec to one of the candidates. */
+static int resolve_spec(guestfs_h *g, const char *spec, char **cands, struct fs_ref *refs,
+                        size_t ncand)
+{
+    for (size_t i = 0; i < ncand; i++) {
+        if (strncmp(spec, "UUID=", 5) == 0 || strncmp(spec, "LABEL=", 6) == 0) {
+            int uuid = spec[0] == 'U';
+            guestfs_push_error_handler(g, NULL, NULL);
+            char *v = uuid ? guestfs_vfs_uuid(g, cands[i]) : guestfs_vfs_label(g, cands[i]);
+            guestfs_pop_error_handler(g);
+            int hit = v && strcasecmp(v, spec + (uuid ? 5 : 6)) == 0;
+            free(v);
+            if (hit)
+                return (int)i;
+        } else if (strncmp(spec, "/dev/mapper/", 12) == 0 || (refs[i].lv && strcmp(spec, refs[i].lv) == 0)) {
+            if (!refs[i].lv)
+                continue;
+            guestfs_push_error_handler(g, NULL, NULL);
+            char *canon = guestfs_lvm_canonical_lv_name(g, spec);
+            guestfs_pop_error_handler(g);
+            int hit = canon && strcmp(canon, refs[i].lv) == 0;
+            free(canon);
+            if (hit || strcmp(spec, refs[i].lv) == 0)
+                return (int)i;
+        } else if (strncmp(spec, "/dev/", 5) == 0 && refs[i].partnum > 0) {
+            size_t l = strlen(spec);
+            size_t d = l;
+            while (d > 0 && spec[d - 1] >= '0' && spec[d - 1] <= '9')
+                d--;
+            if (d < l && atoi(spec + d) == refs[i].partnum)
+                return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Find the template's layout on the first clone's disk DEV. */
+static int find_layout(guestfs_h *g, const char *dev, struct layout *l, struct guest_os *os,
+                       const char *template_name)
+{
+    CLEANUP_STRV char **parts = guestfs_list_partitions(g);
+    CLEANUP_STRV char **lvs = NULL;
+    char *cands[128];
+    struct fs_ref refs[128];
+    size_t ncand = 0;
+    int root = -1, ret = -1;
+    CLEANUP_FREE char *fstab = NULL;
+
+    memset(refs, 0, sizeof refs);
+    if (!parts)
+        return gerr(g, "list_partitions");
+    if (lvm_only(g, dev) < 0)
+        return -1;
+    lvs = guestfs_lvs(g);
+    if (!lvs)
+        return gerr(g, "lvs");
+
+    /* The partition to grow: the one that ends last. */
+    struct guestfs_partition_list *pl = NULL;
+    guestfs_push_error_handler(g, NULL, NULL);
+    pl = guestfs_part_list(g, dev);
+    char *ptype = guestfs_part_get_parttype(g, dev);
+    guestfs_pop_error_handler(g);
+    if (pl) {
+        uint64_t end = 0;
+        for (uint32_t i = 0; i < pl->len; i++)
+            if (pl->val[i].part_end > end) {
+                end = pl->val[i].part_end;
+                l->last_partnum = pl->val[i].part_num;
+            }
+        guestfs_free_partition_list(pl);
+    }
+    l->gpt = ptype && strcmp(ptype, "gpt") == 0;
+    free(ptype);
+
+    size_t dl = strlen(dev);
+    for (size_t i = 0; parts[i] && ncand < 120; i++) {
+        if (strncmp(parts[i], dev, dl) != 0 || parts[i][dl] < '0' || parts[i][dl] > '9')
+            continue;
+        char *t = vfs_type_quiet(g, parts[i]);
+        int pn = atoi(parts[i] + dl);
+        if (pn == l->last_partnum && t && strcmp(t, "LVM2_member") == 0)
+            l->last_is_pv = 1;
+        if (!supported_fs(t)) {
+            free(t);
+            continue;
+        }
+        cands[ncand] = strdup(parts[i]);
+        refs[ncand].partnum = pn;
+        refs[ncand].type = t;
+        ncand++;
+    }
+    for (size_t i = 0; lvs[i] && ncand < 120; i++) {
+        char *t = vfs_type_quiet(g, lvs[i]);
+        if (!supported_fs(t)) {
+            free(t);
+            continue;
+        }
+        cands[ncand] = strdup(lvs[i]);
+        refs[ncand].lv = strdup(lvs[i]);
+        refs[ncand].type = t;
+        ncand++;
+    }
+
+    /* The root filesystem is the one with /etc/fstab. */
+    for (size_t i = 0; i < ncand && root < 0; i++) {
+        guestfs_push_error_handler(g, NULL, NULL);
+        int m = mount_fs(g, cands[i], refs[i].type, "/", 1);
+        guestfs_pop_error_handler(g);
+        error_clear();
+        if (m < 0)
+            continue;
+        if (guestfs_is_file(g, "/etc/fstab") > 0 && guestfs_is_dir(g, "/etc") > 0) {
+            root = (int)i;
+            size_t sz;
+            fstab = guestfs_read_file(g, "/etc/fstab", &sz);
+            CLEANUP_FREE char *osr = NULL;
+            if (guestfs_is_file(g, "/etc/os-release") > 0 || guestfs_is_file(g, "/usr/lib/os-release") > 0)
+                osr = guestfs_read_file(g, guestfs_is_file(g, "/etc/os-release") > 0 ? "/etc/os-release"
+                                                                                     : "/usr/lib/os-release", &sz);
+            if (osr) {
+                os->id = edit_os_release_get(osr, "ID");
+                os->version = edit_os_release_get(osr, "VERSION_ID");
+                os->pretty = edit_os_release_get(osr, "PRETTY_NAME");
+            } else if (guestfs_is_file(g, "/etc/redhat-release") > 0) {
+                os->id = strdup("rhel");
+                os->pretty = guestfs_read_file(g, "/etc/redhat-release", &sz);
+                if (os->pretty)
+                    os->pretty[strcspn(os->pretty, "\n")] = '\0';
+            } else if (guestfs_is_file(g, "/etc/debian_version") > 0) {
+                os->id = strdup("debian");
+                os->version = guestfs_read_file(g, "/etc/debian_version", &sz);
+                if (os->version)
+                    os->version[strcspn(os->version, "\n")] = '\0';
+            }
+        }
+        guestfs_umount_all(g);
+    }
+    if (root < 0) {
+        error("no Linux root filesystem (one holding /etc/fstab) found in template '%s': vmstamp customizes Linux guests",
+              template_name);
+        goto out;
+    }
+    if (!os->id)
+        os->id = strdup("linux");
+    if ((refs[root].lv ? asprintf(&os->root_fs, "%s on LV %s", refs[root].type, refs[root].lv + 5)
+                       : asprintf(&os->root_fs, "%s on partition %d", refs[root].type, refs[root].partnum)) < 0)
+        abort();
+
+    l->mounts = calloc(ncand + 1, sizeof *l->mounts);
+    l->mounts[0] = refs[root];
+    l->mounts[0].lv = refs[root].lv ? strdup(refs[root].lv) : NULL;
+    l->mounts[0].type = strdup(refs[root].type);
+    l->mounts[0].mountpoint = strdup("/");
+    l->nmounts = 1;
+
+    /* Other fstab mounts that hold data we edit (/var, /home ...); not /boot. */
+    for (char *line = fstab, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char spec[512], mp[512], type[64];
+        if (line[0] == '#' || sscanf(line, "%511s %511s %63s", spec, mp, type) != 3)
+            continue;
+        if (mp[0] != '/' || strcmp(mp, "/") == 0 || strncmp(mp, "/boot", 5) == 0 || !supported_fs(type))
+            continue;
+        int k = resolve_spec(g, spec, cands, refs, ncand);
+        if (k < 0 || k == root) {
+            debug("fstab entry %s %s not found on the template disk; not mounted", spec, mp);
+            continue;
+        }
+        struct fs_ref *m = &l->mounts[l->nmounts++];
+        m->partnum = refs[k].partnum;
+        m->lv = refs[k].lv ? strdup(refs[k].lv) : NULL;
+        m->type = strdup(refs[k].type);
+        m->mountpoint = strdup(mp);
+    }
+    /* Parents before children. */
+    for (size_t i = 1; i < l->nmounts; i++)
+        for (size_t j = i + 1; j < l->nmounts; j++)
+            if (strlen(l->mounts[j].mountpoint) < strlen(l->mounts[i].mountpoint)) {
+                struct fs_ref t = l->mounts[i];
+                l->mounts[i] = l->mounts[j];
+                l->mounts[j] = t;
+            }
+    ret = 0;
+out:
+    for (size_t i = 0; i < ncand; i++) {
+        free(cands[i]);
+        free(refs[i].lv);
+        free(refs[i].type);
+    }
+    return ret;
+}
+
+/* Grow the last partition, the PV and root LV, and an unmounted ext fs.
+ * XFS and btrfs grow once mounted (*grow_mounted set). */
+static int grow(guestfs_h *g, const char *dev, const struct layout *l, int *grow_mounted)
+{
+    const struct fs_ref *root = &l->mounts[0];
+    CLEANUP_FREE char *part = NULL;
+    CLEANUP_FREE char *fs = NULL;
+    int64_t total, ss;
+
+    *grow_mounted = 0;
+    if (l->last_partnum <= 0)
+        return error("cannot grow disk '%s': it has no partition table", dev);
+    if (!l->gpt && l->last_partnum > 4)
+        return error("cannot grow the template's last partition: it is a logical partition (%d); use a template whose root is on a primary partition",
+                     l->last_partnum);
+    if (!(root->partnum == l->last_partnum || (root->lv && l->last_is_pv)))
+        return error("cannot grow the root filesystem: it is not on the last partition (%d) of the template disk",
+                     l->last_partnum);
+    if (asprintf(&part, "%s%d", dev, l->last_partnum) < 0)
+        abort();
+    if (l->gpt && guestfs_part_expand_gpt(g, dev) == -1)
+        return gerr(g, "part_expand_gpt");
+    total = guestfs_blockdev_getsz(g, dev);
+    ss = guestfs_blockdev_getss(g, dev);
+    if (total < 0 || ss <= 0)
+        return gerr(g, "blockdev_getsz");
+    int64_t sectors = total * 512 / ss;
+    int64_t end = l->gpt ? sectors - 34 : sectors - 1;
+    if (guestfs_part_resize(g, dev, l->last_partnum, end) == -1)
+        return gerr(g, "part_resize");
+    if (root->lv) {
+        if (guestfs_pvresize(g, part) == -1)
+            return gerr(g, "pvresize");
+        if (guestfs_lvresize_free(g, root->lv, 100) == -1)
+            return gerr(g, "lvresize_free");
+    }
+    fs = fs_device(dev, root);
+    if (strncmp(root->type, "ext", 3) == 0) {
+        if (guestfs_e2fsck(g, fs, GUESTFS_E2FSCK_CORRECT, 1, GUESTFS_E2FSCK_FORCEALL, 0, -1) == -1)
+            return gerr(g, "e2fsck");
+        if (guestfs_resize2fs(g, fs) == -1)
+            return gerr(g, "resize2fs");
+    } else {
+        *grow_mounted = 1;
+    }
+    return 0;
+}
+
+static char *read_guest(guestfs_h *g, const char *path)
+{
+    size_t sz;
+
+    if (guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) <= 0)
+        return NULL;
+    return guestfs_read_file(g, path, &sz);
+}
+
+/* Write NEW (if not NULL) over PATH; the inode, mode, owner and label stay. */
+static int write_guest(guestfs_h *g, const char *path, char *new_text)
+{
+    int r = 0;
+
+    if (!new_text)
+        return 0;
+    if (guestfs_write(g, path, new_text, strlen(new_text)) == -1)
+        r = gerr(g, path);
+    free(new_text);
+    return r;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
+
+static const char *mac_globs[] = {
+    "/etc/sysconfig/network-scripts/ifcfg-*",
+    "/etc/NetworkManager/system-connections/*",
+    "/etc/netplan/*.yaml",
+    "/etc/systemd/network/*.link",
+    "/etc/systemd/network/*.network",
+    "/etc/udev/rules.d/*persistent-net.rules",
+    "/etc/network/interfaces",
+    "/etc/network/interfaces.d/*",
+    NULL,
+};
+
+static int set_hostname(guestfs_h *g, const struct guest_os *os, const char *hostname)
+{
+    CLEANUP_FREE char *old = read_guest(g, "/etc/hostname");
+    CLEANUP_FREE char *sysnet = read_guest(g, "/etc/sysconfig/network");
+    CLEANUP_FREE char *hosts = read_guest(g, "/etc/hosts");
+    int debian_like = os->id && (strcmp(os->id, "debian") == 0 || strcmp(os->id, "ubuntu") == 0);
+    char *line;
+
+    if (old)
+        trim(old);
+    if ((!old || !*old) && sysnet) {
+        free(old);
+        old = edit_os_release_get(sysnet, "HOSTNAME");
+    }
+    /* /etc/hostname: every systemd-era distro reads it. */
+    if (asprintf(&line, "%s\n", hostname) < 0)
+        abort();
+    if (write_guest(g, "/etc/hostname", line) < 0)
+        return -1;
+    if (sysnet && write_guest(g, "/etc/sysconfig/network", edit_shell_var(sysnet, "HOSTNAME", hostname)) < 0)
+        return -1;
+    if (guestfs_is_file(g, "/etc/HOSTNAME") > 0) { /* SUSE */
+        if (asprintf(&line, "%s\n", hostname) < 0)
+            abort();
+        if (write_guest(g, "/etc/HOSTNAME", line) < 0)
+            return -1;
+    }
+    if (hosts && write_guest(g, "/etc/hosts", edit_hosts(hosts, old, hostname, debian_like)) < 0)
+        return -1;
+    if (guestfs_is_file(g, "/etc/mailname") > 0) {
+        if (asprintf(&line, "%s\n", hostname) < 0)
+            abort();
+        if (write_guest(g, "/etc/mailname", line) < 0)
+            return -1;
+    }
+    /* DHCP_HOSTNAME in every ifcfg file. */
+    CLEANUP_STRV char **ifcfg = guestfs_glob_expand(g, "/etc/sysconfig/network-scripts/ifcfg-*");
+    for (size_t i = 0; ifcfg && ifcfg[i]; i++) {
+        CLEANUP_FREE char *t = read_guest(g, ifcfg[i]);
+        if (t && write_guest(g, ifcfg[i], edit_shell_var(t, "DHCP_HOSTNAME", hostname)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rewrite the template's pinned NIC MAC to the clone's MAC in every file
+ * that pins it. The pinned MAC is the first found, in mac_globs order. */
+static int set_mac(guestfs_h *g, const char *new_mac)
+{
+    char old[18] = "";
+    char **files[16] = { 0 };
+    int ret = 0;
+
+    for (int k = 0; mac_globs[k]; k++)
+        files[k] = guestfs_glob_expand(g, mac_globs[k]);
+    for (int k = 0; mac_globs[k] && !old[0]; k++)
+        for (size_t i = 0; files[k] && files[k][i] && !old[0]; i++) {
+            CLEANUP_FREE char *t = read_guest(g, files[k][i]);
+            if (t && edit_find_pinned_mac(t, old) == 0)
+                debug("template pins MAC %s in %s", old, files[k][i]);
+        }
+    for (int k = 0; mac_globs[k] && old[0] && ret == 0; k++)
+        for (size_t i = 0; files[k] && files[k][i] && ret == 0; i++) {
+            CLEANUP_FREE char *t = read_guest(g, files[k][i]);
+            if (t)
+                ret = write_guest(g, files[k][i], edit_replace_mac(t, old, new_mac));
+        }
+    for (int k = 0; mac_globs[k]; k++)
+        strv_free(files[k]);
+    return ret;
+}
+
+static int set_machine_id(guestfs_h *g, const char *id)
+{
+    char line[34];
+
+    snprintf(line, sizeof line, "%s\n", id);
+    if (guestfs_write(g, "/etc/machine-id", line, 33) == -1)
+        return gerr(g, "/etc/machine-id");
+    /* A copy (not a symlink) in /var/lib/dbus must match. */
+    if (guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0 &&
+        guestfs_write(g, "/var/lib/dbus/machine-id", line, 33) == -1)
+        return gerr(g, "/var/lib/dbus/machine-id");
+    return 0;
+}
+
+static int put_file(guestfs_h *g, const char *local, const char *remote, int mode, int *created)
+{
+    size_t len;
+    CLEANUP_FREE char *data = read_file(local, &len);
+
+    if (!data)
+        return -1;
+    if (guestfs_is_file_opts(g, remote, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) <= 0) {
+        *created = 1;
+        if (guestfs_write(g, remote, data, len) == -1 || guestfs_chmod(g, mode, remote) == -1)
+            return gerr(g, remote);
+        return 0;
+    }
+    if (guestfs_write(g, remote, data, len) == -1)
+        return gerr(g, remote);
+    return 0;
+}
+
+static int set_ssh_keys(guestfs_h *g, struct clone_job *job, int *created)
+{
+    int have[SSH_KEY_TYPES], any = 0;
+
+    if (guestfs_is_dir(g, "/etc/ssh") <= 0)
+        return 0;
+    for (int t = 0; t < SSH_KEY_TYPES; t++) {
+        char p[128];
+        snprintf(p, sizeof p, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
+        have[t] = guestfs_exists(g, p) > 0;
+        any |= have[t];
+    }
+    for (int t = 0; t < SSH_KEY_TYPES; t++) {
+        if (any && !have[t])
+            continue;
+        char local[4096], remote[128];
+        snprintf(local, sizeof local, "%s/ssh_host_%s_key", job->keys_dir, ssh_key_types[t]);
+        snprintf(remote, sizeof remote, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
+        if (put_file(g, local, remote, 0600, created) < 0)
+            return -1;
+        strcat(local, ".pub");
+        strcat(remote, ".pub");
+        if (put_file(g, local, remote, 0644, created) < 0)
+            return -1;
+        job->keys_installed[t] = 1;
+    }
+    return 0;
+}
+
+static int set_root_password(guestfs_h *g, const char *password)
+{
+    CLEANUP_FREE char *shadow = read_guest(g, "/etc/shadow");
+    struct crypt_data cd;
+    const char *salt, *hash;
+
+    if (!shadow)
+        return error("cannot set the root password: the template has no /etc/shadow");
+    salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
+    memset(&cd.input, 0, sizeof cd.input);
+    hash = salt ? crypt_r(password, salt, &cd) : NULL;
+    if (!hash || hash[0] == '*')
+        return error("cannot hash the root password with crypt_gensalt('$6$')");
+    int r = write_guest(g, "/etc/shadow", edit_shadow(shadow, "root", hash));
+    explicit_bzero(&cd, sizeof cd);
+    return r;
+}
+
+static int add_authorized_key(guestfs_h *g, const char *pubkey, int *created)
+{
+    CLEANUP_FREE char *old = NULL;
+    CLEANUP_FREE char *text = NULL;
+    const char *path = "/root/.ssh/authorized_keys";
+
+    if (guestfs_is_dir(g, "/root/.ssh") <= 0) {
+        if (guestfs_mkdir_mode(g, "/root/.ssh", 0700) == -1)
+            return gerr(g, "/root/.ssh");
+        *created = 1;
+    }
+    old = read_guest(g, path);
+    if (old && strstr(old, pubkey))
+        return 0;
+    size_t ol = old ? strlen(old) : 0;
+    if (asprintf(&text, "%s%s%s", old ? old : "", ol && old[ol - 1] != '\n' ? "\n" : "", pubkey) < 0)
+        abort();
+    if (!old)
+        *created = 1;
+    if (guestfs_write(g, path, text, strlen(text)) == -1 || guestfs_chmod(g, 0600, path) == -1)
+        return gerr(g, path);
+    return 0;
+}
+
+/* SELinux guests relabel new files at first boot. */
+static int selinux_relabel(guestfs_h *g)
+{
+    CLEANUP_FREE char *cfg = read_guest(g, "/etc/selinux/config");
+    CLEANUP_FREE char *mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
+
+    if (!mode || strcmp(mode, "disabled") == 0)
+        return 0;
+    if (guestfs_touch(g, "/.autorelabel") == -1)
+        return gerr(g, "/.autorelabel");
+    return 0;
+}
+
+static int customize_one(guestfs_h *g, const char *dev, const struct layout *l,
+                         struct clone_job *job, const struct customize_opts *opts,
+                         const struct guest_os *os)
+{
+    int grow_mounted = 0, created = 0;
+
+    if (lvm_only(g, dev) < 0)
+        return -1;
+    if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
+        return -1;
+    for (size_t i = 0; i < l->nmounts; i++) {
+        CLEANUP_FREE char *fsdev = fs_device(dev, &l->mounts[i]);
+        if (mount_fs(g, fsdev, l->mounts[i].type, l->mounts[i].mountpoint, 0) < 0)
+            return -1;
+    }
+    if (grow_mounted) {
+        const char *t = l->mounts[0].type;
+        if (strcmp(t, "xfs") == 0) {
+            if (guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
+                return gerr(g, "xfs_growfs");
+        } else if (strcmp(t, "btrfs") == 0) {
+            if (guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
+                return gerr(g, "btrfs filesystem resize");
+        }
+    }
+    struct guestfs_statvfs *sv = guestfs_statvfs(g, "/");
+    if (sv) {
+        job->rootfs_bytes = (uint64_t)sv->blocks * (uint64_t)sv->frsize;
+        guestfs_free_statvfs(sv);
+    }
+    if (set_hostname(g, os, job->hostname) < 0 || set_mac(g, job->mac) < 0)
+        return -1;
+    if (random_machine_id(job->machine_id) < 0 || set_machine_id(g, job->machine_id) < 0)
+        return -1;
+    if (job->keys_dir && set_ssh_keys(g, job, &created) < 0)
+        return -1;
+    if (opts->root_password && set_root_password(g, opts->root_password) < 0)
+        return -1;
+    if (opts->ssh_pubkey && add_authorized_key(g, opts->ssh_pubkey, &created) < 0)
+        return -1;
+    if (created && selinux_relabel(g) < 0)
+        return -1;
+    if (guestfs_umount_all(g) == -1)
+        return gerr(g, "umount_all");
+    return 0;
+}
+
+static guestfs_h *open_handle(enum accel accel)
+{
+    guestfs_h *g = guestfs_create();
+
+    if (!g) {
+        error("cannot create a libguestfs handle");
+        return NULL;
+    }
+    guestfs_set_error_handler(g, NULL, NULL);
+    guestfs_set_pgroup(g, 1); /* Ctrl-C reaches us, not the appliance */
+    if (accel == ACCEL_TCG)
+        guestfs_set_backend_setting(g, "force_tcg", "");
+    if (verbose > 1) {
+        guestfs_set_verbose(g, 1);
+        guestfs_set_trace(g, 1);
+    }
+    return g;
+}
+
+int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts *opts,
+                  struct guest_os *os)
+{
+    guestfs_h *g = open_handle(opts->accel);
+    CLEANUP_STRV char **devices = NULL;
+    struct layout l = { 0 };
+    struct timespec t0, t1;
+    int ret = -1;
+
+    if (!g)
+        return -1;
+    memset(os, 0, sizeof *os);
+    for (size_t i = 0; i < n; i++) {
+        if (guestfs_add_drive_opts(g, jobs[i].disk_path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1) == -1) {
+            gerr(g, jobs[i].disk_path);
+            goto out;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (guestfs_launch(g) == -1) {
+        gerr(g, "cannot launch the libguestfs appliance (run 'vmstamp doctor')");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    debug("appliance launched in %.1f s", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    devices = guestfs_list_devices(g);
+    if (!devices) {
+        gerr(g, "list_devices");
+        goto out;
+    }
+    if (find_layout(g, devices[0], &l, os, jobs[0].disk_path) < 0)
+        goto out;
+    info("vmstamp: template: %s, root %s", os->pretty ? os->pretty : os->id, os->root_fs);
+    for (size_t i = 0; i < n; i++) {
+        if (customize_one(g, devices[i], &l, &jobs[i], opts, os) < 0) {
+            error_replace("cannot customize clone '%s': %s", jobs[i].name,
+                          error_message() ? error_message() : "unknown error");
+            goto out;
+        }
+        info("vmstamp: customized %s (%zu/%zu)", jobs[i].name, i + 1, n);
+    }
+    if (guestfs_shutdown(g) == -1) {
+        gerr(g, "cannot flush the clone disks (appliance shutdown)");
+        goto out;
+    }
+    ret = 0;
+out:
+    layout_release(&l);
+    guestfs_close(g);
+    return ret;
+}
+
+int gfs_test_launch(enum accel accel, double *seconds)
+{
+    guestfs_h *g = open_handle(accel);
+    struct timespec t0, t1;
+    int ret = 0;
+
+    if (!g)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (guestfs_add_drive_scratch(g, 16 * 1024 * 1024, -1) == -1 || guestfs_launch(g) == -1 ||
+        guestfs_shutdown(g) == -1)
+        ret = gerr(g, "libguestfs appliance");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    guestfs_close(g);
+    return ret;
+}

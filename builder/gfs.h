@@ -1,0 +1,56 @@
+/* gfs.h: customize many clones in ONE libguestfs appliance launch.
+ *
+ * All clone disks go on one handle. The guest layout (root filesystem,
+ * fstab mounts, partition to grow) is found once, on the first clone, and
+ * reused for the rest by partition number and LV name. Clones share
+ * filesystem UUIDs and VG names, so LVM is filtered to one clone's disk at a
+ * time, filesystems are mounted by device and XFS with nouuid. */
+#ifndef VMSTAMP_GFS_H
+#define VMSTAMP_GFS_H
+
+#include <stdint.h>
+
+#include "accel.h"
+
+#define SSH_KEY_TYPES 3 /* rsa, ecdsa, ed25519 */
+
+struct clone_job {
+    /* in */
+    const char *name;
+    const char *disk_path;
+    const char *hostname;
+    const char *mac;
+    int grow;                 /* the virtual disk was enlarged: grow partition and fs */
+    const char *keys_dir;     /* ssh_host_<type>_key{,.pub} made for this clone */
+    /* out */
+    char machine_id[33];
+    uint64_t rootfs_bytes;    /* size of the root filesystem after growing */
+    int keys_installed[SSH_KEY_TYPES]; /* which host key types went in */
+};
+
+struct customize_opts {
+    enum accel accel;
+    const char *root_password; /* plaintext, hashed per clone; NULL: keep */
+    const char *ssh_pubkey;    /* authorized_keys line(s) for root; NULL: none */
+};
+
+/* What was found in the template (filled by gfs_customize). */
+struct guest_os {
+    char *id;         /* os-release ID: centos, rocky, debian, ubuntu... */
+    char *version;    /* VERSION_ID */
+    char *pretty;     /* PRETTY_NAME */
+    char *root_fs;    /* e.g. "xfs on LV centos/root" */
+};
+
+void guest_os_release(struct guest_os *os);
+
+/* Key types vmstamp generates for each clone. */
+extern const char *const ssh_key_types[SSH_KEY_TYPES];
+
+int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts *opts,
+                  struct guest_os *os);
+
+/* Launch and shut down an empty appliance (doctor). */
+int gfs_test_launch(enum accel accel, double *seconds);
+
+#endif

@@ -1,0 +1,213 @@
+/* main.c: global options, then the command table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "cmd.h"
+#include "error.h"
+#include "virt.h"
+
+#ifndef VMSTAMP_VERSION
+#define VMSTAMP_VERSION "0.1.0"
+#endif
+
+const char *opt_uri;
+
+const struct cmd commands[] = {
+    { "clone", cmd_clone, CMD_NEEDS_ROOT, "stamp out clones of a template disk and define them in libvirt",
+      "[OPTIONS] TEMPLATE NAME...\n"
+      "       vmstamp clone [OPTIONS] --count N --name-pattern PATTERN TEMPLATE\n"
+      "TEMPLATE is a disk image path or a libvirt volume POOL/VOLUME.\n"
+      "  --linked               qcow2 overlay backed by the template (default)\n"
+      "  --full                 independent sparse qcow2 copy\n"
+      "  --size SIZE            grow disk, last partition, PV/LV and filesystem (e.g. 20G)\n"
+      "  --pool POOL            storage pool for the clone disks (default: default)\n"
+      "  --network NET          NAME | network:NAME | bridge:BR | user (default: default)\n"
+      "  --memory MIB           memory in MiB or with a suffix, e.g. 2G (default 1024)\n"
+      "  --vcpus N              virtual CPUs (default 1)\n"
+      "  --mac MAC              MAC for the next clone (repeat, in NAME order)\n"
+      "  --ip A.B.C.D           MAC 52:54:<ip octets> for the next clone (repeat)\n"
+      "  --hostname FQDN        guest host name (one clone only; default: NAME)\n"
+      "  --domain DOMAIN        append .DOMAIN to each clone's host name\n"
+      "  --count N              make N clones named by --name-pattern\n"
+      "  --name-pattern PAT     printf pattern with one %d, e.g. 'web-%02d'\n"
+      "  --start-index N        first number for --name-pattern (default 1)\n"
+      "  --root-password-file F set root's password from the first line of F\n"
+      "  --ssh-key FILE         add a public key to root's authorized_keys\n"
+      "  --known-hosts FILE     append the clones' new SSH host keys to FILE\n"
+      "  --start                start each clone after defining it\n"
+      "  --autostart            mark each clone autostart\n" },
+    { "list", cmd_list, CMD_NEEDS_ROOT, "list the domains vmstamp made",
+      "[--all]\n"
+      "  --all                  also list domains vmstamp did not make\n" },
+    { "rm", cmd_rm, CMD_NEEDS_ROOT, "undefine clones and delete their disks",
+      "[--force] NAME...\n"
+      "  --force                stop running clones; undefine domains vmstamp did not make (their disks are kept)\n" },
+    { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
+      "[--pool POOL] [--network NET]\n"
+      "  --pool POOL            pool to check (default: default)\n"
+      "  --network NET          network to check (default: default)\n" },
+    { NULL, NULL, 0, NULL, NULL },
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: vmstamp [-c URI] [-v] [-q] [--accel kvm|tcg|auto] COMMAND [ARGS]\n"
+            "\n"
+            "Template-and-clone image factory for KVM/libvirt.\n"
+            "\n"
+            "Global options:\n"
+            "  -c, --connect URI      libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)\n"
+            "  --accel A              kvm, tcg or auto (default: auto, probed once per boot; $VMSTAMP_ACCEL)\n"
+            "  -v, --verbose          print every command vmstamp runs (twice: libguestfs trace too)\n"
+            "  -q, --quiet            print only results and errors\n"
+            "  -h, --help             this help; 'vmstamp COMMAND -h' for a command's\n"
+            "  -V, --version          print the version\n"
+            "\n"
+            "Commands:\n");
+    for (const struct cmd *c = commands; c->name; c++)
+        fprintf(fp, "  %-22s %s\n", c->name, c->summary);
+}
+
+int cmd_usage(const char *name, int to_stderr)
+{
+    FILE *fp = to_stderr ? stderr : stdout;
+
+    for (const struct cmd *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0) {
+            fprintf(fp, "usage: vmstamp %s %s", c->name, c->usage);
+            fprintf(fp, "\n%s.\n", c->summary);
+        }
+    return EXIT_SUCCESS;
+}
+
+int cmd_bad_usage(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "vmstamp %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'vmstamp %s -h')\n", name);
+    return 2;
+}
+
+virConnectPtr cmd_connect(void)
+{
+    return virt_connect(opt_uri);
+}
+
+/* fds 0-2 must be open so a file we open never becomes "stdout". */
+static void sanitize_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            if (open("/dev/null", O_RDWR) != fd)
+                abort();
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "connect", required_argument, NULL, 'c' },
+        { "accel", required_argument, NULL, 'A' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *env_accel = getenv("VMSTAMP_ACCEL");
+    int c, ret;
+
+    sanitize_fds();
+    signal(SIGPIPE, SIG_IGN);
+    virt_init();
+    if (env_accel && *env_accel && accel_parse(env_accel, &accel_requested) < 0) {
+        error_report();
+        return 2;
+    }
+    while ((c = getopt_long(argc, argv, "+c:vqhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (opt_uri) {
+                fprintf(stderr, "vmstamp: -c given twice\n");
+                return 2;
+            }
+            opt_uri = optarg;
+            break;
+        case 'A':
+            if (accel_parse(optarg, &accel_requested) < 0) {
+                error_report();
+                return 2;
+            }
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_SUCCESS;
+        case 'V':
+            printf("vmstamp %s\n", VMSTAMP_VERSION);
+            return EXIT_SUCCESS;
+        default:
+            fprintf(stderr, "vmstamp: unknown option (see 'vmstamp -h')\n");
+            return 2;
+        }
+    }
+    if (verbose && quiet) {
+        fprintf(stderr, "vmstamp: -v and -q conflict: choose one\n");
+        return 2;
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        if (optind + 1 < argc)
+            return cmd_usage(argv[optind + 1], 0);
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    for (const struct cmd *cmd = commands; cmd->name; cmd++) {
+        if (strcmp(cmd->name, name) != 0)
+            continue;
+        /* -h works with nothing running and as any user. */
+        for (int i = optind + 1; i < argc; i++)
+            if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+                return cmd_usage(cmd->name, 0);
+            else if (strcmp(argv[i], "--") == 0)
+                break;
+        if ((cmd->flags & CMD_NEEDS_ROOT) && geteuid() != 0 && !getenv("VMSTAMP_ALLOW_NONROOT") &&
+            !(opt_uri && strncmp(opt_uri, "test:", 5) == 0)) {
+            fprintf(stderr, "vmstamp: error: '%s' needs root (qemu:///system and libguestfs on system disks): run it with sudo\n",
+                    cmd->name);
+            return EXIT_FAILURE;
+        }
+        int sub_argc = argc - optind;
+        char **sub_argv = argv + optind;
+        optind = 0; /* each command parses its own options */
+        ret = cmd->fn(sub_argc, sub_argv);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "vmstamp: error: cannot write to standard output\n");
+            return EXIT_FAILURE;
+        }
+        return ret;
+    }
+    fprintf(stderr, "vmstamp: unknown command '%s' (see 'vmstamp -h')\n", name);
+    return 2;
+}

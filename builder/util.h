@@ -1,0 +1,32 @@
+/* util.h: small pure helpers (unit-tested). */
+#ifndef VMSTAMP_UTIL_H
+#define VMSTAMP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "20G", "512M", "1.5T", "1048576" -> bytes (K/M/G/T are powers of 1024). */
+int parse_size(const char *s, uint64_t *bytes);
+/* RFC 1123 host name (labels of [a-z0-9-], not starting/ending with '-',
+ * each <= 63, total <= 253). A FQDN is accepted. */
+int valid_hostname(const char *s);
+/* A libvirt domain name vmstamp accepts: 1..64 of [A-Za-z0-9._-], not
+ * starting with '.' or '-'. Names with '<', '&', '\'', '/' are refused. */
+int valid_domain_name(const char *s);
+/* "52:54:00:ab:cd:ef" (either case): 0 and lowercase copy in out[18]. */
+int parse_mac(const char *s, char out[18]);
+/* IPv4 dotted quad -> "52:54:" + hex octets. */
+int mac_from_ipv4(const char *ip, char out[18]);
+/* Random MAC in 52:54:00 (uses OpenSSL RAND_bytes). */
+int random_mac(char out[18]);
+/* 32 lowercase hex digits, systemd machine-id format. */
+int random_machine_id(char out[33]);
+/* Expand a --name-pattern with one printf integer conversion (%d, %02d, %03d...).
+ * Returns NULL (and records an error) for a pattern without exactly one. */
+char *expand_name_pattern(const char *pattern, int n);
+/* "1.5 GiB"-style rendering into buf. */
+const char *human_size(uint64_t bytes, char *buf, size_t len);
+/* Read a whole file (NUL-terminated); NULL on error (recorded). */
+char *read_file(const char *path, size_t *len);
+
+#endif
