@@ -68,7 +68,7 @@ int cmd_doctor(int argc, char **argv)
     if (cpuinfo && (strstr(cpuinfo, " vmx") || strstr(cpuinfo, " svm")))
         line("ok", "cpu virtualization", "%s flag present", strstr(cpuinfo, " vmx") ? "vmx" : "svm");
     else
-        line("warn", "cpu virtualization", "no vmx/svm flag: guests run under TCG (slow)");
+        line("warn", "cpu virtualization", "no vmx/svm flag in /proc/cpuinfo (the KVM probe below decides)");
 
     fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd >= 0) {

@@ -634,7 +634,7 @@ static guestfs_h *open_handle(enum accel accel)
     guestfs_set_error_handler(g, NULL, NULL);
     guestfs_set_pgroup(g, 1); /* Ctrl-C reaches us, not the appliance */
     if (accel == ACCEL_TCG)
-        guestfs_set_backend_setting(g, "force_tcg", "");
+        guestfs_set_backend_setting(g, "force_tcg", "1");
     if (verbose > 1) {
         guestfs_set_verbose(g, 1);
         guestfs_set_trace(g, 1);

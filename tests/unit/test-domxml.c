@@ -1,0 +1,162 @@
+/* Unit tests: domxml.c. The XML is also defined on libvirt's test driver
+ * (test:///default), which validates it the way a real libvirtd parses it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libvirt/libvirt.h>
+
+#include "domxml.h"
+#include "error.h"
+#include "virt.h"
+
+static void spec_init(struct domain_spec *s, const struct netspec *net)
+{
+    memset(s, 0, sizeof *s);
+    s->name = "web01";
+    s->virt_type = "qemu";
+    s->memory_kib = 1048576;
+    s->vcpus = 2;
+    s->disk_path = "/var/lib/libvirt/images/web01.qcow2";
+    s->disk_format = "qcow2";
+    s->net = net;
+    s->mac = "52:54:00:aa:bb:cc";
+    s->console_log = "/var/log/libvirt/qemu/web01-serial0.log";
+    s->template_path = "/var/tmp/tpl & <friends>.qcow2";
+    s->hostname = "web01";
+    s->created = "2026-11-21T00:00:00Z";
+}
+
+static void test_build_and_parse(void **state)
+{
+    struct netspec net = { NET_NETWORK, (char *)"default" };
+    struct domain_spec spec;
+    struct clone_meta meta;
+    char *xml;
+
+    (void)state;
+    spec_init(&spec, &net);
+    xml = domxml_build(&spec);
+    assert_non_null(xml);
+    assert_non_null(strstr(xml, "<domain type=\"qemu\">"));
+    assert_non_null(strstr(xml, "<source network=\"default\"/>"));
+    assert_non_null(strstr(xml, "<mac address=\"52:54:00:aa:bb:cc\"/>"));
+    assert_non_null(strstr(xml, "<log file=\"/var/log/libvirt/qemu/web01-serial0.log\" append=\"off\"/>"));
+    /* a template path with & and < is escaped, not pasted */
+    assert_non_null(strstr(xml, "tpl &amp; &lt;friends&gt;.qcow2"));
+    assert_null(strstr(xml, "host-passthrough"));
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_true(meta.is_vmstamp);
+    assert_string_equal(meta.template_path, "/var/tmp/tpl & <friends>.qcow2");
+    assert_string_equal(meta.hostname, "web01");
+    assert_string_equal(meta.disks[0], "/var/lib/libvirt/images/web01.qcow2");
+    assert_null(meta.disks[1]);
+    assert_string_equal(meta.macs[0], "52:54:00:aa:bb:cc");
+    clone_meta_release(&meta);
+    free(xml);
+}
+
+static void test_kvm_and_networks(void **state)
+{
+    struct netspec user = { NET_USER, NULL }, br = { NET_BRIDGE, (char *)"br0" };
+    struct domain_spec spec;
+    char *xml;
+
+    (void)state;
+    spec_init(&spec, &user);
+    spec.virt_type = "kvm";
+    xml = domxml_build(&spec);
+    assert_non_null(strstr(xml, "<domain type=\"kvm\">"));
+    assert_non_null(strstr(xml, "host-passthrough"));
+    assert_non_null(strstr(xml, "<interface type=\"user\">"));
+    free(xml);
+    spec_init(&spec, &br);
+    xml = domxml_build(&spec);
+    assert_non_null(strstr(xml, "<source bridge=\"br0\"/>"));
+    free(xml);
+}
+
+static void test_netspec(void **state)
+{
+    struct netspec n;
+
+    (void)state;
+    assert_int_equal(netspec_parse("default", &n), 0);
+    assert_int_equal(n.kind, NET_NETWORK);
+    assert_string_equal(n.source, "default");
+    netspec_release(&n);
+    assert_int_equal(netspec_parse("network:lab", &n), 0);
+    assert_string_equal(n.source, "lab");
+    netspec_release(&n);
+    assert_int_equal(netspec_parse("bridge:br0", &n), 0);
+    assert_int_equal(n.kind, NET_BRIDGE);
+    netspec_release(&n);
+    assert_int_equal(netspec_parse("user", &n), 0);
+    assert_int_equal(n.kind, NET_USER);
+    assert_int_equal(netspec_parse("bridge:", &n), -1);
+    error_clear();
+    assert_int_equal(netspec_parse("foo:bar", &n), -1);
+    error_clear();
+}
+
+static void test_foreign_domain(void **state)
+{
+    struct clone_meta meta;
+
+    (void)state;
+    assert_int_equal(domxml_parse("<domain type='kvm'><name>x</name><devices>"
+                                  "<interface type='network'><mac address='52:54:00:01:02:03'/></interface>"
+                                  "<interface type='network'><mac address='52:54:00:01:02:04'/></interface>"
+                                  "</devices></domain>", &meta), 0);
+    assert_false(meta.is_vmstamp);
+    assert_null(meta.disks[0]);
+    assert_string_equal(meta.macs[1], "52:54:00:01:02:04");
+    clone_meta_release(&meta);
+    assert_int_equal(domxml_parse("<domain", &meta), -1);
+    error_clear();
+}
+
+/* libvirt's test driver parses and stores the XML like libvirtd does. */
+static void test_libvirt_accepts(void **state)
+{
+    struct netspec net = { NET_NETWORK, (char *)"default" };
+    struct domain_spec spec;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    struct clone_meta meta;
+    char *xml, *back;
+
+    (void)state;
+    virt_init();
+    conn = virConnectOpen("test:///default");
+    assert_non_null(conn);
+    spec_init(&spec, &net);
+    spec.name = "vmstamp-unit";
+    xml = domxml_build(&spec);
+    dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    assert_int_equal(domxml_parse(back, &meta), 0);
+    assert_true(meta.is_vmstamp);
+    assert_string_equal(meta.template_path, spec.template_path);
+    assert_string_equal(meta.macs[0], "52:54:00:aa:bb:cc");
+    clone_meta_release(&meta);
+    free(back);
+    free(xml);
+    assert_int_equal(virDomainUndefine(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_kvm_and_networks),
+        cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain),
+        cmocka_unit_test(test_libvirt_accepts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/* Unit tests: edit.c, on real file layouts of each distro family. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "edit.h"
+
+#define OLD "52:54:00:12:34:56"
+#define NEW "52:54:00:aa:bb:cc"
+
+static void check_mac_file(const char *text, const char *expect)
+{
+    char found[18];
+    char *out;
+
+    assert_int_equal(edit_find_pinned_mac(text, found), 0);
+    assert_string_equal(found, OLD);
+    out = edit_replace_mac(text, OLD, NEW);
+    assert_non_null(out);
+    assert_string_equal(out, expect);
+    free(out);
+}
+
+static void test_mac_ifcfg(void **state)
+{
+    (void)state;
+    check_mac_file("DEVICE=eth0\nHWADDR=52:54:00:12:34:56\nONBOOT=yes\n",
+                   "DEVICE=eth0\nHWADDR=52:54:00:aa:bb:cc\nONBOOT=yes\n");
+    /* upper case stays upper case */
+    check_mac_file("HWADDR=\"52:54:00:12:34:56\"\n", "HWADDR=\"52:54:00:aa:bb:cc\"\n");
+    char *lo = edit_replace_mac("HWADDR=52:54:00:12:34:56\n", OLD, NEW);
+    assert_string_equal(lo, "HWADDR=52:54:00:aa:bb:cc\n");
+    free(lo);
+    char *up = edit_replace_mac("HWADDR=52:54:00:12:34:56 X=52:54:00:AB:34:56\n", "52:54:00:ab:34:56", NEW);
+    assert_string_equal(up, "HWADDR=52:54:00:12:34:56 X=52:54:00:AA:BB:CC\n");
+    free(up);
+}
+
+static void test_mac_nm_netplan_networkd_udev(void **state)
+{
+    (void)state;
+    check_mac_file("[connection]\nid=eth0\n[ethernet]\nmac-address=52:54:00:12:34:56\n",
+                   "[connection]\nid=eth0\n[ethernet]\nmac-address=52:54:00:aa:bb:cc\n");
+    check_mac_file("network:\n  ethernets:\n    eth0:\n      match:\n        macaddress: '52:54:00:12:34:56'\n",
+                   "network:\n  ethernets:\n    eth0:\n      match:\n        macaddress: '52:54:00:aa:bb:cc'\n");
+    check_mac_file("[Match]\nMACAddress=52:54:00:12:34:56\n[Link]\nName=eth0\n",
+                   "[Match]\nMACAddress=52:54:00:aa:bb:cc\n[Link]\nName=eth0\n");
+    check_mac_file("SUBSYSTEM==\"net\", ATTR{address}==\"52:54:00:12:34:56\", NAME=\"eth0\"\n",
+                   "SUBSYSTEM==\"net\", ATTR{address}==\"52:54:00:aa:bb:cc\", NAME=\"eth0\"\n");
+    check_mac_file("iface eth0 inet dhcp\n    hwaddress ether 52:54:00:12:34:56\n",
+                   "iface eth0 inet dhcp\n    hwaddress ether 52:54:00:aa:bb:cc\n");
+}
+
+static void test_mac_not_pinned(void **state)
+{
+    char found[18];
+
+    (void)state;
+    assert_int_equal(edit_find_pinned_mac("# HWADDR=52:54:00:12:34:56\nBOOTPROTO=dhcp\n", found), -1);
+    assert_int_equal(edit_find_pinned_mac("auto eth0\niface eth0 inet dhcp\n", found), -1);
+    /* a longer hex string is not a MAC */
+    assert_null(edit_replace_mac("X=52:54:00:12:34:567\n", OLD, NEW));
+    assert_null(edit_replace_mac("nothing here\n", OLD, NEW));
+}
+
+static void test_shell_var(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = edit_shell_var("NETWORKING=yes\nHOSTNAME=tpl-el7.example.com\n", "HOSTNAME", "web01");
+    assert_string_equal(s, "NETWORKING=yes\nHOSTNAME=web01\n");
+    free(s);
+    s = edit_shell_var("DHCP_HOSTNAME=\"tpl\"\nXHOSTNAME=keep\n", "DHCP_HOSTNAME", "web01");
+    assert_string_equal(s, "DHCP_HOSTNAME=\"web01\"\nXHOSTNAME=keep\n");
+    free(s);
+    assert_null(edit_shell_var("NETWORKING=yes\n", "HOSTNAME", "web01"));
+}
+
+static void test_hosts(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = edit_hosts("127.0.0.1\tlocalhost\n127.0.1.1\ttpl-debian12.example.com tpl-debian12\n",
+                   "tpl-debian12.example.com", "web01.lab", 1);
+    assert_string_equal(s, "127.0.0.1\tlocalhost\n127.0.1.1\tweb01.lab web01\n");
+    free(s);
+    /* only whole words */
+    s = edit_hosts("127.0.1.1 tpl tpl-other\n", "tpl", "web01", 0);
+    assert_string_equal(s, "127.0.1.1 web01 tpl-other\n");
+    free(s);
+    /* not present: Debian family appends a 127.0.1.1 line */
+    s = edit_hosts("127.0.0.1 localhost\n", "old", "web01", 1);
+    assert_string_equal(s, "127.0.0.1 localhost\n127.0.1.1\tweb01\n");
+    free(s);
+    assert_null(edit_hosts("127.0.0.1 localhost\n", "old", "web01", 0));
+    assert_null(edit_hosts("127.0.0.1 localhost\n", "localhost", "web01", 0));
+}
+
+static void test_shadow(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = edit_shadow("root:$6$old$hash:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n", "root", "$6$new$x");
+    assert_string_equal(s, "root:$6$new$x:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    free(s);
+    s = edit_shadow("rootx:a:1\nroot:!:1:2\n", "root", "H");
+    assert_string_equal(s, "rootx:a:1\nroot:H:1:2\n");
+    free(s);
+}
+
+static void test_os_release(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = edit_os_release_get("NAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\n", "ID");
+    assert_string_equal(s, "rocky");
+    free(s);
+    s = edit_os_release_get("ID=debian\n", "ID");
+    assert_string_equal(s, "debian");
+    free(s);
+    assert_null(edit_os_release_get("ID_LIKE=x\n", "ID"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mac_ifcfg), cmocka_unit_test(test_mac_nm_netplan_networkd_udev),
+        cmocka_unit_test(test_mac_not_pinned), cmocka_unit_test(test_shell_var),
+        cmocka_unit_test(test_hosts), cmocka_unit_test(test_shadow),
+        cmocka_unit_test(test_os_release),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

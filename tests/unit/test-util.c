@@ -1,0 +1,136 @@
+/* Unit tests: util.c (sizes, names, MACs, patterns). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "error.h"
+#include "util.h"
+
+static void test_parse_size(void **state)
+{
+    (void)state;
+    static const struct { const char *in; uint64_t out; } ok[] = {
+        { "20G", 20ULL << 30 }, { "512M", 512ULL << 20 }, { "1.5T", 3ULL << 39 },
+        { "1048576", 1048576 }, { "4k", 4096 }, { "2GiB", 2ULL << 30 }, { "10GB", 10ULL << 30 },
+    };
+    static const char *bad[] = { "", "G", "-1G", "12X", "1G2", "abc", "0", " 5G" };
+    uint64_t v;
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(parse_size(ok[i].in, &v), 0);
+        assert_int_equal(v, ok[i].out);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse_size(bad[i], &v), -1);
+        assert_non_null(strstr(error_message(), "invalid size"));
+        error_clear();
+    }
+}
+
+static void test_hostname(void **state)
+{
+    (void)state;
+    static const char *ok[] = { "web01", "web-01.example.com", "a", "0abc", "x.y.z" };
+    static const char *bad[] = { "", "-web", "web-", "we_b", "a..b", "a<b", "a&b", "a'b", "a/b", ".a",
+                                 "a.", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_true(valid_hostname(ok[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(valid_hostname(bad[i]));
+}
+
+static void test_domain_name(void **state)
+{
+    (void)state;
+    assert_true(valid_domain_name("web_01.lab-a"));
+    assert_false(valid_domain_name(""));
+    assert_false(valid_domain_name("a<b"));
+    assert_false(valid_domain_name("a&b"));
+    assert_false(valid_domain_name("a'b"));
+    assert_false(valid_domain_name("a/b"));
+    assert_false(valid_domain_name("-a"));
+    assert_false(valid_domain_name(".a"));
+}
+
+static void test_mac(void **state)
+{
+    char out[18];
+
+    (void)state;
+    assert_int_equal(parse_mac("52:54:00:AB:cd:EF", out), 0);
+    assert_string_equal(out, "52:54:00:ab:cd:ef");
+    assert_int_equal(parse_mac("52:54:00:ab:cd", out), -1);
+    assert_int_equal(parse_mac("52-54-00-ab-cd-ef", out), -1);
+    assert_int_equal(parse_mac("52:54:00:ab:cd:eg", out), -1);
+    assert_int_equal(parse_mac("01:00:5e:00:00:01", out), -1); /* multicast */
+    assert_int_equal(mac_from_ipv4("192.168.122.4", out), 0);
+    assert_string_equal(out, "52:54:c0:a8:7a:04");
+    assert_int_equal(mac_from_ipv4("10.0.0.256", out), -1);
+    error_clear();
+    assert_int_equal(mac_from_ipv4("10.0.0", out), -1);
+    error_clear();
+    char a[18], b[18];
+    assert_int_equal(random_mac(a), 0);
+    assert_int_equal(random_mac(b), 0);
+    assert_memory_equal(a, "52:54:00:", 9);
+    assert_int_equal(parse_mac(a, out), 0);
+    assert_string_not_equal(a, b);
+}
+
+static void test_machine_id(void **state)
+{
+    char a[33], b[33];
+
+    (void)state;
+    assert_int_equal(random_machine_id(a), 0);
+    assert_int_equal(random_machine_id(b), 0);
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+    assert_string_not_equal(a, b);
+}
+
+static void test_name_pattern(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = expand_name_pattern("web-%02d", 3);
+    assert_string_equal(s, "web-03");
+    free(s);
+    s = expand_name_pattern("n%d-100%%", 12);
+    assert_string_equal(s, "n12-100%");
+    free(s);
+    assert_null(expand_name_pattern("web", 1));
+    error_clear();
+    assert_null(expand_name_pattern("%d-%d", 1));
+    error_clear();
+    assert_null(expand_name_pattern("%s", 1));
+    error_clear();
+}
+
+static void test_error_first_wins(void **state)
+{
+    (void)state;
+    assert_int_equal(error("first %d", 1), -1);
+    error("second");
+    assert_string_equal(error_message(), "first 1");
+    error_replace("third");
+    assert_string_equal(error_message(), "third");
+    error_clear();
+    assert_null(error_message());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_hostname),
+        cmocka_unit_test(test_domain_name), cmocka_unit_test(test_mac),
+        cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
+        cmocka_unit_test(test_error_first_wins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
