@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# clone-family.sh FAMILY [--full]: clone 3 with --size bigger than the
+# template, boot each under libvirt, and check from the serial console that
+# hostname, MAC (== virsh domiflist), pinned MAC, machine-id (3 different),
+# SSH host key (3 different) and root filesystem size are the new ones.
+# The template file must be byte-for-byte unchanged.
+. "$(dirname "$0")/lib.sh"
+family=$1
+mode=${2:---linked}
+start_test
+
+tpl=$(fixture "$family")
+sum_before=$(sha256sum <"$tpl")
+tpl_kb=$(( $(qemu-img info --output=json "$tpl" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p') / 1024 ))
+names=("${PREFIX}${family}-1" "${PREFIX}${family}-2" "${PREFIX}${family}-3")
+ip_octet=$(( 10 + $$ % 200 ))
+
+extra=()
+if [ "$family" = el9 ]; then
+  # Secrets and keys: password from a 0600 file, an authorized key, known_hosts.
+  umask 077
+  printf 's3cret-%s\n' "$$" >"$SCRATCH/pw"
+  ssh-keygen -q -t ed25519 -N '' -C "e2e@test" -f "$SCRATCH/id" >/dev/null
+  extra=(--root-password-file "$SCRATCH/pw" --ssh-key "$SCRATCH/id.pub" --known-hosts "$SCRATCH/known_hosts")
+fi
+
+note "clone 3 x $family ($mode) with --size 2G"
+t0=$(date +%s)
+out=$("$VMSTAMP" clone "$mode" --network user --size 2G --ip "192.168.122.$ip_octet" \
+        "${extra[@]}" "$tpl" "${names[@]}")
+echo "$out"
+note "cloned in $(( $(date +%s) - t0 )) s"
+[ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed by cloning"
+
+"$VMSTAMP" list | grep -q "^${names[0]} " || fail "vmstamp list does not show ${names[0]}"
+for n in "${names[@]}"; do
+  disk=$($V domblklist "$n" | awk '$1 == "vda" {print $2}')
+  backing=$(qemu-img info --output=json "$disk" | sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p')
+  if [ "$mode" = --full ]; then
+    [ -z "$backing" ] || fail "$n: full clone has a backing file $backing"
+  else
+    [ "$backing" = "$tpl" ] || fail "$n: linked clone backing is '$backing', want $tpl"
+  fi
+  $V vol-list default | awk '{print $1}' | grep -qx "$n.qcow2" || fail "$n: volume not in pool default"
+done
+
+note "boot the 3 clones"
+for n in "${names[@]}"; do $V start "$n" >/dev/null; done
+for n in "${names[@]}"; do wait_shutoff "$n" 300; done
+[ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed by booting clones"
+
+ids=() keys=()
+for i in 0 1 2; do
+  n=${names[$i]}
+  [ -n "$(console "$n" VMSTAMP-DONE)$(grep -c VMSTAMP-DONE "/var/log/libvirt/qemu/$n-serial0.log")" ] || fail "$n: no console output"
+  host=$(console "$n" VMSTAMP-HOSTNAME)
+  mac=$(console "$n" "VMSTAMP-MAC eth0")
+  pinned=$(console "$n" VMSTAMP-PINNED-MAC)
+  mid=$(console "$n" VMSTAMP-MACHINE-ID)
+  kb=$(console "$n" VMSTAMP-ROOTFS-KB)
+  key=$(console "$n" VMSTAMP-SSH-ED25519)
+  want_mac=$(domiflist_mac "$n")
+  printed_mac=$(sed -n "s/^$n: mac \([0-9a-f:]*\),.*/\1/p" <<<"$out")
+  echo "$n: hostname=$host mac=$mac pinned=$pinned machine-id=$mid rootfs=${kb}K"
+  [ "$host" = "$n" ] || fail "$n: console hostname '$host'"
+  [ "$mac" = "$want_mac" ] || fail "$n: console MAC '$mac' but domiflist says '$want_mac'"
+  [ "$mac" = "$printed_mac" ] || fail "$n: console MAC '$mac' but vmstamp printed '$printed_mac'"
+  [ "$pinned" = "$mac" ] || fail "$n: guest network config still pins '$pinned', NIC is '$mac'"
+  [[ "$mid" =~ ^[0-9a-f]{32}$ ]] || fail "$n: machine-id '$mid'"
+  [ "$mid" != 0123456789abcdef0123456789abcdef ] || fail "$n: kept the template's machine-id"
+  [[ "$key" =~ ^[0-9a-f]{64}$ ]] || fail "$n: SSH host key '$key'"
+  [ "$kb" -gt $(( tpl_kb * 14 / 10 )) ] || fail "$n: root fs ${kb}K not grown past 1.4x the ${tpl_kb}K template disk"
+  [ "$kb" -le $(( 2 * 1024 * 1024 )) ] || fail "$n: root fs ${kb}K bigger than the 2G disk"
+  ids+=("$mid") keys+=("$key")
+done
+printf '%s\n' "$(domiflist_mac "${names[0]}")" | grep -qx "52:54:c0:a8:7a:$(printf %02x "$ip_octet")" \
+  || fail "--ip 192.168.122.$ip_octet did not give MAC 52:54:c0:a8:7a:$(printf %02x "$ip_octet")"
+[ "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" = 3 ] || fail "clones share a machine-id: ${ids[*]}"
+[ "$(printf '%s\n' "${keys[@]}" | sort -u | wc -l)" = 3 ] || fail "clones share an SSH host key"
+
+if [ "$family" = el9 ]; then
+  note "read the password hash and authorized_keys out of the image"
+  disk=$($V domblklist "${names[0]}" | awk '$1 == "vda" {print $2}')
+  files=$(LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
+          guestfish --ro -a "$disk" -i <<'GF'
+cat /etc/shadow
+echo ---
+cat /root/.ssh/authorized_keys
+echo ---
+is-file /.autorelabel
+GF
+)
+  hash=$(sed -n 's/^root:\([^:]*\):.*/\1/p' <<<"$files")
+  [[ "$hash" == '$6$'* ]] || fail "root hash is not SHA-512: '$hash'"
+  salt=$(cut -d'$' -f3 <<<"$hash")
+  [ "$(head -n1 "$SCRATCH/pw" | openssl passwd -6 -salt "$salt" -stdin)" = "$hash" ] \
+    || fail "root password hash does not match the password file"
+  grep -qF "$(cat "$SCRATCH/id.pub")" <<<"$files" || fail "authorized_keys lacks the --ssh-key"
+  grep -qx true <<<"$files" || fail "SELinux guest got new files but no /.autorelabel"
+  [ "$(grep -c "^${PREFIX}el9-" "$SCRATCH/known_hosts")" -ge 3 ] || fail "known_hosts lacks the clones"
+  ! grep -rqF "s3cret-$$" /var/log/libvirt "$SCRATCH/known_hosts" || fail "password leaked into logs"
+fi
+
+note "vmstamp rm"
+"$VMSTAMP" rm "${names[@]}"
+assert_nothing_left "after rm"
+[ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed"
+echo "PASS: clone-family $family $mode"

@@ -1,0 +1,82 @@
+# lib.sh: shared helpers for vmstamp's end-to-end tests (sourced).
+# Real libvirtd on qemu:///system, real libguestfs, real qemu guests under
+# TCG: no mocks. Guests get user-mode networking only.
+set -euo pipefail
+
+VMSTAMP=${VMSTAMP:?set VMSTAMP to the vmstamp binary}
+SRC=${SRC:?set SRC to the source tree}
+URI=qemu:///system
+V="virsh -q -c $URI"
+PREFIX="vmst$$-"                 # every name a test makes starts with this
+SCRATCH=/var/tmp/vmstamp-test-$$  # libvirt-qemu must be able to read templates here
+POOL_DIR=/var/lib/libvirt/images
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "--- $*" >&2; }
+
+skip_unless_ready() {
+  [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+  $V version >/dev/null 2>&1 || { echo "SKIP: libvirtd not reachable (run scripts/setup.sh)"; exit 77; }
+}
+
+# Remove whatever this run made: domains, volumes, scratch files.
+cleanup() {
+  local d
+  for d in $($V list --all --name 2>/dev/null | grep "^$PREFIX" || true); do
+    $V destroy "$d" >/dev/null 2>&1 || true
+    $V undefine "$d" >/dev/null 2>&1 || true
+  done
+  rm -f "$POOL_DIR/$PREFIX"* "$POOL_DIR/.$PREFIX"* /var/log/libvirt/qemu/"$PREFIX"*
+  $V pool-refresh default >/dev/null 2>&1 || true
+  rm -rf "$SCRATCH"
+}
+
+start_test() {
+  skip_unless_ready
+  trap cleanup EXIT
+  mkdir -p "$SCRATCH"
+  chmod 755 "$SCRATCH"
+}
+
+# fixture FAMILY: a private copy of the cached fixture image (path on stdout).
+fixture() {
+  local img
+  img=$("$SRC/scripts/build-fixtures.sh" "$1" | tail -n 1)
+  [ -f "$img" ] || fail "fixture $1 not built"
+  cp --sparse=always "$img" "$SCRATCH/$1.qcow2"
+  echo "$SCRATCH/$1.qcow2"
+}
+
+# Assert nothing with our prefix exists: no domain, no volume, no temp disk.
+assert_nothing_left() {
+  local what=$1 doms vols files
+  doms=$($V list --all --name | grep "^$PREFIX" || true)
+  $V pool-refresh default >/dev/null
+  vols=$($V vol-list default | awk '{print $1}' | grep "^$PREFIX" || true)
+  files=$(ls -A "$POOL_DIR" | grep -e "^$PREFIX" -e "^\.$PREFIX" || true)
+  [ -z "$doms" ] || fail "$what: domain left behind: $doms"
+  [ -z "$vols" ] || fail "$what: volume left behind: $vols"
+  [ -z "$files" ] || fail "$what: file left behind in $POOL_DIR: $files"
+}
+
+# wait_shutoff NAME SECONDS
+wait_shutoff() {
+  local i
+  for ((i = 0; i < $2; i += 2)); do
+    [ "$($V domstate "$1" 2>/dev/null)" = "shut off" ] && return 0
+    sleep 2
+  done
+  echo "console of $1:" >&2; tail -n 20 "/var/log/libvirt/qemu/$1-serial0.log" >&2 || true
+  fail "$1 did not power off within $2 s"
+}
+
+# console NAME KEY: the value the guest printed as KEY=value on its serial console.
+console() {
+  local log=/var/log/libvirt/qemu/$1-serial0.log
+  tr -d '\r' <"$log" | sed -n "s/^$2=//p" | tail -n 1
+}
+
+# domiflist_mac NAME: the MAC libvirt gave the clone's NIC.
+domiflist_mac() {
+  $V domiflist "$1" | awk 'NF >= 5 {print $5; exit}'
+}
