@@ -28,7 +28,7 @@
 
 #define MAX_CLONES 250 /* one libguestfs handle takes up to 255 drives */
 
-static volatile sig_atomic_t interrupted;
+static volatile int interrupted; /* sig_atomic_t is int on Linux */
 
 static void on_signal(int sig)
 {
@@ -595,7 +595,8 @@ int cmd_clone(int argc, char **argv)
 
     {
         struct clone_job *jobs = calloc(n, sizeof *jobs);
-        struct customize_opts copts = { .accel = accel, .root_password = password, .ssh_pubkey = ssh_key };
+        struct customize_opts copts = { .accel = accel, .root_password = password, .ssh_pubkey = ssh_key,
+                                        .template_name = template_arg, .cancel = &interrupted };
         for (size_t i = 0; i < n; i++)
             jobs[i] = clones[i].job;
         r = gfs_customize(jobs, n, &copts, &os);

@@ -673,10 +673,14 @@ int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts 
         gerr(g, "list_devices");
         goto out;
     }
-    if (find_layout(g, devices[0], &l, os, jobs[0].disk_path) < 0)
+    if (find_layout(g, devices[0], &l, os, opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
         goto out;
     info("vmstamp: template: %s, root %s", os->pretty ? os->pretty : os->id, os->root_fs);
     for (size_t i = 0; i < n; i++) {
+        if (opts->cancel && *opts->cancel) {
+            error("interrupted");
+            goto out;
+        }
         if (customize_one(g, devices[i], &l, &jobs[i], opts, os) < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");

@@ -32,6 +32,8 @@ struct customize_opts {
     enum accel accel;
     const char *root_password; /* plaintext, hashed per clone; NULL: keep */
     const char *ssh_pubkey;    /* authorized_keys line(s) for root; NULL: none */
+    const char *template_name; /* for messages */
+    volatile int *cancel;      /* set (by a signal handler) to stop between clones */
 };
 
 /* What was found in the template (filled by gfs_customize). */

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# test.sh: the README's test command. Installs what is needed, starts
+# libvirtd, builds (plain and ASan+UBSan), runs the unit tests under the
+# sanitizers and then every test with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+cmake -S . -B build-asan -DVMSTAMP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$(nproc)"
+echo "== unit tests under ASan+UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
+echo "== all tests"
+cd build && ctest --output-on-failure "$@"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# clone-errors.sh: every user error gets a one-line message naming the thing,
+# a non-zero exit, and leaves nothing behind (virsh list --all, the pool,
+# temporary files), and touches nothing that was there.
+. "$(dirname "$0")/lib.sh"
+start_test
+
+tpl=$(fixture debian12)
+sum_before=$(sha256sum <"$tpl")
+
+# A domain vmstamp did not make, to collide with.
+other="${PREFIX}other"
+other_mac=52:54:00:$(printf '%02x:%02x:%02x' $(( $$ % 256 )) $(( ($$ / 256) % 256 )) 77)
+$V define /dev/stdin >/dev/null <<XML
+<domain type='qemu'><name>$other</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64'>hvm</type></os>
+<devices><interface type='user'><mac address='$other_mac'/></interface></devices></domain>
+XML
+
+checks=0
+# expect_error LABEL 'PATTERN' vmstamp-args...
+expect_error() {
+  local label=$1 pattern=$2 rc=0
+  shift 2
+  "$VMSTAMP" -q "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+  [ "$rc" != 0 ] || fail "$label: exit 0 for bad input"
+  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err" >&2; fail "$label: error is not one line"; }
+  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: error '$(cat "$SCRATCH/err")' does not match /$pattern/"
+  [ ! -s "$SCRATCH/out" ] || fail "$label: printed on stdout: $(cat "$SCRATCH/out")"
+  # Nothing left but the domain we made ourselves.
+  local doms
+  doms=$($V list --all --name | grep "^$PREFIX" | grep -vx "$other" || true)
+  [ -z "$doms" ] || fail "$label: domain left behind: $doms"
+  $V pool-refresh default >/dev/null
+  ! $V vol-list default | awk '{print $1}' | grep -q "^$PREFIX" || fail "$label: volume left behind"
+  ! ls -A "$POOL_DIR" | grep -q -e "^$PREFIX" -e "^\.$PREFIX" || fail "$label: file left in $POOL_DIR"
+  $V dominfo "$other" >/dev/null || fail "$label: removed a domain it did not make"
+  [ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "$label: template changed"
+  echo "ok: $label: $(cat "$SCRATCH/err")"
+  checks=$((checks + 1))
+}
+
+N=${PREFIX}c
+NET=(--network user)
+expect_error "missing template" "template '/nonexistent/t.qcow2' not found" clone "${NET[@]}" /nonexistent/t.qcow2 "$N"
+echo "just text" >"$SCRATCH/notes.txt"
+expect_error "non-image template" "not a disk image" clone "${NET[@]}" "$SCRATCH/notes.txt" "$N"
+expect_error "invalid host name" "invalid host name '${PREFIX}bad_name' \(RFC 1123\)" clone "${NET[@]}" "$tpl" "${PREFIX}bad_name"
+expect_error "name already defined" "domain '$other' already exists" clone "${NET[@]}" "$tpl" "$other"
+expect_error "malformed MAC" "invalid MAC address '52:54:00:zz:00:01'" clone "${NET[@]}" --mac 52:54:00:zz:00:01 "$tpl" "$N"
+expect_error "duplicate MAC (other domain)" "MAC $other_mac is already used" clone "${NET[@]}" --mac "$other_mac" "$tpl" "$N"
+expect_error "duplicate MAC (same run)" "MAC 52:54:00:01:02:03 given twice" clone "${NET[@]}" --mac 52:54:00:01:02:03 --mac 52:54:00:01:02:03 "$tpl" "${N}1" "${N}2"
+expect_error "size smaller than template" "--size 512.0 MiB is smaller than template" clone "${NET[@]}" --size 512M "$tpl" "$N"
+expect_error "unknown pool" "storage pool 'nosuchpool' not found" clone "${NET[@]}" --pool nosuchpool "$tpl" "$N"
+expect_error "unknown network" "network 'nosuchnet' not found" clone --network nosuchnet "$tpl" "$N"
+expect_error "libvirtd not running" "cannot connect to libvirt at 'qemu:///system\?socket=/nonexistent/libvirt-sock'" \
+  -c 'qemu:///system?socket=/nonexistent/libvirt-sock' clone "${NET[@]}" "$tpl" "$N"
+for bad in "${N}<x" "${N}&x" "${N}'x" "${N}/x"; do
+  expect_error "name with ${bad: -2:1}" "invalid clone name" clone "${NET[@]}" "$tpl" "$bad"
+done
+expect_error "name given twice" "clone name '$N' given twice" clone "${NET[@]}" "$tpl" "$N" "$N"
+expect_error "--linked with --full" "--linked and --full conflict" clone --linked --full "$tpl" "$N"
+expect_error "bad --name-pattern" "invalid --name-pattern" clone "${NET[@]}" --count 2 --name-pattern "${PREFIX}x" "$tpl"
+chmod 644 "$SCRATCH/notes.txt"
+expect_error "world-readable password file" "readable by others" clone "${NET[@]}" --root-password-file "$SCRATCH/notes.txt" "$tpl" "$N"
+expect_error "rm a domain vmstamp did not make" "was not made by vmstamp: use --force" rm "$other"
+expect_error "rm unknown domain" "domain '${PREFIX}nope' not found" rm "${PREFIX}nope"
+
+# A volume of that name already in the pool: refused, and the file is kept.
+touch "$POOL_DIR/${N}.qcow2"
+rc=0; "$VMSTAMP" -q clone "${NET[@]}" "$tpl" "$N" 2>"$SCRATCH/err" >/dev/null || rc=$?
+[ $rc != 0 ] && grep -q "volume '${N}.qcow2' already exists in pool 'default'" "$SCRATCH/err" \
+  || fail "existing volume: $(cat "$SCRATCH/err")"
+[ -f "$POOL_DIR/${N}.qcow2" ] || fail "existing volume was deleted"
+rm -f "$POOL_DIR/${N}.qcow2"
+echo "ok: existing volume: $(cat "$SCRATCH/err")"
+
+# A disk with no Linux on it fails inside the appliance, after the clone
+# disks were made: they must be rolled back.
+qemu-img create -q -f qcow2 "$SCRATCH/blank.qcow2" 64M
+expect_error "template without an OS" "no Linux root filesystem" clone "${NET[@]}" "$SCRATCH/blank.qcow2" "${N}1" "${N}2"
+
+$V undefine "$other" >/dev/null
+assert_nothing_left "end"
+echo "PASS: clone-errors ($checks cases)"

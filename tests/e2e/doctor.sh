@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# doctor.sh: vmstamp doctor prints one ok/warn/fail line per check, decides an
+# accelerator by booting a probe kernel, and that decision is what clone uses.
+. "$(dirname "$0")/lib.sh"
+skip_unless_ready
+out=$("$VMSTAMP" doctor) || { echo "$out"; fail "doctor reported a failure"; }
+echo "$out"
+for check in "/dev/kvm" "kvm boots a guest" "libvirtd reachable" "storage pool" "network" \
+             "libguestfs appliance" "free disk"; do
+  grep -Eq "^(ok|warn|fail) +$check " <<<"$out" || fail "doctor has no '$check' line"
+done
+accel=$(sed -n 's/^accelerator: //p' <<<"$out")
+[[ "$accel" =~ ^(kvm|tcg)$ ]] || fail "doctor decided no accelerator"
+grep -q " $accel " /run/vmstamp/accel || fail "decision not cached in /run/vmstamp/accel"
+# --accel overrides the probe.
+"$VMSTAMP" --accel tcg doctor | grep -q '^accelerator: tcg$' || fail "--accel tcg ignored"
+# A broken override is a usage error.
+if "$VMSTAMP" --accel warp doctor 2>/dev/null; then fail "--accel warp accepted"; fi
+echo "PASS: doctor (accelerator $accel)"
