@@ -588,18 +588,21 @@ int cmd_clone(int argc, char **argv)
         c->job.grow = o.size > tinfo.virtual_size;
         c->job.keys_dir = c->keys_dir;
     }
-    r = keygen_wait(keygen);
-    keygen = -1;
-    if (r < 0 || check_checkpoint() < 0)
-        goto fail;
-
     {
+        /* The SSH host keys are made while the appliance boots. */
         struct clone_job *jobs = calloc(n, sizeof *jobs);
-        struct customize_opts copts = { .accel = accel, .root_password = password, .ssh_pubkey = ssh_key,
+        struct customize_opts copts = { .root_password = password, .ssh_pubkey = ssh_key,
                                         .template_name = template_arg, .cancel = &interrupted };
         for (size_t i = 0; i < n; i++)
             jobs[i] = clones[i].job;
-        r = gfs_customize(jobs, n, &copts, &os);
+        struct gfs_session *gs = gfs_launch(jobs, n, accel);
+        r = keygen_wait(keygen);
+        keygen = -1;
+        if (gs && r == 0 && check_checkpoint() == 0)
+            r = gfs_customize(gs, jobs, n, &copts, &os);
+        else
+            r = -1;
+        gfs_close(gs);
         for (size_t i = 0; i < n; i++)
             clones[i].job = jobs[i];
         free(jobs);

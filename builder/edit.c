@@ -226,3 +226,47 @@ char *edit_os_release_get(const char *text, const char *key)
     }
     return NULL;
 }
+
+char *edit_guest_file(const char *path, const char *text, const struct clone_edit *e)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char *cur = strdup(text), *next;
+
+    if (strcmp(path, "/etc/hostname") == 0 || strcmp(path, "/etc/HOSTNAME") == 0 ||
+        strcmp(path, "/etc/mailname") == 0) {
+        free(cur);
+        if (asprintf(&cur, "%s\n", e->new_hostname) < 0)
+            abort();
+    } else if (strcmp(path, "/etc/sysconfig/network") == 0) {
+        next = edit_shell_var(cur, "HOSTNAME", e->new_hostname);
+        if (next) {
+            free(cur);
+            cur = next;
+        }
+    } else if (strcmp(path, "/etc/hosts") == 0) {
+        next = edit_hosts(cur, e->old_hostname, e->new_hostname, e->debian_like);
+        if (next) {
+            free(cur);
+            cur = next;
+        }
+    }
+    if (strncmp(base, "ifcfg-", 6) == 0) {
+        next = edit_shell_var(cur, "DHCP_HOSTNAME", e->new_hostname);
+        if (next) {
+            free(cur);
+            cur = next;
+        }
+    }
+    if (e->old_mac && e->old_mac[0]) {
+        next = edit_replace_mac(cur, e->old_mac, e->new_mac);
+        if (next) {
+            free(cur);
+            cur = next;
+        }
+    }
+    if (strcmp(cur, text) == 0) {
+        free(cur);
+        return NULL;
+    }
+    return cur; /* caller frees */
+}

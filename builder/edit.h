@@ -22,3 +22,17 @@ char *edit_shadow(const char *text, const char *user, const char *hash);
 char *edit_os_release_get(const char *text, const char *key);
 
 #endif
+
+/* What changes from the template to one clone. */
+struct clone_edit {
+    const char *old_hostname; /* template's, may be NULL */
+    const char *new_hostname;
+    const char *old_mac;      /* template's pinned MAC, "" if none */
+    const char *new_mac;
+    int debian_like;          /* add 127.0.1.1 to /etc/hosts if the old name is absent */
+};
+
+/* The new contents of guest file PATH (current TEXT) for a clone, or NULL if
+ * unchanged. Knows /etc/hostname, /etc/HOSTNAME, /etc/mailname,
+ * /etc/sysconfig/network, /etc/hosts, ifcfg-* and every file that pins a MAC. */
+char *edit_guest_file(const char *path, const char *text, const struct clone_edit *e);

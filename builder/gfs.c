@@ -28,6 +28,7 @@ struct layout {
     int last_partnum;       /* partition to grow */
     int gpt;
     int last_is_pv;
+    int lvm;                /* the template has LVs: filter LVM per clone */
 };
 
 static void layout_release(struct layout *l)
@@ -89,9 +90,9 @@ static int lvm_only(guestfs_h *g, const char *dev)
 {
     char *devs[] = { (char *)dev, NULL };
 
+    /* lvm_set_filter rescans and activates what the filter lets through. */
     if (guestfs_lvm_set_filter(g, devs) == -1)
         return gerr(g, "lvm_set_filter");
-    guestfs_vg_activate_all(g, 1);
     return 0;
 }
 
@@ -140,8 +141,8 @@ static int resolve_spec(guestfs_h *g, const char *spec, char **cands, struct fs_
 }
 
 /* Find the template's layout on the first clone's disk DEV. */
-static int find_layout(guestfs_h *g, const char *dev, struct layout *l, struct guest_os *os,
-                       const char *template_name)
+static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layout *l,
+                       struct guest_os *os, const char *template_name)
 {
     CLEANUP_STRV char **parts = guestfs_list_partitions(g);
     CLEANUP_STRV char **lvs = NULL;
@@ -154,18 +155,17 @@ static int find_layout(guestfs_h *g, const char *dev, struct layout *l, struct g
     memset(refs, 0, sizeof refs);
     if (!parts)
         return gerr(g, "list_partitions");
-    if (lvm_only(g, dev) < 0)
-        return -1;
-    lvs = guestfs_lvs(g);
-    if (!lvs)
-        return gerr(g, "lvs");
 
-    /* The partition to grow: the one that ends last. */
+    /* The partition to grow: the one that ends last (parted is slow: only
+     * asked when a clone grows). */
     struct guestfs_partition_list *pl = NULL;
-    guestfs_push_error_handler(g, NULL, NULL);
-    pl = guestfs_part_list(g, dev);
-    char *ptype = guestfs_part_get_parttype(g, dev);
-    guestfs_pop_error_handler(g);
+    char *ptype = NULL;
+    if (need_grow) {
+        guestfs_push_error_handler(g, NULL, NULL);
+        pl = guestfs_part_list(g, dev);
+        ptype = guestfs_part_get_parttype(g, dev);
+        guestfs_pop_error_handler(g);
+    }
     if (pl) {
         uint64_t end = 0;
         for (uint32_t i = 0; i < pl->len; i++)
@@ -179,13 +179,17 @@ static int find_layout(guestfs_h *g, const char *dev, struct layout *l, struct g
     free(ptype);
 
     size_t dl = strlen(dev);
+    int has_pv = 0;
     for (size_t i = 0; parts[i] && ncand < 120; i++) {
         if (strncmp(parts[i], dev, dl) != 0 || parts[i][dl] < '0' || parts[i][dl] > '9')
             continue;
         char *t = vfs_type_quiet(g, parts[i]);
         int pn = atoi(parts[i] + dl);
-        if (pn == l->last_partnum && t && strcmp(t, "LVM2_member") == 0)
-            l->last_is_pv = 1;
+        if (t && strcmp(t, "LVM2_member") == 0) {
+            has_pv = 1;
+            if (need_grow && pn == l->last_partnum)
+                l->last_is_pv = 1;
+        }
         if (!supported_fs(t)) {
             free(t);
             continue;
@@ -195,7 +199,17 @@ static int find_layout(guestfs_h *g, const char *dev, struct layout *l, struct g
         refs[ncand].type = t;
         ncand++;
     }
-    for (size_t i = 0; lvs[i] && ncand < 120; i++) {
+    /* LVM is slow to rescan under TCG: only when the template has a PV.
+     * Clones share VG names, so LVM sees one clone's disk at a time. */
+    if (has_pv) {
+        if (lvm_only(g, dev) < 0)
+            return -1;
+        lvs = guestfs_lvs(g);
+        if (!lvs)
+            return gerr(g, "lvs");
+        l->lvm = lvs[0] != NULL;
+    }
+    for (size_t i = 0; lvs && lvs[i] && ncand < 120; i++) {
         char *t = vfs_type_quiet(g, lvs[i]);
         if (!supported_fs(t)) {
             free(t);
@@ -355,19 +369,6 @@ static char *read_guest(guestfs_h *g, const char *path)
     return guestfs_read_file(g, path, &sz);
 }
 
-/* Write NEW (if not NULL) over PATH; the inode, mode, owner and label stay. */
-static int write_guest(guestfs_h *g, const char *path, char *new_text)
-{
-    int r = 0;
-
-    if (!new_text)
-        return 0;
-    if (guestfs_write(g, path, new_text, strlen(new_text)) == -1)
-        r = gerr(g, path);
-    free(new_text);
-    return r;
-}
-
 static void trim(char *s)
 {
     size_t n = strlen(s);
@@ -376,6 +377,7 @@ static void trim(char *s)
         s[--n] = '\0';
 }
 
+/* Files that may pin the NIC's MAC; ifcfg-* also carry DHCP_HOSTNAME. */
 static const char *mac_globs[] = {
     "/etc/sysconfig/network-scripts/ifcfg-*",
     "/etc/NetworkManager/system-connections/*",
@@ -388,201 +390,225 @@ static const char *mac_globs[] = {
     NULL,
 };
 
-static int set_hostname(guestfs_h *g, const struct guest_os *os, const char *hostname)
-{
-    CLEANUP_FREE char *old = read_guest(g, "/etc/hostname");
-    CLEANUP_FREE char *sysnet = read_guest(g, "/etc/sysconfig/network");
-    CLEANUP_FREE char *hosts = read_guest(g, "/etc/hosts");
-    int debian_like = os->id && (strcmp(os->id, "debian") == 0 || strcmp(os->id, "ubuntu") == 0);
-    char *line;
+static const char *hostname_files[] = {
+    "/etc/hostname", "/etc/sysconfig/network", "/etc/hosts", "/etc/HOSTNAME", "/etc/mailname", NULL,
+};
 
-    if (old)
-        trim(old);
-    if ((!old || !*old) && sysnet) {
-        free(old);
-        old = edit_os_release_get(sysnet, "HOSTNAME");
+/* The template's configuration, read once from the first clone: every clone
+ * starts from the same bytes, so the rest only get writes. */
+struct snapshot {
+    char **paths;          /* files to edit (NULL-terminated) */
+    char **texts;          /* their template contents */
+    size_t nfiles;
+    char *old_hostname;
+    char old_mac[18];
+    int debian_like;
+    int dbus_id_is_file;   /* /var/lib/dbus/machine-id is a copy, not a symlink */
+    int ssh_dir;
+    int have_key[SSH_KEY_TYPES];
+    char *shadow;          /* only read when a password is set */
+    int root_ssh_dir;
+    char *authorized_keys; /* template's, or NULL */
+    int selinux;
+};
+
+static void snapshot_release(struct snapshot *s)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->paths[i]);
+        free(s->texts[i]);
     }
-    /* /etc/hostname: every systemd-era distro reads it. */
-    if (asprintf(&line, "%s\n", hostname) < 0)
-        abort();
-    if (write_guest(g, "/etc/hostname", line) < 0)
-        return -1;
-    if (sysnet && write_guest(g, "/etc/sysconfig/network", edit_shell_var(sysnet, "HOSTNAME", hostname)) < 0)
-        return -1;
-    if (guestfs_is_file(g, "/etc/HOSTNAME") > 0) { /* SUSE */
-        if (asprintf(&line, "%s\n", hostname) < 0)
-            abort();
-        if (write_guest(g, "/etc/HOSTNAME", line) < 0)
-            return -1;
+    free(s->paths);
+    free(s->texts);
+    free(s->old_hostname);
+    free(s->shadow);
+    free(s->authorized_keys);
+    memset(s, 0, sizeof *s);
+}
+
+static void snapshot_add(guestfs_h *g, struct snapshot *s, const char *path)
+{
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (strcmp(s->paths[i], path) == 0)
+            return;
+    char *text = read_guest(g, path);
+    if (!text) {
+        /* /etc/hostname is written even when the template lacks it. */
+        if (strcmp(path, "/etc/hostname") != 0)
+            return;
+        text = strdup("");
     }
-    if (hosts && write_guest(g, "/etc/hosts", edit_hosts(hosts, old, hostname, debian_like)) < 0)
-        return -1;
-    if (guestfs_is_file(g, "/etc/mailname") > 0) {
-        if (asprintf(&line, "%s\n", hostname) < 0)
-            abort();
-        if (write_guest(g, "/etc/mailname", line) < 0)
-            return -1;
+    s->paths = realloc(s->paths, (s->nfiles + 2) * sizeof *s->paths);
+    s->texts = realloc(s->texts, (s->nfiles + 2) * sizeof *s->texts);
+    s->paths[s->nfiles] = strdup(path);
+    s->texts[s->nfiles] = text;
+    s->nfiles++;
+    s->paths[s->nfiles] = NULL;
+}
+
+static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct customize_opts *opts,
+                         struct snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int k = 0; hostname_files[k]; k++)
+        snapshot_add(g, s, hostname_files[k]);
+    for (int k = 0; mac_globs[k]; k++) {
+        CLEANUP_STRV char **files = guestfs_glob_expand(g, mac_globs[k]);
+        for (size_t i = 0; files && files[i]; i++)
+            snapshot_add(g, s, files[i]);
     }
-    /* DHCP_HOSTNAME in every ifcfg file. */
-    CLEANUP_STRV char **ifcfg = guestfs_glob_expand(g, "/etc/sysconfig/network-scripts/ifcfg-*");
-    for (size_t i = 0; ifcfg && ifcfg[i]; i++) {
-        CLEANUP_FREE char *t = read_guest(g, ifcfg[i]);
-        if (t && write_guest(g, ifcfg[i], edit_shell_var(t, "DHCP_HOSTNAME", hostname)) < 0)
-            return -1;
+    /* Old host name: /etc/hostname, else HOSTNAME= of sysconfig/network. */
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (strcmp(s->paths[i], "/etc/hostname") == 0 && s->texts[i][0]) {
+            s->old_hostname = strdup(s->texts[i]);
+            trim(s->old_hostname);
+        }
+    }
+    for (size_t i = 0; i < s->nfiles && (!s->old_hostname || !*s->old_hostname); i++)
+        if (strcmp(s->paths[i], "/etc/sysconfig/network") == 0) {
+            free(s->old_hostname);
+            s->old_hostname = edit_os_release_get(s->texts[i], "HOSTNAME");
+        }
+    /* The pinned MAC: the first found, in mac_globs order. */
+    for (size_t i = 0; i < s->nfiles && !s->old_mac[0]; i++)
+        if (edit_find_pinned_mac(s->texts[i], s->old_mac) == 0)
+            debug("template pins MAC %s in %s", s->old_mac, s->paths[i]);
+    s->debian_like = os->id && (strcmp(os->id, "debian") == 0 || strcmp(os->id, "ubuntu") == 0);
+    s->dbus_id_is_file =
+        guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0;
+    s->ssh_dir = guestfs_is_dir(g, "/etc/ssh") > 0;
+    if (s->ssh_dir) {
+        CLEANUP_STRV char **keys = guestfs_glob_expand(g, "/etc/ssh/ssh_host_*_key");
+        for (size_t i = 0; keys && keys[i]; i++)
+            for (int t = 0; t < SSH_KEY_TYPES; t++) {
+                char p[128];
+                snprintf(p, sizeof p, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
+                if (strcmp(keys[i], p) == 0)
+                    s->have_key[t] = 1;
+            }
+    }
+    if (opts->root_password) {
+        s->shadow = read_guest(g, "/etc/shadow");
+        if (!s->shadow)
+            return error("cannot set the root password: the template has no /etc/shadow");
+    }
+    if (opts->ssh_pubkey) {
+        s->root_ssh_dir = guestfs_is_dir(g, "/root/.ssh") > 0;
+        s->authorized_keys = s->root_ssh_dir ? read_guest(g, "/root/.ssh/authorized_keys") : NULL;
+    }
+    {
+        CLEANUP_FREE char *cfg = read_guest(g, "/etc/selinux/config");
+        CLEANUP_FREE char *mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
+        s->selinux = mode && strcmp(mode, "disabled") != 0;
     }
     return 0;
 }
 
-/* Rewrite the template's pinned NIC MAC to the clone's MAC in every file
- * that pins it. The pinned MAC is the first found, in mac_globs order. */
-static int set_mac(guestfs_h *g, const char *new_mac)
+static int write_guest(guestfs_h *g, const char *path, const char *data, size_t len)
 {
-    char old[18] = "";
-    char **files[16] = { 0 };
-    int ret = 0;
-
-    for (int k = 0; mac_globs[k]; k++)
-        files[k] = guestfs_glob_expand(g, mac_globs[k]);
-    for (int k = 0; mac_globs[k] && !old[0]; k++)
-        for (size_t i = 0; files[k] && files[k][i] && !old[0]; i++) {
-            CLEANUP_FREE char *t = read_guest(g, files[k][i]);
-            if (t && edit_find_pinned_mac(t, old) == 0)
-                debug("template pins MAC %s in %s", old, files[k][i]);
-        }
-    for (int k = 0; mac_globs[k] && old[0] && ret == 0; k++)
-        for (size_t i = 0; files[k] && files[k][i] && ret == 0; i++) {
-            CLEANUP_FREE char *t = read_guest(g, files[k][i]);
-            if (t)
-                ret = write_guest(g, files[k][i], edit_replace_mac(t, old, new_mac));
-        }
-    for (int k = 0; mac_globs[k]; k++)
-        strv_free(files[k]);
-    return ret;
-}
-
-static int set_machine_id(guestfs_h *g, const char *id)
-{
-    char line[34];
-
-    snprintf(line, sizeof line, "%s\n", id);
-    if (guestfs_write(g, "/etc/machine-id", line, 33) == -1)
-        return gerr(g, "/etc/machine-id");
-    /* A copy (not a symlink) in /var/lib/dbus must match. */
-    if (guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0 &&
-        guestfs_write(g, "/var/lib/dbus/machine-id", line, 33) == -1)
-        return gerr(g, "/var/lib/dbus/machine-id");
+    /* Over an existing file this keeps its inode, mode, owner and label. */
+    if (guestfs_write(g, path, data, len) == -1)
+        return gerr(g, path);
     return 0;
 }
 
-static int put_file(guestfs_h *g, const char *local, const char *remote, int mode, int *created)
+static int put_host_file(guestfs_h *g, const char *local, const char *remote, int exists, int mode,
+                         int *created)
 {
     size_t len;
     CLEANUP_FREE char *data = read_file(local, &len);
 
     if (!data)
         return -1;
-    if (guestfs_is_file_opts(g, remote, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) <= 0) {
+    if (write_guest(g, remote, data, len) < 0)
+        return -1;
+    if (!exists) {
         *created = 1;
-        if (guestfs_write(g, remote, data, len) == -1 || guestfs_chmod(g, mode, remote) == -1)
+        if (guestfs_chmod(g, mode, remote) == -1)
             return gerr(g, remote);
-        return 0;
     }
-    if (guestfs_write(g, remote, data, len) == -1)
-        return gerr(g, remote);
     return 0;
 }
 
-static int set_ssh_keys(guestfs_h *g, struct clone_job *job, int *created)
+static int set_ssh_keys(guestfs_h *g, const struct snapshot *s, struct clone_job *job, int *created)
 {
-    int have[SSH_KEY_TYPES], any = 0;
+    int any = 0;
 
-    if (guestfs_is_dir(g, "/etc/ssh") <= 0)
+    if (!s->ssh_dir)
         return 0;
+    for (int t = 0; t < SSH_KEY_TYPES; t++)
+        any |= s->have_key[t];
     for (int t = 0; t < SSH_KEY_TYPES; t++) {
-        char p[128];
-        snprintf(p, sizeof p, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
-        have[t] = guestfs_exists(g, p) > 0;
-        any |= have[t];
-    }
-    for (int t = 0; t < SSH_KEY_TYPES; t++) {
-        if (any && !have[t])
+        if (any && !s->have_key[t])
             continue;
         char local[4096], remote[128];
         snprintf(local, sizeof local, "%s/ssh_host_%s_key", job->keys_dir, ssh_key_types[t]);
         snprintf(remote, sizeof remote, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
-        if (put_file(g, local, remote, 0600, created) < 0)
+        if (put_host_file(g, local, remote, s->have_key[t], 0600, created) < 0)
             return -1;
         strcat(local, ".pub");
         strcat(remote, ".pub");
-        if (put_file(g, local, remote, 0644, created) < 0)
+        if (put_host_file(g, local, remote, s->have_key[t], 0644, created) < 0)
             return -1;
         job->keys_installed[t] = 1;
     }
     return 0;
 }
 
-static int set_root_password(guestfs_h *g, const char *password)
+static int set_root_password(guestfs_h *g, const struct snapshot *s, const char *password)
 {
-    CLEANUP_FREE char *shadow = read_guest(g, "/etc/shadow");
     struct crypt_data cd;
     const char *salt, *hash;
+    CLEANUP_FREE char *text = NULL;
 
-    if (!shadow)
-        return error("cannot set the root password: the template has no /etc/shadow");
+    memset(&cd, 0, sizeof cd);
     salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
-    memset(&cd.input, 0, sizeof cd.input);
     hash = salt ? crypt_r(password, salt, &cd) : NULL;
     if (!hash || hash[0] == '*')
         return error("cannot hash the root password with crypt_gensalt('$6$')");
-    int r = write_guest(g, "/etc/shadow", edit_shadow(shadow, "root", hash));
+    text = edit_shadow(s->shadow, "root", hash);
     explicit_bzero(&cd, sizeof cd);
-    return r;
+    if (!text)
+        return error("cannot set the root password: /etc/shadow has no root entry");
+    return write_guest(g, "/etc/shadow", text, strlen(text));
 }
 
-static int add_authorized_key(guestfs_h *g, const char *pubkey, int *created)
+static int add_authorized_key(guestfs_h *g, const struct snapshot *s, const char *pubkey, int *created)
 {
-    CLEANUP_FREE char *old = NULL;
     CLEANUP_FREE char *text = NULL;
+    const char *old = s->authorized_keys;
     const char *path = "/root/.ssh/authorized_keys";
 
-    if (guestfs_is_dir(g, "/root/.ssh") <= 0) {
+    if (old && strstr(old, pubkey))
+        return 0;
+    if (!s->root_ssh_dir) {
         if (guestfs_mkdir_mode(g, "/root/.ssh", 0700) == -1)
             return gerr(g, "/root/.ssh");
         *created = 1;
     }
-    old = read_guest(g, path);
-    if (old && strstr(old, pubkey))
-        return 0;
     size_t ol = old ? strlen(old) : 0;
     if (asprintf(&text, "%s%s%s", old ? old : "", ol && old[ol - 1] != '\n' ? "\n" : "", pubkey) < 0)
         abort();
-    if (!old)
+    if (write_guest(g, path, text, strlen(text)) < 0)
+        return -1;
+    if (!old) {
         *created = 1;
-    if (guestfs_write(g, path, text, strlen(text)) == -1 || guestfs_chmod(g, 0600, path) == -1)
-        return gerr(g, path);
+        if (guestfs_chmod(g, 0600, path) == -1)
+            return gerr(g, path);
+    }
     return 0;
 }
 
-/* SELinux guests relabel new files at first boot. */
-static int selinux_relabel(guestfs_h *g)
-{
-    CLEANUP_FREE char *cfg = read_guest(g, "/etc/selinux/config");
-    CLEANUP_FREE char *mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
-
-    if (!mode || strcmp(mode, "disabled") == 0)
-        return 0;
-    if (guestfs_touch(g, "/.autorelabel") == -1)
-        return gerr(g, "/.autorelabel");
-    return 0;
-}
-
-static int customize_one(guestfs_h *g, const char *dev, const struct layout *l,
+static int customize_one(guestfs_h *g, const char *dev, int first, const struct layout *l,
                          struct clone_job *job, const struct customize_opts *opts,
-                         const struct guest_os *os)
+                         const struct guest_os *os, struct snapshot *snap)
 {
     int grow_mounted = 0, created = 0;
+    char idline[34];
 
-    if (lvm_only(g, dev) < 0)
+    /* The first clone's disk is the one the layout was found on: LVM is
+     * already filtered to it. */
+    if (l->lvm && !first && lvm_only(g, dev) < 0)
         return -1;
     if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
         return -1;
@@ -601,23 +627,38 @@ static int customize_one(guestfs_h *g, const char *dev, const struct layout *l,
                 return gerr(g, "btrfs filesystem resize");
         }
     }
-    struct guestfs_statvfs *sv = guestfs_statvfs(g, "/");
-    if (sv) {
-        job->rootfs_bytes = (uint64_t)sv->blocks * (uint64_t)sv->frsize;
-        guestfs_free_statvfs(sv);
+    if (job->grow) {
+        struct guestfs_statvfs *sv = guestfs_statvfs(g, "/");
+        if (sv) {
+            job->rootfs_bytes = (uint64_t)sv->blocks * (uint64_t)sv->frsize;
+            guestfs_free_statvfs(sv);
+        }
     }
-    if (set_hostname(g, os, job->hostname) < 0 || set_mac(g, job->mac) < 0)
+    if (first && take_snapshot(g, os, opts, snap) < 0)
         return -1;
-    if (random_machine_id(job->machine_id) < 0 || set_machine_id(g, job->machine_id) < 0)
+
+    struct clone_edit e = { snap->old_hostname, job->hostname, snap->old_mac, job->mac, snap->debian_like };
+    for (size_t i = 0; i < snap->nfiles; i++) {
+        CLEANUP_FREE char *text = edit_guest_file(snap->paths[i], snap->texts[i], &e);
+        if (text && write_guest(g, snap->paths[i], text, strlen(text)) < 0)
+            return -1;
+    }
+    if (random_machine_id(job->machine_id) < 0)
         return -1;
-    if (job->keys_dir && set_ssh_keys(g, job, &created) < 0)
+    snprintf(idline, sizeof idline, "%s\n", job->machine_id);
+    if (write_guest(g, "/etc/machine-id", idline, 33) < 0)
         return -1;
-    if (opts->root_password && set_root_password(g, opts->root_password) < 0)
+    if (snap->dbus_id_is_file && write_guest(g, "/var/lib/dbus/machine-id", idline, 33) < 0)
         return -1;
-    if (opts->ssh_pubkey && add_authorized_key(g, opts->ssh_pubkey, &created) < 0)
+    if (job->keys_dir && set_ssh_keys(g, snap, job, &created) < 0)
         return -1;
-    if (created && selinux_relabel(g) < 0)
+    if (opts->root_password && set_root_password(g, snap, opts->root_password) < 0)
         return -1;
+    if (opts->ssh_pubkey && add_authorized_key(g, snap, opts->ssh_pubkey, &created) < 0)
+        return -1;
+    /* SELinux guests relabel the files vmstamp created at first boot. */
+    if (created && snap->selinux && guestfs_touch(g, "/.autorelabel") == -1)
+        return gerr(g, "/.autorelabel");
     if (guestfs_umount_all(g) == -1)
         return gerr(g, "umount_all");
     return 0;
@@ -642,51 +683,87 @@ static guestfs_h *open_handle(enum accel accel)
     return g;
 }
 
-int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts *opts,
-                  struct guest_os *os)
+struct gfs_session {
+    guestfs_h *g;
+};
+
+struct gfs_session *gfs_launch(const struct clone_job *jobs, size_t n, enum accel accel)
 {
-    guestfs_h *g = open_handle(opts->accel);
-    CLEANUP_STRV char **devices = NULL;
-    struct layout l = { 0 };
+    guestfs_h *g = open_handle(accel);
+    struct gfs_session *s;
     struct timespec t0, t1;
-    int ret = -1;
 
     if (!g)
-        return -1;
-    memset(os, 0, sizeof *os);
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         if (guestfs_add_drive_opts(g, jobs[i].disk_path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
                                    GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1) == -1) {
             gerr(g, jobs[i].disk_path);
-            goto out;
+            guestfs_close(g);
+            return NULL;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (guestfs_launch(g) == -1) {
         gerr(g, "cannot launch the libguestfs appliance (run 'vmstamp doctor')");
-        goto out;
+        guestfs_close(g);
+        return NULL;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     debug("appliance launched in %.1f s", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    s = calloc(1, sizeof *s);
+    s->g = g;
+    return s;
+}
+
+void gfs_close(struct gfs_session *s)
+{
+    if (!s)
+        return;
+    guestfs_close(s->g);
+    free(s);
+}
+
+int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
+                  const struct customize_opts *opts, struct guest_os *os)
+{
+    guestfs_h *g = s->g;
+    CLEANUP_STRV char **devices = NULL;
+    struct layout l = { 0 };
+    struct snapshot snap = { 0 };
+    struct timespec t0, t1;
+    int ret = -1;
+
+    memset(os, 0, sizeof *os);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     devices = guestfs_list_devices(g);
     if (!devices) {
         gerr(g, "list_devices");
         goto out;
     }
-    if (find_layout(g, devices[0], &l, os, opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
+    int need_grow = 0;
+    for (size_t i = 0; i < n; i++)
+        need_grow |= jobs[i].grow;
+    if (find_layout(g, devices[0], need_grow, &l, os,
+                    opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
         goto out;
-    info("vmstamp: template: %s, root %s", os->pretty ? os->pretty : os->id, os->root_fs);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    info("vmstamp: template: %s, root %s (found in %.1f s)", os->pretty ? os->pretty : os->id, os->root_fs,
+         (t0.tv_sec - t1.tv_sec) + (t0.tv_nsec - t1.tv_nsec) / 1e9);
     for (size_t i = 0; i < n; i++) {
         if (opts->cancel && *opts->cancel) {
             error("interrupted");
             goto out;
         }
-        if (customize_one(g, devices[i], &l, &jobs[i], opts, os) < 0) {
+        if (customize_one(g, devices[i], i == 0, &l, &jobs[i], opts, os, &snap) < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");
             goto out;
         }
-        info("vmstamp: customized %s (%zu/%zu)", jobs[i].name, i + 1, n);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        info("vmstamp: customized %s (%zu/%zu) in %.2f s", jobs[i].name, i + 1, n,
+             (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        t0 = t1;
     }
     if (guestfs_shutdown(g) == -1) {
         gerr(g, "cannot flush the clone disks (appliance shutdown)");
@@ -695,7 +772,7 @@ int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts 
     ret = 0;
 out:
     layout_release(&l);
-    guestfs_close(g);
+    snapshot_release(&snap);
     return ret;
 }
 

@@ -29,7 +29,6 @@ struct clone_job {
 };
 
 struct customize_opts {
-    enum accel accel;
     const char *root_password; /* plaintext, hashed per clone; NULL: keep */
     const char *ssh_pubkey;    /* authorized_keys line(s) for root; NULL: none */
     const char *template_name; /* for messages */
@@ -49,8 +48,12 @@ void guest_os_release(struct guest_os *os);
 /* Key types vmstamp generates for each clone. */
 extern const char *const ssh_key_types[SSH_KEY_TYPES];
 
-int gfs_customize(struct clone_job *jobs, size_t n, const struct customize_opts *opts,
-                  struct guest_os *os);
+/* Add every clone disk to one handle and launch the appliance. */
+struct gfs_session *gfs_launch(const struct clone_job *jobs, size_t n, enum accel accel);
+/* Find the layout on the first disk, customize every clone, flush. */
+int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
+                  const struct customize_opts *opts, struct guest_os *os);
+void gfs_close(struct gfs_session *s);
 
 /* Launch and shut down an empty appliance (doctor). */
 int gfs_test_launch(enum accel accel, double *seconds);

@@ -20,9 +20,12 @@
 # Everything is built in a temporary directory and renamed into place, so an
 # interrupted build never leaves a partial image in the cache.
 #
-# Needs (Debian 12): libguestfs-tools qemu-utils busybox-static extlinux
-# syslinux-common linux-image-amd64 libguestfs-xfs lvm2 xfsprogs e2fsprogs openssh-client
-# openssl kmod; runs as root (reads /boot/vmlinuz-*, chowns staged files).
+# Needs (Debian 12), as root: libguestfs-tools libguestfs-xfs qemu-utils
+# busybox-static extlinux syslinux-common linux-image-amd64 (its initramfs
+# must include lvm2 and xfs: install lvm2 xfsprogs before the kernel, or run
+# update-initramfs -u) openssh-client openssl kmod rpm (rpmbuild, for the EL
+# images' package database).  Root because it reads /boot/vmlinuz-* and
+# stages root-owned files.
 # Uses no loop devices and mounts nothing on the host: all partitioning and
 # filesystem work happens inside one libguestfs appliance launch.
 
@@ -53,8 +56,10 @@ for f in "${families[@]}"; do
 done
 
 # ---- kernel from the host's /boot (newest installed linux-image) --------------
-kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1) ||
-	true
+shopt -s nullglob
+kernels=(/boot/vmlinuz-*)
+shopt -u nullglob
+kernel=$( ((${#kernels[@]})) && printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1) || true
 [ -n "$kernel" ] || die "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"
 KVER=${kernel#/boot/vmlinuz-}
 [ -r "/boot/initrd.img-$KVER" ] || die "no /boot/initrd.img-$KVER"
@@ -96,9 +101,16 @@ fi
 
 # ---- build -------------------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (reads /boot/vmlinuz-*, stages root-owned files)"
-for tool in guestfish qemu-img ssh-keygen openssl modinfo flock; do
+for tool in guestfish qemu-img ssh-keygen openssl modinfo flock rpm rpmbuild; do
 	command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
+# The guests boot the host's stock initramfs, which must be able to mount
+# an XFS root on LVM on virtio-blk (it is, if lvm2 and xfsprogs were
+# installed before the kernel, since MODULES=most).
+need=$(lsinitramfs "/boot/initrd.img-$KVER" |
+	grep -cE '/xfs\.ko|/ext4\.ko|/virtio_blk\.ko|/dm-mod\.ko|sbin/lvm$' || true)
+[ "$need" -ge 5 ] ||
+	die "/boot/initrd.img-$KVER lacks xfs/ext4/virtio_blk/dm-mod/lvm (apt-get install lvm2 xfsprogs; update-initramfs -u -k $KVER)"
 # Debian ships XFS support for the libguestfs appliance separately.
 if [ -d /usr/lib/x86_64-linux-gnu/guestfs/supermin.d ] &&
 	! [ -e /usr/lib/x86_64-linux-gnu/guestfs/supermin.d/packages-xfs ]; then
@@ -120,8 +132,14 @@ if [ ${#todo[@]} -eq 0 ]; then
 	exit 0
 fi
 
+# We hold the lock, so any build directory left here is from a killed run.
+rm -rf "$OUT_DIR"/.build.*
 WORK=$(mktemp -d "$OUT_DIR/.build.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# Set VMSTAMP_FIXTURE_KEEP=1 to keep the work directory (staging trees,
+# guestfish script build.gf) for debugging.
+trap '[ "${VMSTAMP_FIXTURE_KEEP:-}" = 1 ] && log "kept $WORK" || rm -rf "$WORK"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 log "building ${todo[*]} in $WORK (kernel $KVER)"
 start=$(date +%s)
 
@@ -147,6 +165,8 @@ for f in "${todo[@]}"; do
 		DEV="/dev/sd${letters[$i]}"
 		FAMILY=$f
 		mkdir -p "$ROOT"
+		set -E
+		trap 'log "error: staging $FAMILY failed: line $LINENO of ${BASH_SOURCE[0]}"' ERR
 		# shellcheck source=fixture/common.sh
 		. "$FIXTURE_DIR/common.sh"
 		# shellcheck disable=SC1090
@@ -156,11 +176,13 @@ for f in "${todo[@]}"; do
 	i=$((i + 1))
 done
 
-log "running guestfish (one appliance launch for ${#todo[@]} disk(s))"
-guestfish --rw -x -f "$GF" </dev/null >&2 ||
-	die "guestfish failed (commands: $GF)"
+log "staged in $(($(date +%s) - start)) s; running guestfish (one appliance launch for ${#todo[@]} disk(s))"
+guestfish --rw -f "$GF" </dev/null >&2 ||
+	die "guestfish failed (rerun with VMSTAMP_FIXTURE_KEEP=1 to keep $GF)"
 
 # Sanity check, then publish atomically (same filesystem: rename).
+# (The EL images are ~110 MiB rather than ~50: mkfs.xfs writes its whole
+# 64 MiB log, with non-zero log record headers, so it cannot be sparsified.)
 for f in "${todo[@]}"; do
 	qemu-img check -q "$WORK/$f.qcow2" || die "$f.qcow2 is corrupt"
 	mv -f "$WORK/$f.qcow2" "$OUT_DIR/$f.qcow2"

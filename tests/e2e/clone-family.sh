@@ -24,10 +24,21 @@ if [ "$family" = el9 ]; then
   extra=(--root-password-file "$SCRATCH/pw" --ssh-key "$SCRATCH/id.pub" --known-hosts "$SCRATCH/known_hosts")
 fi
 
-note "clone 3 x $family ($mode) with --size 2G"
+tpl_arg=$tpl
+case $family in
+  el7)
+    # The template as a volume of a libvirt pool (POOL/VOLUME), memory, vcpus, autostart.
+    $V pool-create-as "${PREFIX}tpl" dir --target "$SCRATCH" >/dev/null
+    tpl_arg="${PREFIX}tpl/$(basename "$tpl")"
+    extra=(--memory 512 --vcpus 2 --autostart) ;;
+  ubuntu22)
+    extra=(--start) ;;
+esac
+
+note "clone 3 x $family ($mode) with --size 2G from $tpl_arg"
 t0=$(date +%s)
 out=$("$VMSTAMP" clone "$mode" --network user --size 2G --ip "192.168.122.$ip_octet" \
-        "${extra[@]}" "$tpl" "${names[@]}")
+        "${extra[@]}" "$tpl_arg" "${names[@]}")
 echo "$out"
 note "cloned in $(( $(date +%s) - t0 )) s"
 [ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed by cloning"
@@ -44,8 +55,24 @@ for n in "${names[@]}"; do
   $V vol-list default | awk '{print $1}' | grep -qx "$n.qcow2" || fail "$n: volume not in pool default"
 done
 
+if [ "$family" = el7 ]; then
+  info=$($V dominfo "${names[0]}")
+  grep -Eq '^Max memory: +524288 KiB' <<<"$info" || fail "--memory 512 not applied: $info"
+  grep -Eq '^CPU\(s\): +2$' <<<"$info" || fail "--vcpus 2 not applied"
+  grep -Eq '^Autostart: +enable' <<<"$info" || fail "--autostart not applied"
+  # The accelerator clone decided (cached per boot in /run/vmstamp/accel) is the domain type.
+  want=$(awk '{print ($2 == "kvm") ? "kvm" : "qemu"}' /run/vmstamp/accel)
+  $V dumpxml "${names[0]}" | grep -q "<domain type='$want'" || fail "domain type is not '$want'"
+fi
+
 note "boot the 3 clones"
-for n in "${names[@]}"; do $V start "$n" >/dev/null; done
+if [ "$family" = ubuntu22 ]; then
+  for n in "${names[@]}"; do
+    st=$($V domstate "$n"); [ "$st" = running ] || [ "$st" = "shut off" ] || fail "--start: $n is $st"
+  done
+else
+  for n in "${names[@]}"; do $V start "$n" >/dev/null; done
+fi
 for n in "${names[@]}"; do wait_shutoff "$n" 300; done
 [ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed by booting clones"
 

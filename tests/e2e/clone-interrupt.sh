@@ -20,4 +20,21 @@ rc=0; wait "$pid" || rc=$?
 [ "$rc" != 0 ] || fail "interrupted clone exited 0"
 grep -q "interrupted" "$SCRATCH/err" || fail "no 'interrupted' message: $(cat "$SCRATCH/err")"
 assert_nothing_left "after SIGINT"
-echo "PASS: clone-interrupt ($(tail -n1 "$SCRATCH/err"))"
+first=$(tail -n1 "$SCRATCH/err")
+
+# Again, this time while the libguestfs appliance is working on the disks.
+"$VMSTAMP" clone --network user --count 2 --name-pattern "${PREFIX}j-%d" "$tpl" \
+  >"$SCRATCH/out" 2>"$SCRATCH/err" &
+pid=$!
+for _ in $(seq 1 600); do
+  pgrep -f "qemu-system.*\.${PREFIX}j-2\.qcow2\.vmstamp-tmp" >/dev/null && break
+  sleep 0.1
+done
+pgrep -f "qemu-system.*\.${PREFIX}j-2\.qcow2\.vmstamp-tmp" >/dev/null || fail "appliance never started"
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" != 0 ] || fail "clone interrupted during the appliance exited 0"
+grep -q "interrupted" "$SCRATCH/err" || fail "no 'interrupted' message: $(cat "$SCRATCH/err")"
+pgrep -f "\.${PREFIX}j-" >/dev/null && fail "appliance still running after the interrupt"
+assert_nothing_left "after SIGINT during the appliance"
+echo "PASS: clone-interrupt (before: $first; during appliance: $(tail -n1 "$SCRATCH/err"))"

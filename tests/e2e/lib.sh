@@ -26,6 +26,7 @@ cleanup() {
     $V destroy "$d" >/dev/null 2>&1 || true
     $V undefine "$d" >/dev/null 2>&1 || true
   done
+  $V pool-destroy "${PREFIX}tpl" >/dev/null 2>&1 || true
   rm -f "$POOL_DIR/$PREFIX"* "$POOL_DIR/.$PREFIX"* /var/log/libvirt/qemu/"$PREFIX"*
   $V pool-refresh default >/dev/null 2>&1 || true
   rm -rf "$SCRATCH"

@@ -129,13 +129,42 @@ static void test_os_release(void **state)
     assert_null(edit_os_release_get("ID_LIKE=x\n", "ID"));
 }
 
+static void test_guest_file(void **state)
+{
+    struct clone_edit e = { "tpl-el7.example.com", "web01", OLD, NEW, 0 };
+    char *s;
+
+    (void)state;
+    s = edit_guest_file("/etc/hostname", "tpl-el7.example.com\n", &e);
+    assert_string_equal(s, "web01\n");
+    free(s);
+    /* the same name again is no change */
+    assert_null(edit_guest_file("/etc/hostname", "web01\n", &e));
+    s = edit_guest_file("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=tpl-el7.example.com\n", &e);
+    assert_string_equal(s, "NETWORKING=yes\nHOSTNAME=web01\n");
+    free(s);
+    s = edit_guest_file("/etc/sysconfig/network-scripts/ifcfg-eth0",
+                        "DEVICE=eth0\nHWADDR=52:54:00:12:34:56\nDHCP_HOSTNAME=tpl-el7.example.com\n", &e);
+    assert_string_equal(s, "DEVICE=eth0\nHWADDR=52:54:00:aa:bb:cc\nDHCP_HOSTNAME=web01\n");
+    free(s);
+    s = edit_guest_file("/etc/hosts", "127.0.0.1 localhost\n10.0.0.5 tpl-el7.example.com tpl-el7\n", &e);
+    assert_string_equal(s, "127.0.0.1 localhost\n10.0.0.5 web01 web01\n");
+    free(s);
+    s = edit_guest_file("/etc/netplan/50-cloud-init.yaml", "macaddress: 52:54:00:12:34:56\n", &e);
+    assert_string_equal(s, "macaddress: 52:54:00:aa:bb:cc\n");
+    free(s);
+    /* a MAC file when the template pins nothing: untouched */
+    e.old_mac = "";
+    assert_null(edit_guest_file("/etc/netplan/50-cloud-init.yaml", "macaddress: 52:54:00:12:34:56\n", &e));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mac_ifcfg), cmocka_unit_test(test_mac_nm_netplan_networkd_udev),
         cmocka_unit_test(test_mac_not_pinned), cmocka_unit_test(test_shell_var),
         cmocka_unit_test(test_hosts), cmocka_unit_test(test_shadow),
-        cmocka_unit_test(test_os_release),
+        cmocka_unit_test(test_os_release), cmocka_unit_test(test_guest_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
