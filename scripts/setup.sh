@@ -25,9 +25,9 @@ PACKAGES=(
 
 need=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -e 'install ok installed' >/dev/null || need+=("$p")
 done
-if ! dpkg-query -W -f='${Status}' linux-image-amd64 2>/dev/null | grep -q 'install ok installed'; then
+if ! dpkg-query -W -f='${Status}' linux-image-amd64 2>/dev/null | grep -e 'install ok installed' >/dev/null; then
   kernel_needed=1
 else
   kernel_needed=0
@@ -62,7 +62,9 @@ V="virsh -q -c qemu:///system"
 if ! $V pool-info default >/dev/null 2>&1; then
   $V pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
 fi
-if ! $V pool-info default | grep -q 'State: *running'; then
+# (captured first: with pipefail, grep -q closing the pipe early would fail it)
+pool_state=$($V pool-info default)
+if ! grep -q 'State: *running' <<<"$pool_state"; then
   $V pool-build default >/dev/null 2>&1 || true
   $V pool-start default >/dev/null
 fi

@@ -32,8 +32,8 @@ expect_error() {
   doms=$($V list --all --name | grep "^$PREFIX" | grep -vx "$other" || true)
   [ -z "$doms" ] || fail "$label: domain left behind: $doms"
   $V pool-refresh default >/dev/null
-  ! $V vol-list default | awk '{print $1}' | grep -q "^$PREFIX" || fail "$label: volume left behind"
-  ! ls -A "$POOL_DIR" | grep -q -e "^$PREFIX" -e "^\.$PREFIX" || fail "$label: file left in $POOL_DIR"
+  [ -z "$($V vol-list default | awk '{print $1}' | grep "^$PREFIX")" ] || fail "$label: volume left behind"
+  [ -z "$(ls -A "$POOL_DIR" | grep -e "^$PREFIX" -e "^\.$PREFIX")" ] || fail "$label: file left in $POOL_DIR"
   $V dominfo "$other" >/dev/null || fail "$label: removed a domain it did not make"
   [ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "$label: template changed"
   echo "ok: $label: $(cat "$SCRATCH/err")"

@@ -43,16 +43,16 @@ echo "$out"
 note "cloned in $(( $(date +%s) - t0 )) s"
 [ "$(sha256sum <"$tpl")" = "$sum_before" ] || fail "template changed by cloning"
 
-"$VMSTAMP" list | grep -q "^${names[0]} " || fail "vmstamp list does not show ${names[0]}"
+"$VMSTAMP" list | grep -e "^${names[0]} " >/dev/null || fail "vmstamp list does not show ${names[0]}"
 for n in "${names[@]}"; do
   disk=$($V domblklist "$n" | awk '$1 == "vda" {print $2}')
-  backing=$(qemu-img info --output=json "$disk" | sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p')
+  backing=$(qemu-img info -U --output=json "$disk" | sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p')
   if [ "$mode" = --full ]; then
     [ -z "$backing" ] || fail "$n: full clone has a backing file $backing"
   else
     [ "$backing" = "$tpl" ] || fail "$n: linked clone backing is '$backing', want $tpl"
   fi
-  $V vol-list default | awk '{print $1}' | grep -qx "$n.qcow2" || fail "$n: volume not in pool default"
+  $V vol-list default | awk '{print $1}' | grep -xe "$n.qcow2" >/dev/null || fail "$n: volume not in pool default"
 done
 
 if [ "$family" = el7 ]; then
@@ -62,7 +62,7 @@ if [ "$family" = el7 ]; then
   grep -Eq '^Autostart: +enable' <<<"$info" || fail "--autostart not applied"
   # The accelerator clone decided (cached per boot in /run/vmstamp/accel) is the domain type.
   want=$(awk '{print ($2 == "kvm") ? "kvm" : "qemu"}' /run/vmstamp/accel)
-  $V dumpxml "${names[0]}" | grep -q "<domain type='$want'" || fail "domain type is not '$want'"
+  $V dumpxml "${names[0]}" | grep -e "<domain type='$want'" >/dev/null || fail "domain type is not '$want'"
 fi
 
 note "boot the 3 clones"
@@ -100,8 +100,8 @@ for i in 0 1 2; do
   [ "$kb" -le $(( 2 * 1024 * 1024 )) ] || fail "$n: root fs ${kb}K bigger than the 2G disk"
   ids+=("$mid") keys+=("$key")
 done
-printf '%s\n' "$(domiflist_mac "${names[0]}")" | grep -qx "52:54:c0:a8:7a:$(printf %02x "$ip_octet")" \
-  || fail "--ip 192.168.122.$ip_octet did not give MAC 52:54:c0:a8:7a:$(printf %02x "$ip_octet")"
+want_ip_mac="52:54:c0:a8:7a:$(printf %02x "$ip_octet")"
+[ "$(domiflist_mac "${names[0]}")" = "$want_ip_mac" ] || fail "--ip 192.168.122.$ip_octet did not give MAC $want_ip_mac"
 [ "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" = 3 ] || fail "clones share a machine-id: ${ids[*]}"
 [ "$(printf '%s\n' "${keys[@]}" | sort -u | wc -l)" = 3 ] || fail "clones share an SSH host key"
 

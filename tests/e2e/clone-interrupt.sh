@@ -10,10 +10,10 @@ tpl=$(fixture debian12)
 pid=$!
 # Wait until the disks exist (the appliance is launching), then interrupt.
 for _ in $(seq 1 100); do
-  ls -A "$POOL_DIR" | grep -q "^\.${PREFIX}i-3" && break
+  ls -A "$POOL_DIR" | grep -e "^\.${PREFIX}i-3" >/dev/null && break
   sleep 0.1
 done
-ls -A "$POOL_DIR" | grep -q "^\.${PREFIX}i-" || fail "clone disks never appeared"
+ls -A "$POOL_DIR" | grep -e "^\.${PREFIX}i-" >/dev/null || fail "clone disks never appeared"
 sleep 1
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?

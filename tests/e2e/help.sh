@@ -10,8 +10,8 @@ grep -q '^usage: vmstamp' <<<"$out"
 cmds=$(sed -n '/^Commands:/,$p' <<<"$out" | awk 'NR>1 {print $1}')
 [ -n "$cmds" ]
 for c in $cmds; do
-  run "$VMSTAMP" "$c" -h | grep -q "^usage: vmstamp $c " || { echo "FAIL: $c -h"; exit 1; }
+  run "$VMSTAMP" "$c" -h | grep -e "^usage: vmstamp $c " >/dev/null || { echo "FAIL: $c -h"; exit 1; }
 done
-run "$VMSTAMP" --version | grep -q '^vmstamp [0-9]'
+run "$VMSTAMP" --version | grep -e '^vmstamp [0-9]' >/dev/null
 if run "$VMSTAMP" no-such-command 2>/dev/null; then echo "FAIL: unknown command accepted"; exit 1; fi
 echo "help: $(wc -w <<<"$cmds") commands answer -h"
