@@ -382,6 +382,7 @@ int cmd_clone(int argc, char **argv)
     CLEANUP_FREE char *password = NULL;
     CLEANUP_FREE char *ssh_key = NULL;
     CLEANUP_FREE char *keys_root = NULL;
+    CLEANUP_FREE char *layout_key = NULL;
     CLEANUP_STRV char **taken = NULL;
     struct image_info tinfo = { 0 };
     struct netspec net = { 0 };
@@ -474,6 +475,15 @@ int cmd_clone(int argc, char **argv)
             goto fail;
         }
         template = strdup(real);
+    }
+    {
+        /* The template's identity: its recorded layout is reused while it is unchanged. */
+        struct stat st;
+        if (stat(template, &st) == 0 &&
+            asprintf(&layout_key, "%s dev=%llu ino=%llu size=%lld mtime=%lld.%09ld", template,
+                     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (long long)st.st_size,
+                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0)
+            abort();
     }
     if (qemuimg_info(template, &tinfo) < 0) {
         error_replace("template '%s' is not a disk image: give a qcow2 or raw disk image", template_arg);
@@ -581,6 +591,12 @@ int cmd_clone(int argc, char **argv)
         }
         if (r < 0)
             goto fail;
+        /* The disk will hold private host keys and the password hash:
+         * owner only (libvirt hands it to qemu when the domain starts). */
+        if (chmod(c->tmp_disk, 0600) < 0) {
+            error("cannot chmod '%s': %s", c->tmp_disk, strerror(errno));
+            goto fail;
+        }
         c->job.name = c->name;
         c->job.disk_path = c->tmp_disk;
         c->job.hostname = c->hostname;
@@ -592,7 +608,8 @@ int cmd_clone(int argc, char **argv)
         /* The SSH host keys are made while the appliance boots. */
         struct clone_job *jobs = calloc(n, sizeof *jobs);
         struct customize_opts copts = { .root_password = password, .ssh_pubkey = ssh_key,
-                                        .template_name = template_arg, .cancel = &interrupted };
+                                        .template_name = template_arg, .layout_key = layout_key,
+                                        .cancel = &interrupted };
         for (size_t i = 0; i < n; i++)
             jobs[i] = clones[i].job;
         struct gfs_session *gs = gfs_launch(jobs, n, accel);

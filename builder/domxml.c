@@ -207,6 +207,22 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     return 0;
 }
 
+char *xml_get(const char *xml, const char *xpath)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "in.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlXPathContextPtr ctx;
+    char *s;
+
+    if (!doc)
+        return NULL;
+    ctx = xmlXPathNewContext(doc);
+    s = xpath_string(ctx, xpath);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return s; /* caller frees */
+}
+
 void clone_meta_release(struct clone_meta *meta)
 {
     free(meta->template_path);

@@ -47,6 +47,8 @@ struct clone_meta {
 };
 
 int domxml_parse(const char *xml, struct clone_meta *meta);
+/* The string value of XPATH in XML (first match), or NULL; caller frees. */
+char *xml_get(const char *xml, const char *xpath);
 void clone_meta_release(struct clone_meta *meta);
 
 #endif

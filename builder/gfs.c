@@ -1,6 +1,10 @@
 /* gfs.c: see gfs.h. */
 #include <crypt.h>
+#include <errno.h>
 #include <guestfs.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,131 @@ static void layout_release(struct layout *l)
     }
     free(l->mounts);
     memset(l, 0, sizeof *l);
+}
+
+/* The layout and OS of a template are found once and recorded, keyed by
+ * the template file's identity (device, inode, size, mtime): finding them
+ * costs seconds of appliance time, and every later run reuses them. */
+#define LAYOUT_CACHE_DIR "/var/cache/vmstamp/layouts"
+#define LAYOUT_CACHE_VERSION 1
+
+static char *layout_cache_path(const char *key)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    char *path;
+
+    EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (asprintf(&path, "%s/%.32s.json", LAYOUT_CACHE_DIR, hex) < 0)
+        abort();
+    return path; /* caller frees */
+}
+
+static void json_add_str(struct json_object *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void layout_cache_save(const char *key, const struct layout *l, const struct guest_os *os)
+{
+    CLEANUP_FREE char *path = layout_cache_path(key);
+    CLEANUP_FREE char *tmp = NULL;
+    struct json_object *o = json_object_new_object(), *mounts = json_object_new_array();
+
+    json_object_object_add(o, "version", json_object_new_int(LAYOUT_CACHE_VERSION));
+    json_add_str(o, "key", key);
+    json_object_object_add(o, "last_partnum", json_object_new_int(l->last_partnum));
+    json_object_object_add(o, "gpt", json_object_new_boolean(l->gpt));
+    json_object_object_add(o, "last_is_pv", json_object_new_boolean(l->last_is_pv));
+    json_object_object_add(o, "lvm", json_object_new_boolean(l->lvm));
+    for (size_t i = 0; i < l->nmounts; i++) {
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "partnum", json_object_new_int(l->mounts[i].partnum));
+        json_add_str(m, "lv", l->mounts[i].lv);
+        json_add_str(m, "type", l->mounts[i].type);
+        json_add_str(m, "mountpoint", l->mounts[i].mountpoint);
+        json_object_array_add(mounts, m);
+    }
+    json_object_object_add(o, "mounts", mounts);
+    json_add_str(o, "os_id", os->id);
+    json_add_str(o, "os_version", os->version);
+    json_add_str(o, "os_pretty", os->pretty);
+    json_add_str(o, "root_fs", os->root_fs);
+    mkdir("/var/cache/vmstamp", 0755);
+    mkdir(LAYOUT_CACHE_DIR, 0755);
+    if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+        abort();
+    if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) < 0 || rename(tmp, path) < 0) {
+        debug("cannot record the template layout in %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    json_object_put(o);
+}
+
+static const char *json_str(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v) : NULL;
+}
+
+static int json_int(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_int(v) : 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* 0 and the recorded layout, or -1 (nothing recorded for this key). */
+static int layout_cache_load(const char *key, struct layout *l, struct guest_os *os)
+{
+    CLEANUP_FREE char *path = layout_cache_path(key);
+    struct json_object *o = json_object_from_file(path), *mounts;
+    const char *k;
+    int ret = -1;
+
+    if (!o)
+        return -1;
+    k = json_str(o, "key");
+    if (json_int(o, "version") != LAYOUT_CACHE_VERSION || !k || strcmp(k, key) != 0 ||
+        !json_object_object_get_ex(o, "mounts", &mounts) || json_object_array_length(mounts) == 0)
+        goto out;
+    l->last_partnum = json_int(o, "last_partnum");
+    l->gpt = json_int(o, "gpt");
+    l->last_is_pv = json_int(o, "last_is_pv");
+    l->lvm = json_int(o, "lvm");
+    l->nmounts = json_object_array_length(mounts);
+    l->mounts = calloc(l->nmounts, sizeof *l->mounts);
+    for (size_t i = 0; i < l->nmounts; i++) {
+        struct json_object *m = json_object_array_get_idx(mounts, i);
+        l->mounts[i].partnum = json_int(m, "partnum");
+        l->mounts[i].lv = strdup_or_null(json_str(m, "lv"));
+        l->mounts[i].type = strdup_or_null(json_str(m, "type"));
+        l->mounts[i].mountpoint = strdup_or_null(json_str(m, "mountpoint"));
+        if (!l->mounts[i].type || !l->mounts[i].mountpoint ||
+            (l->mounts[i].partnum <= 0 && !l->mounts[i].lv)) {
+            layout_release(l);
+            goto out;
+        }
+    }
+    os->id = strdup_or_null(json_str(o, "os_id"));
+    os->version = strdup_or_null(json_str(o, "os_version"));
+    os->pretty = strdup_or_null(json_str(o, "os_pretty"));
+    os->root_fs = strdup_or_null(json_str(o, "root_fs"));
+    ret = 0;
+out:
+    json_object_put(o);
+    return ret;
 }
 
 void guest_os_release(struct guest_os *os)
@@ -599,16 +728,16 @@ static int add_authorized_key(guestfs_h *g, const struct snapshot *s, const char
     return 0;
 }
 
-static int customize_one(guestfs_h *g, const char *dev, int first, const struct layout *l,
+static int customize_one(guestfs_h *g, const char *dev, int first, int filtered, const struct layout *l,
                          struct clone_job *job, const struct customize_opts *opts,
                          const struct guest_os *os, struct snapshot *snap)
 {
     int grow_mounted = 0, created = 0;
     char idline[34];
 
-    /* The first clone's disk is the one the layout was found on: LVM is
-     * already filtered to it. */
-    if (l->lvm && !first && lvm_only(g, dev) < 0)
+    /* LVM sees this clone's disk only (unless the layout was just found on
+     * it, which left the filter so). */
+    if (l->lvm && !filtered && lvm_only(g, dev) < 0)
         return -1;
     if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
         return -1;
@@ -741,21 +870,29 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
         gerr(g, "list_devices");
         goto out;
     }
-    int need_grow = 0;
+    int need_grow = 0, cached = 0;
     for (size_t i = 0; i < n; i++)
         need_grow |= jobs[i].grow;
-    if (find_layout(g, devices[0], need_grow, &l, os,
-                    opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
-        goto out;
+    if (opts->layout_key && layout_cache_load(opts->layout_key, &l, os) == 0) {
+        cached = 1;
+    } else {
+        /* What gets recorded must serve a later --size too. */
+        if (find_layout(g, devices[0], need_grow || opts->layout_key, &l, os,
+                        opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
+            goto out;
+        if (opts->layout_key)
+            layout_cache_save(opts->layout_key, &l, os);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    info("vmstamp: template: %s, root %s (found in %.1f s)", os->pretty ? os->pretty : os->id, os->root_fs,
+    info("vmstamp: template: %s, root %s (%s in %.1f s)", os->pretty ? os->pretty : os->id, os->root_fs,
+         cached ? "recorded layout read" : "layout found",
          (t0.tv_sec - t1.tv_sec) + (t0.tv_nsec - t1.tv_nsec) / 1e9);
     for (size_t i = 0; i < n; i++) {
         if (opts->cancel && *opts->cancel) {
             error("interrupted");
             goto out;
         }
-        if (customize_one(g, devices[i], i == 0, &l, &jobs[i], opts, os, &snap) < 0) {
+        if (customize_one(g, devices[i], i == 0, i == 0 && !cached, &l, &jobs[i], opts, os, &snap) < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");
             goto out;

@@ -32,6 +32,7 @@ struct customize_opts {
     const char *root_password; /* plaintext, hashed per clone; NULL: keep */
     const char *ssh_pubkey;    /* authorized_keys line(s) for root; NULL: none */
     const char *template_name; /* for messages */
+    const char *layout_key;    /* template identity: record/reuse its layout; NULL: find it */
     volatile int *cancel;      /* set (by a signal handler) to stop between clones */
 };
 

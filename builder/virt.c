@@ -101,7 +101,8 @@ int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
 {
     virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
     virStoragePoolInfo info;
-    char *xml = NULL, *s, *e;
+    char *xml = NULL;
+    CLEANUP_FREE char *type = NULL;
     int ret = -1;
 
     if (!p)
@@ -119,20 +120,17 @@ int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
         error("cannot read storage pool '%s': %s", pool, virt_error());
         goto out;
     }
-    if (!strstr(xml, "<pool type='dir'") && !strstr(xml, "<pool type='fs'") &&
-        !strstr(xml, "<pool type='netfs'")) {
-        error("storage pool '%s' is not a directory pool: vmstamp puts clone disks in dir, fs or netfs pools", pool);
+    type = xml_get(xml, "/pool/@type");
+    if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0)) {
+        error("storage pool '%s' is of type '%s': vmstamp puts clone disks in dir, fs or netfs pools",
+              pool, type ? type : "unknown");
         goto out;
     }
-    s = strstr(xml, "<target>");
-    s = s ? strstr(s, "<path>") : NULL;
-    e = s ? strstr(s, "</path>") : NULL;
-    if (!s || !e) {
+    *target_path = xml_get(xml, "/pool/target/path");
+    if (!*target_path) {
         error("storage pool '%s' has no target path", pool);
         goto out;
     }
-    s += strlen("<path>");
-    *target_path = strndup(s, e - s);
     ret = 0;
 out:
     free(xml);

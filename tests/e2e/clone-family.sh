@@ -53,6 +53,7 @@ for n in "${names[@]}"; do
     [ "$backing" = "$tpl" ] || fail "$n: linked clone backing is '$backing', want $tpl"
   fi
   $V vol-list default | awk '{print $1}' | grep -xe "$n.qcow2" >/dev/null || fail "$n: volume not in pool default"
+  [ "$(stat -c %a "$disk")" = 600 ] || fail "$n: disk holding host keys is mode $(stat -c %a "$disk"), want 600"
 done
 
 if [ "$family" = el7 ]; then
@@ -126,6 +127,21 @@ GF
   grep -qx true <<<"$files" || fail "SELinux guest got new files but no /.autorelabel"
   [ "$(grep -c "^${PREFIX}el9-" "$SCRATCH/known_hosts")" -ge 3 ] || fail "known_hosts lacks the clones"
   ! grep -rqF "s3cret-$$" /var/log/libvirt "$SCRATCH/known_hosts" || fail "password leaked into logs"
+fi
+
+if [ "$family" = debian12 ]; then
+  # A second run on the same template reads the recorded layout instead of
+  # searching the disk again; it must still grow and customize correctly.
+  note "second run: recorded layout, --size 3G, --domain"
+  n4="${PREFIX}${family}-4"
+  out4=$("$VMSTAMP" clone --network user --size 3G --domain lab.test "$tpl" "$n4" 2>&1)
+  grep -e "recorded layout read" >/dev/null <<<"$out4" || fail "second run did not reuse the recorded layout: $out4"
+  $V start "$n4" >/dev/null
+  wait_shutoff "$n4" 300
+  [ "$(console "$n4" VMSTAMP-HOSTNAME)" = "$n4.lab.test" ] || fail "$n4: hostname '$(console "$n4" VMSTAMP-HOSTNAME)'"
+  kb=$(console "$n4" VMSTAMP-ROOTFS-KB)
+  [ "$kb" -gt $(( 2 * 1024 * 1024 )) ] || fail "$n4: root fs ${kb}K not grown past 2G with --size 3G"
+  names+=("$n4")
 fi
 
 note "vmstamp rm"

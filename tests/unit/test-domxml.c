@@ -151,12 +151,28 @@ static void test_libvirt_accepts(void **state)
     virConnectClose(conn);
 }
 
+static void test_xml_get(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = xml_get("<pool type='dir'><target><path>/var/lib/libvirt/images</path></target></pool>",
+                "/pool/target/path");
+    assert_string_equal(s, "/var/lib/libvirt/images");
+    free(s);
+    s = xml_get("<pool type='logical'/>", "/pool/@type");
+    assert_string_equal(s, "logical");
+    free(s);
+    assert_null(xml_get("<pool/>", "/pool/@type"));
+    assert_null(xml_get("<pool", "/pool"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_kvm_and_networks),
         cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain),
-        cmocka_unit_test(test_libvirt_accepts),
+        cmocka_unit_test(test_libvirt_accepts), cmocka_unit_test(test_xml_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
