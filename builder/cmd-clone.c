@@ -23,6 +23,7 @@
 #include "error.h"
 #include "gfs.h"
 #include "qemuimg.h"
+#include "store.h"
 #include "util.h"
 #include "virt.h"
 
@@ -66,6 +67,7 @@ struct clone_opts {
     const char *password_file;
     const char *ssh_key_file;
     const char *known_hosts;
+    const char *template_pool;
     int start, autostart;
 };
 
@@ -274,7 +276,8 @@ static void clones_free(struct clone *clones, size_t n)
 static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
-           O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO };
+           O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
+           O_TPOOL };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -295,6 +298,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "known-hosts", required_argument, NULL, O_KNOWN },
         { "start", no_argument, NULL, O_START },
         { "autostart", no_argument, NULL, O_AUTO },
+        { "template-pool", required_argument, NULL, O_TPOOL },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[MAX_CLONES][18];
@@ -360,6 +364,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         case O_KNOWN: o->known_hosts = optarg; break;
         case O_START: o->start = 1; break;
         case O_AUTO: o->autostart = 1; break;
+        case O_TPOOL: o->template_pool = optarg; break;
         default:
             return cmd_bad_usage("clone", "unknown option");
         }
@@ -382,7 +387,7 @@ int cmd_clone(int argc, char **argv)
     CLEANUP_FREE char *password = NULL;
     CLEANUP_FREE char *ssh_key = NULL;
     CLEANUP_FREE char *keys_root = NULL;
-    CLEANUP_FREE char *layout_key = NULL;
+    CLEANUP_FREE char *layout_key_str = NULL;
     CLEANUP_STRV char **taken = NULL;
     struct image_info tinfo = { 0 };
     struct netspec net = { 0 };
@@ -465,8 +470,29 @@ int cmd_clone(int argc, char **argv)
     if (!conn)
         goto fail;
 
-    /* The template: a pool volume or a path; it must be a disk image. */
-    template = virt_volume_path(conn, template_arg);
+    /* The template: a name in the template store, a pool volume or a path;
+     * it must be a disk image. A store template is verified against its
+     * recorded SHA-256 first (cached while its size and mtime hold). */
+    if (!strchr(template_arg, '/') && access(template_arg, F_OK) != 0) {
+        struct store st;
+        struct template_meta tm;
+        if (store_open(conn, o.template_pool, 0, &st) == 0 && store_load(&st, template_arg, &tm) == 0) {
+            int v = store_verify(&st, &tm, 1);
+            if (v == 0)
+                template = store_image_path(&st, template_arg);
+            template_meta_release(&tm);
+            store_close(&st);
+            if (v < 0)
+                goto fail;
+        } else {
+            store_close(&st);
+            if (o.template_pool)
+                goto fail;
+            error_clear();
+        }
+    }
+    if (!template)
+        template = virt_volume_path(conn, template_arg);
     error_clear();
     if (!template) {
         char real[PATH_MAX];
@@ -476,15 +502,8 @@ int cmd_clone(int argc, char **argv)
         }
         template = strdup(real);
     }
-    {
-        /* The template's identity: its recorded layout is reused while it is unchanged. */
-        struct stat st;
-        if (stat(template, &st) == 0 &&
-            asprintf(&layout_key, "%s dev=%llu ino=%llu size=%lld mtime=%lld.%09ld", template,
-                     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (long long)st.st_size,
-                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0)
-            abort();
-    }
+    /* The template's identity: its recorded layout is reused while it is unchanged. */
+    layout_key_str = layout_key(template);
     if (qemuimg_info(template, &tinfo) < 0) {
         error_replace("template '%s' is not a disk image: give a qcow2 or raw disk image", template_arg);
         goto fail;
@@ -608,7 +627,7 @@ int cmd_clone(int argc, char **argv)
         /* The SSH host keys are made while the appliance boots. */
         struct clone_job *jobs = calloc(n, sizeof *jobs);
         struct customize_opts copts = { .root_password = password, .ssh_pubkey = ssh_key,
-                                        .template_name = template_arg, .layout_key = layout_key,
+                                        .template_name = template_arg, .layout_key = layout_key_str,
                                         .cancel = &interrupted };
         for (size_t i = 0; i < n; i++)
             jobs[i] = clones[i].job;

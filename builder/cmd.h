@@ -32,5 +32,6 @@ int cmd_clone(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif

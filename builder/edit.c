@@ -270,3 +270,124 @@ char *edit_guest_file(const char *path, const char *text, const struct clone_edi
     }
     return cur; /* caller frees */
 }
+
+char *edit_drop_lines(const char *text, const char *const *prefixes)
+{
+    struct sbuf b;
+
+    sb_init(&b);
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        const char *p = line;
+        int drop = 0;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        for (size_t k = 0; prefixes[k] && !drop; k++)
+            drop = strncmp(p, prefixes[k], strlen(prefixes[k])) == 0;
+        if (!drop)
+            fwrite(line, 1, n, b.fp);
+        line += n;
+    }
+    return sb_finish(&b, text);
+}
+
+char *edit_netplan_unpin(const char *text)
+{
+    struct sbuf b;
+    CLEANUP_FREE char *set_name = NULL;
+
+    for (const char *p = strstr(text, "set-name:"); p && !set_name; p = NULL) {
+        p += strlen("set-name:");
+        p += strspn(p, " \t\"'");
+        set_name = strndup(p, strcspn(p, " \t\"'\r\n#"));
+    }
+    sb_init(&b);
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "macaddress:", 11) == 0) {
+            fwrite(line, 1, (size_t)(p - line), b.fp);
+            fprintf(b.fp, "name: \"%s\"\n", set_name && *set_name ? set_name : "*");
+        } else if (!(set_name && strncmp(p, "set-name:", 9) == 0)) {
+            fwrite(line, 1, n, b.fp);
+        }
+        line += n;
+    }
+    return sb_finish(&b, text);
+}
+
+char **edit_normal_users(const char *passwd)
+{
+    char **v = calloc(1, sizeof *v);
+    size_t n = 0;
+
+    for (const char *line = passwd; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char name[256];
+        long uid;
+        if (sscanf(line, "%255[^:]:%*[^:]:%ld:", name, &uid) == 2 && uid >= 1000 && uid != 65534) {
+            v = realloc(v, (n + 2) * sizeof *v);
+            v[n++] = strdup(name);
+            v[n] = NULL;
+        }
+    }
+    return v;
+}
+
+static int in_list(const char *s, size_t len, char *const *users)
+{
+    for (size_t i = 0; users[i]; i++)
+        if (strlen(users[i]) == len && strncmp(users[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+char *edit_remove_users(const char *text, char *const *users)
+{
+    struct sbuf b;
+
+    sb_init(&b);
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        size_t name_len = strcspn(line, ":\n");
+        if (line[name_len] == ':' && in_list(line, name_len, users)) {
+            line += n;
+            continue;
+        }
+        /* group/gshadow: the last field is a comma-separated member list. */
+        const char *last = line + n - (end ? 1 : 0);
+        const char *colon = NULL;
+        int fields = 0;
+        for (const char *q = line; q < last; q++)
+            if (*q == ':') {
+                colon = q;
+                fields++;
+            }
+        if (colon && fields == 3) {
+            fwrite(line, 1, (size_t)(colon - line + 1), b.fp);
+            int first = 1;
+            for (const char *m = colon + 1; m < last;) {
+                size_t ml = strcspn(m, ",\n");
+                if (m + ml > last)
+                    ml = (size_t)(last - m);
+                if (ml && !in_list(m, ml, users)) {
+                    fprintf(b.fp, "%s%.*s", first ? "" : ",", (int)ml, m);
+                    first = 0;
+                }
+                m += ml + (m[ml] == ',' ? 1 : 0);
+                if (ml == 0 && m[0] != ',')
+                    break;
+            }
+            if (end)
+                fputc('\n', b.fp);
+        } else {
+            fwrite(line, 1, n, b.fp);
+        }
+        line += n;
+    }
+    return sb_finish(&b, text);
+}

@@ -36,3 +36,13 @@ struct clone_edit {
  * unchanged. Knows /etc/hostname, /etc/HOSTNAME, /etc/mailname,
  * /etc/sysconfig/network, /etc/hosts, ifcfg-* and every file that pins a MAC. */
 char *edit_guest_file(const char *path, const char *text, const struct clone_edit *e);
+
+/* Drop lines whose first non-blank text starts with one of PREFIXES. */
+char *edit_drop_lines(const char *text, const char *const *prefixes);
+/* netplan: a NIC matched by `macaddress:` is matched by the name it is
+ * given (`set-name:`) instead; the set-name line goes. */
+char *edit_netplan_unpin(const char *text);
+/* Users of a passwd file with uid >= 1000 other than nobody (65534); NULL-terminated. */
+char **edit_normal_users(const char *passwd);
+/* passwd/shadow/group/gshadow: drop the USERS' lines and their group memberships. */
+char *edit_remove_users(const char *text, char *const *users);

@@ -14,6 +14,8 @@
 #include "edit.h"
 #include "error.h"
 #include "gfs.h"
+#include "meta.h"
+#include "sysprep.h"
 #include "util.h"
 
 const char *const ssh_key_types[SSH_KEY_TYPES] = { "rsa", "ecdsa", "ed25519" };
@@ -929,4 +931,203 @@ int gfs_test_launch(enum accel accel, double *seconds)
     *seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     guestfs_close(g);
     return ret;
+}
+
+/* ---- templates ------------------------------------------------------------ */
+
+char *layout_key(const char *path)
+{
+    struct stat st;
+    char *key;
+
+    if (stat(path, &st) < 0)
+        return NULL;
+    if (asprintf(&key, "%s dev=%llu ino=%llu size=%lld mtime=%lld.%09ld", path,
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0)
+        abort();
+    return key; /* caller frees */
+}
+
+struct prepared {
+    struct layout l;
+    struct guest_os os;
+};
+
+struct gfs_session *gfs_launch_template(const char *work_disk, enum accel accel)
+{
+    guestfs_h *g = open_handle(accel);
+    struct gfs_session *s;
+
+    if (!g)
+        return NULL;
+    /* discard: fstrim and blkdiscard turn free space into zero clusters
+     * of the work overlay, which qemu-img convert then drops. */
+    if (guestfs_add_drive_opts(g, work_disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                               GUESTFS_ADD_DRIVE_OPTS_DISCARD, "enable",
+                               GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1) == -1 ||
+        guestfs_launch(g) == -1) {
+        gerr(g, "cannot launch the libguestfs appliance (run 'vmstamp doctor')");
+        guestfs_close(g);
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    s->g = g;
+    return s;
+}
+
+static int inspect_into(guestfs_h *g, struct template_meta *m)
+{
+    CLEANUP_STRV char **roots = guestfs_inspect_os(g);
+    CLEANUP_FREE char *type = NULL;
+
+    if (!roots || !roots[0])
+        return error("no operating system found on the disk: a template must be an installed Linux guest (or use --no-inspect)");
+    if (roots[1])
+        return error("the disk holds %s and more operating systems: vmstamp templates hold one", roots[0]);
+    type = guestfs_inspect_get_type(g, roots[0]);
+    if (!type || strcmp(type, "linux") != 0)
+        return error("the disk holds a %s guest: vmstamp templates are Linux guests", type ? type : "unknown");
+    m->root = strdup(roots[0]);
+    m->distro = guestfs_inspect_get_distro(g, roots[0]);
+    m->major = guestfs_inspect_get_major_version(g, roots[0]);
+    m->minor = guestfs_inspect_get_minor_version(g, roots[0]);
+    m->product = guestfs_inspect_get_product_name(g, roots[0]);
+    m->arch = guestfs_inspect_get_arch(g, roots[0]);
+    m->os = guestfs_inspect_get_osinfo(g, roots[0]);
+    if (m->os && strcmp(m->os, "unknown") == 0) {
+        free(m->os);
+        m->os = NULL;
+    }
+    return 0;
+}
+
+static int shrink_unmounted(guestfs_h *g)
+{
+    /* Swap: discard the contents, keep the header (UUID and label). */
+    CLEANUP_STRV char **fs = guestfs_list_filesystems(g);
+    for (size_t i = 0; fs && fs[i]; i += 2) {
+        if (strcmp(fs[i + 1], "swap") != 0)
+            continue;
+        guestfs_push_error_handler(g, NULL, NULL);
+        CLEANUP_FREE char *uuid = guestfs_vfs_uuid(g, fs[i]);
+        CLEANUP_FREE char *label = guestfs_vfs_label(g, fs[i]);
+        guestfs_pop_error_handler(g);
+        struct guestfs_mkswap_opts_argv o = { .bitmask = 0 };
+        if (uuid && *uuid) {
+            o.bitmask |= GUESTFS_MKSWAP_OPTS_UUID_BITMASK;
+            o.uuid = uuid;
+        }
+        if (label && *label) {
+            o.bitmask |= GUESTFS_MKSWAP_OPTS_LABEL_BITMASK;
+            o.label = label;
+        }
+        if (guestfs_blkdiscard(g, fs[i]) == -1 || guestfs_mkswap_opts_argv(g, fs[i], &o) == -1)
+            return gerr(g, fs[i]);
+        debug("template: swap %s discarded, header kept", fs[i]);
+    }
+    /* Free extents of every VG: a temporary LV, discarded, removed. */
+    CLEANUP_STRV char **vgs = guestfs_vgs(g);
+    for (size_t i = 0; vgs && vgs[i]; i++) {
+        char lv[300];
+        snprintf(lv, sizeof lv, "/dev/%s/vmstamp_free", vgs[i]);
+        guestfs_push_error_handler(g, NULL, NULL);
+        int r = guestfs_lvcreate_free(g, "vmstamp_free", vgs[i], 100);
+        guestfs_pop_error_handler(g);
+        if (r == -1)
+            continue; /* no free extents */
+        if (guestfs_blkdiscard(g, lv) == -1 || guestfs_lvremove(g, lv) == -1)
+            return gerr(g, lv);
+        debug("template: free space of VG %s discarded", vgs[i]);
+    }
+    return 0;
+}
+
+int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int inspect,
+                         struct template_meta *m, void **layout)
+{
+    guestfs_h *g = s->g;
+    CLEANUP_STRV char **devices = guestfs_list_devices(g);
+    struct prepared *p = calloc(1, sizeof *p);
+    struct sysprep_ctx ctx = { .g = g };
+    int ret = -1;
+
+    *layout = NULL;
+    if (!devices || !devices[0]) {
+        gerr(g, "list_devices");
+        goto out;
+    }
+    if (inspect && inspect_into(g, m) < 0)
+        goto out;
+    if (find_layout(g, devices[0], 1, &p->l, &p->os, m->source ? m->source : "the disk") < 0)
+        goto out;
+    if (!m->distro)
+        m->distro = strdup(p->os.id);
+    if (!m->product && p->os.pretty)
+        m->product = strdup(p->os.pretty);
+    ctx.distro = m->distro;
+    if (p->l.last_partnum > 0 &&
+        asprintf(&m->expand, "/dev/sda%d", p->l.last_partnum) < 0)
+        abort();
+    if (p->l.last_is_pv && p->l.mounts[0].lv)
+        m->expand_lv = strdup(p->l.mounts[0].lv);
+    size_t nfs = 0;
+    m->filesystems = calloc(p->l.nmounts + 1, sizeof *m->filesystems);
+    for (size_t i = 0; i < p->l.nmounts; i++) {
+        CLEANUP_FREE char *dev = fs_device("/dev/sda", &p->l.mounts[i]);
+        if (asprintf(&m->filesystems[nfs++], "%s %s %s", dev, p->l.mounts[i].type,
+                     p->l.mounts[i].mountpoint) < 0)
+            abort();
+        if (mount_fs(g, dev, p->l.mounts[i].type, p->l.mounts[i].mountpoint, 0) < 0)
+            goto out;
+    }
+    if (sysprep_run(&ctx, selected_ops, 0) < 0)
+        goto out;
+    info("vmstamp: sysprep: %zu files removed or emptied", ctx.removed);
+    /* Trim deepest mounts first. */
+    for (size_t i = p->l.nmounts; i-- > 0;) {
+        if (guestfs_fstrim(g, p->l.mounts[i].mountpoint, -1) == -1) {
+            gerr(g, "fstrim");
+            goto out;
+        }
+    }
+    if (guestfs_umount_all(g) == -1) {
+        gerr(g, "umount_all");
+        goto out;
+    }
+    if (sysprep_run(&ctx, selected_ops, 1) < 0 || shrink_unmounted(g) < 0)
+        goto out;
+    int64_t size = guestfs_blockdev_getsize64(g, devices[0]);
+    if (size > 0)
+        m->min_size = (uint64_t)size;
+    if (guestfs_shutdown(g) == -1) {
+        gerr(g, "cannot flush the template (appliance shutdown)");
+        goto out;
+    }
+    *layout = p;
+    p = NULL;
+    ret = 0;
+out:
+    if (p) {
+        layout_release(&p->l);
+        guest_os_release(&p->os);
+        free(p);
+    }
+    return ret;
+}
+
+void gfs_record_layout(const char *key, void *layout, const char *os_name)
+{
+    struct prepared *p = layout;
+
+    if (!p)
+        return;
+    if (key) {
+        if (os_name && !p->os.pretty)
+            p->os.pretty = strdup(os_name);
+        layout_cache_save(key, &p->l, &p->os);
+    }
+    layout_release(&p->l);
+    guest_os_release(&p->os);
+    free(p);
 }

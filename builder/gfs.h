@@ -60,3 +60,18 @@ void gfs_close(struct gfs_session *s);
 int gfs_test_launch(enum accel accel, double *seconds);
 
 #endif
+
+/* Template preparation, in one appliance launch on a work overlay:
+ * inspect (unless !inspect), run the selected sysprep operations, trim free
+ * space on every filesystem, discard free LVM space, keep swap headers.
+ * Fills META's OS fields, root, expand, filesystems, min_size. The layout
+ * clone needs is kept in *LAYOUT for gfs_record_layout(). */
+struct template_meta;
+struct gfs_session *gfs_launch_template(const char *work_disk, enum accel accel);
+int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int inspect,
+                         struct template_meta *meta, void **layout);
+/* Record LAYOUT for the template file identified by KEY (see layout_key);
+ * frees LAYOUT. */
+void gfs_record_layout(const char *key, void *layout, const char *os_name);
+/* The identity key of a template file: path, device, inode, size, mtime. */
+char *layout_key(const char *path);

@@ -24,7 +24,7 @@ const struct cmd commands[] = {
     { "clone", cmd_clone, CMD_NEEDS_ROOT, "stamp out clones of a template disk and define them in libvirt",
       "[OPTIONS] TEMPLATE NAME...\n"
       "       vmstamp clone [OPTIONS] --count N --name-pattern PATTERN TEMPLATE\n"
-      "TEMPLATE is a disk image path or a libvirt volume POOL/VOLUME.\n"
+      "TEMPLATE is a template name in the store, a disk image path or a libvirt volume POOL/VOLUME.\n"
       "  --linked               qcow2 overlay backed by the template (default)\n"
       "  --full                 independent sparse qcow2 copy\n"
       "  --size SIZE            grow disk, last partition, PV/LV and filesystem (e.g. 20G)\n"
@@ -43,13 +43,31 @@ const struct cmd commands[] = {
       "  --ssh-key FILE         add a public key to root's authorized_keys\n"
       "  --known-hosts FILE     append the clones' new SSH host keys to FILE\n"
       "  --start                start each clone after defining it\n"
-      "  --autostart            mark each clone autostart\n" },
+      "  --autostart            mark each clone autostart\n"
+      "  --template-pool POOL   template store to find TEMPLATE in (default vmstamp-templates)\n" },
     { "list", cmd_list, CMD_NEEDS_ROOT, "list the domains vmstamp made",
       "[--all]\n"
       "  --all                  also list domains vmstamp did not make\n" },
     { "rm", cmd_rm, CMD_NEEDS_ROOT, "undefine clones and delete their disks",
       "[--force] NAME...\n"
       "  --force                stop running clones; undefine domains vmstamp did not make (their disks are kept)\n" },
+    { "template", cmd_template, CMD_NEEDS_ROOT, "make, list, check and remove templates in the template store",
+      "SUBCOMMAND [ARGS]\n"
+      "  create NAME --from DISK|DOMAIN [--pool POOL] [--operations SPEC] [--in-place] [--no-inspect]\n"
+      "                         sysprep and shrink into a compressed, checksummed template (one appliance launch)\n"
+      "  ops                    list sysprep operations and whether they are on by default\n"
+      "  list [--pool POOL]     name, OS, virtual and stored size, created, clones using it\n"
+      "  info [--pool POOL] NAME   the recorded metadata\n"
+      "  verify [--pool POOL] NAME re-hash the image against its metadata\n"
+      "  rm [--pool POOL] NAME  remove (refused while linked clones use it)\n"
+      "  export [--pool POOL] NAME FILE.tar.zst --sign-key KEY.pem\n"
+      "                         bundle image + metadata + Ed25519 signature\n"
+      "  import [--pool POOL] FILE.tar.zst --trust-key PUB.pem\n"
+      "                         verify signature and checksum, add to the store\n"
+      "  publish [--pool POOL] DIR [NAME...]\n"
+      "                         write a virt-builder repository (index, xz images) of the store\n"
+      "--operations: 'defaults', 'all', 'none' and names, '-name' off, '+name' on,\n"
+      "  e.g. defaults,-tmp-files,+user-account. Default store: pool vmstamp-templates.\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
       "[--pool POOL] [--network NET]\n"
       "  --pool POOL            pool to check (default: default)\n"

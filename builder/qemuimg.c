@@ -141,3 +141,48 @@ int qemuimg_resize(const char *path, const char *fmt, uint64_t size)
     command_addf(cmd, "%llu", (unsigned long long)size);
     return run(cmd);
 }
+
+static int zstd_supported(void)
+{
+    static int cached = -1;
+    struct command *cmd;
+    CLEANUP_FREE char *out = NULL;
+
+    if (cached >= 0)
+        return cached;
+    cmd = command_new("qemu-img");
+    command_add(cmd, "create");
+    command_add(cmd, "-f");
+    command_add(cmd, "qcow2");
+    command_add(cmd, "-o");
+    command_add(cmd, "help");
+    cached = command_run(cmd, &out) == 0 && strstr(out, "compression_type") != NULL;
+    error_clear();
+    command_free(cmd);
+    return cached;
+}
+
+int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char *dst)
+{
+    CLEANUP_FREE char *safe_src = qemuimg_safe_path(src);
+    CLEANUP_FREE char *safe_dst = qemuimg_safe_path(dst);
+    struct command *cmd = command_new("qemu-img");
+
+    command_add(cmd, "convert");
+    command_add(cmd, "-q");
+    command_add(cmd, "-c");
+    command_add(cmd, "-f");
+    command_add(cmd, src_fmt);
+    command_add(cmd, "-O");
+    command_add(cmd, "qcow2");
+    if (zstd_supported()) {
+        command_add(cmd, "-o");
+        command_add(cmd, "compression_type=zstd");
+    }
+    command_add(cmd, "-m");
+    command_add(cmd, "2");
+    command_add(cmd, "-W");
+    command_add(cmd, safe_src);
+    command_add(cmd, safe_dst);
+    return run(cmd);
+}

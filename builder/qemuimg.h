@@ -29,3 +29,5 @@ int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
 char *qemuimg_safe_path(const char *path);
 
 #endif
+/* Compressed copy (zstd where qemu-img supports it), both cores (-m 2 -W). */
+int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char *dst);

@@ -219,3 +219,20 @@ char *read_file(const char *path, size_t *len)
         *len = size;
     return buf; /* caller frees */
 }
+
+int mkdir_p(const char *path, int mode)
+{
+    CLEANUP_FREE char *p = strdup(path);
+
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+            return error("cannot create directory '%s': %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+        return error("cannot create directory '%s': %s", p, strerror(errno));
+    return 0;
+}

@@ -30,3 +30,5 @@ const char *human_size(uint64_t bytes, char *buf, size_t len);
 char *read_file(const char *path, size_t *len);
 
 #endif
+/* mkdir -p with MODE for created directories. */
+int mkdir_p(const char *path, int mode);

@@ -14,7 +14,7 @@ PACKAGES=(
   libjson-c-dev libyaml-dev libcrypt-dev libcmocka-dev
   # runtime
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
-  libguestfs0 libguestfs-tools libguestfs-xfs openssh-client dnsmasq-base
+  libguestfs0 libguestfs-tools libguestfs-xfs guestfs-tools openssh-client openssl dnsmasq-base
   # fixtures (lvm2 and xfsprogs before the kernel, so its initramfs has them)
   lvm2 xfsprogs e2fsprogs initramfs-tools busybox-static
   extlinux syslinux-common xorriso cpio zstd xz-utils iproute2

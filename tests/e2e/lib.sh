@@ -27,13 +27,25 @@ cleanup() {
     $V undefine "$d" >/dev/null 2>&1 || true
   done
   $V pool-destroy "${PREFIX}tpl" >/dev/null 2>&1 || true
+  # Templates this run put in the store.
+  chmod u+w /var/lib/vmstamp/templates/"$PREFIX"* 2>/dev/null || true
+  rm -f /var/lib/vmstamp/templates/"$PREFIX"* /var/lib/vmstamp/templates/."$PREFIX"* \
+        /var/lib/vmstamp/index/*/"$PREFIX"* /var/lib/vmstamp/index/*/."$PREFIX"*
+  $V pool-refresh vmstamp-templates >/dev/null 2>&1 || true
   rm -f "$POOL_DIR/$PREFIX"* "$POOL_DIR/.$PREFIX"* /var/log/libvirt/qemu/"$PREFIX"*
   $V pool-refresh default >/dev/null 2>&1 || true
   rm -rf "$SCRATCH"
 }
 
+# The accelerator decision (cached per boot) must exist before any stock
+# libguestfs tool runs: on a host where KVM hangs they must use TCG.
+ensure_accel() {
+  [ -s /run/vmstamp/accel ] || "$VMSTAMP" doctor >/dev/null || true
+}
+
 start_test() {
   skip_unless_ready
+  ensure_accel
   trap cleanup EXIT
   mkdir -p "$SCRATCH"
   chmod 755 "$SCRATCH"
@@ -58,6 +70,15 @@ assert_nothing_left() {
   [ -z "$doms" ] || fail "$what: domain left behind: $doms"
   [ -z "$vols" ] || fail "$what: volume left behind: $vols"
   [ -z "$files" ] || fail "$what: file left behind in $POOL_DIR: $files"
+}
+
+# gf [guestfish args]: guestfish under the accelerator vmstamp decided.
+gf() {
+  if [ "$(awk '{print $2}' /run/vmstamp/accel 2>/dev/null)" = kvm ]; then
+    LIBGUESTFS_BACKEND=direct guestfish "$@"
+  else
+    LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg guestfish "$@"
+  fi
 }
 
 # wait_shutoff NAME SECONDS

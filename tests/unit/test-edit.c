@@ -158,6 +158,53 @@ static void test_guest_file(void **state)
     assert_null(edit_guest_file("/etc/netplan/50-cloud-init.yaml", "macaddress: 52:54:00:12:34:56\n", &e));
 }
 
+static void test_drop_lines(void **state)
+{
+    static const char *const keys[] = { "HWADDR=", "DHCP_HOSTNAME=", NULL };
+    char *s;
+
+    (void)state;
+    s = edit_drop_lines("DEVICE=eth0\nHWADDR=52:54:00:12:34:56\n  DHCP_HOSTNAME=x\nONBOOT=yes\n", keys);
+    assert_string_equal(s, "DEVICE=eth0\nONBOOT=yes\n");
+    free(s);
+    assert_null(edit_drop_lines("DEVICE=eth0\n", keys));
+}
+
+static void test_netplan_unpin(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = edit_netplan_unpin("network:\n  ethernets:\n    eth0:\n      match:\n        macaddress: 52:54:00:12:34:56\n"
+                           "      set-name: eth0\n      dhcp4: true\n");
+    assert_string_equal(s, "network:\n  ethernets:\n    eth0:\n      match:\n        name: \"eth0\"\n"
+                           "      dhcp4: true\n");
+    free(s);
+    assert_null(edit_netplan_unpin("network:\n  ethernets:\n    eth0:\n      dhcp4: true\n"));
+}
+
+static void test_users(void **state)
+{
+    const char *passwd = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/sbin/nologin\n"
+                         "alice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/sh\n";
+    char **users = edit_normal_users(passwd);
+    char *s;
+
+    (void)state;
+    assert_string_equal(users[0], "alice");
+    assert_string_equal(users[1], "bob");
+    assert_null(users[2]);
+    s = edit_remove_users(passwd, users);
+    assert_string_equal(s, "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/sbin/nologin\n");
+    free(s);
+    s = edit_remove_users("wheel:x:10:root,alice\nalice:x:1000:\nusers:x:100:bob\naudio:x:63:\n", users);
+    assert_string_equal(s, "wheel:x:10:root\nusers:x:100:\naudio:x:63:\n");
+    free(s);
+    for (size_t i = 0; users[i]; i++)
+        free(users[i]);
+    free(users);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_mac_not_pinned), cmocka_unit_test(test_shell_var),
         cmocka_unit_test(test_hosts), cmocka_unit_test(test_shadow),
         cmocka_unit_test(test_os_release), cmocka_unit_test(test_guest_file),
+        cmocka_unit_test(test_drop_lines), cmocka_unit_test(test_netplan_unpin), cmocka_unit_test(test_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
