@@ -202,7 +202,7 @@ static int template_create(int argc, char **argv)
     {
         CLEANUP_FREE char *why = NULL;
         enum accel accel = accel_decide(&why);
-        gs = gfs_launch_template(work, accel);
+        gs = gfs_launch_template(work, in_place ? src.format : "qcow2", accel);
     }
     if (!gs || interrupted)
         goto out;

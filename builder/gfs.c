@@ -954,7 +954,7 @@ struct prepared {
     struct guest_os os;
 };
 
-struct gfs_session *gfs_launch_template(const char *work_disk, enum accel accel)
+struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel)
 {
     guestfs_h *g = open_handle(accel);
     struct gfs_session *s;
@@ -963,8 +963,8 @@ struct gfs_session *gfs_launch_template(const char *work_disk, enum accel accel)
         return NULL;
     /* discard: fstrim and blkdiscard turn free space into zero clusters
      * of the work overlay, which qemu-img convert then drops. */
-    if (guestfs_add_drive_opts(g, work_disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
-                               GUESTFS_ADD_DRIVE_OPTS_DISCARD, "enable",
+    if (guestfs_add_drive_opts(g, work_disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
+                               GUESTFS_ADD_DRIVE_OPTS_DISCARD, "besteffort",
                                GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe", -1) == -1 ||
         guestfs_launch(g) == -1) {
         gerr(g, "cannot launch the libguestfs appliance (run 'vmstamp doctor')");
@@ -1022,7 +1022,12 @@ static int shrink_unmounted(guestfs_h *g)
             o.bitmask |= GUESTFS_MKSWAP_OPTS_LABEL_BITMASK;
             o.label = label;
         }
-        if (guestfs_blkdiscard(g, fs[i]) == -1 || guestfs_mkswap_opts_argv(g, fs[i], &o) == -1)
+        guestfs_push_error_handler(g, NULL, NULL);
+        int discarded = guestfs_blkdiscard(g, fs[i]) == 0;
+        guestfs_pop_error_handler(g);
+        if (!discarded)
+            continue; /* no discard: leave the swap as it is */
+        if (guestfs_mkswap_opts_argv(g, fs[i], &o) == -1)
             return gerr(g, fs[i]);
         debug("template: swap %s discarded, header kept", fs[i]);
     }
@@ -1036,7 +1041,10 @@ static int shrink_unmounted(guestfs_h *g)
         guestfs_pop_error_handler(g);
         if (r == -1)
             continue; /* no free extents */
-        if (guestfs_blkdiscard(g, lv) == -1 || guestfs_lvremove(g, lv) == -1)
+        guestfs_push_error_handler(g, NULL, NULL);
+        guestfs_blkdiscard(g, lv);
+        guestfs_pop_error_handler(g);
+        if (guestfs_lvremove(g, lv) == -1)
             return gerr(g, lv);
         debug("template: free space of VG %s discarded", vgs[i]);
     }
@@ -1086,10 +1094,13 @@ int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int ins
     info("vmstamp: sysprep: %zu files removed or emptied", ctx.removed);
     /* Trim deepest mounts first. */
     for (size_t i = p->l.nmounts; i-- > 0;) {
-        if (guestfs_fstrim(g, p->l.mounts[i].mountpoint, -1) == -1) {
-            gerr(g, "fstrim");
-            goto out;
-        }
+        /* Without discard (a raw --in-place disk on some filesystems) the
+         * template is only bigger, not wrong. */
+        guestfs_push_error_handler(g, NULL, NULL);
+        if (guestfs_fstrim(g, p->l.mounts[i].mountpoint, -1) == -1)
+            warning("cannot trim %s (%s): the template will be larger", p->l.mounts[i].mountpoint,
+                    guestfs_last_error(g) ? guestfs_last_error(g) : "no discard");
+        guestfs_pop_error_handler(g);
     }
     if (guestfs_umount_all(g) == -1) {
         gerr(g, "umount_all");

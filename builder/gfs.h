@@ -67,7 +67,7 @@ int gfs_test_launch(enum accel accel, double *seconds);
  * Fills META's OS fields, root, expand, filesystems, min_size. The layout
  * clone needs is kept in *LAYOUT for gfs_record_layout(). */
 struct template_meta;
-struct gfs_session *gfs_launch_template(const char *work_disk, enum accel accel);
+struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel);
 int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int inspect,
                          struct template_meta *meta, void **layout);
 /* Record LAYOUT for the template file identified by KEY (see layout_key);

@@ -68,6 +68,11 @@ const struct cmd commands[] = {
       "                         write a virt-builder repository (index, xz images) of the store\n"
       "--operations: 'defaults', 'all', 'none' and names, '-name' off, '+name' on,\n"
       "  e.g. defaults,-tmp-files,+user-account. Default store: pool vmstamp-templates.\n" },
+    { "kickstart", cmd_kickstart, 0, "check and render kickstart files for unattended installs",
+      "SUBCOMMAND [ARGS]\n"
+      "  lint FILE...           report problems as FILE:LINE: message (exit 1 if any)\n"
+      "  render FILE [--var KEY=VALUE]...\n"
+      "                         print FILE with each @@KEY@@ replaced by its VALUE\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
       "[--pool POOL] [--network NET]\n"
       "  --pool POOL            pool to check (default: default)\n"

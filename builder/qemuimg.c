@@ -109,23 +109,13 @@ int qemuimg_create_overlay(const char *path, const char *backing,
     return run(cmd);
 }
 
+/* convert to qcow2; compressed: -c, zstd where supported, -W (out-of-order
+ * writes, fine for a fresh target). */
+static int convert(const char *src, const char *src_fmt, const char *dst, int compressed);
+
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst)
 {
-    CLEANUP_FREE char *safe_src = qemuimg_safe_path(src);
-    CLEANUP_FREE char *safe_dst = qemuimg_safe_path(dst);
-    struct command *cmd = command_new("qemu-img");
-
-    command_add(cmd, "convert");
-    command_add(cmd, "-q");
-    command_add(cmd, "-f");
-    command_add(cmd, src_fmt);
-    command_add(cmd, "-O");
-    command_add(cmd, "qcow2");
-    command_add(cmd, "-m");
-    command_add(cmd, "2");
-    command_add(cmd, safe_src);
-    command_add(cmd, safe_dst);
-    return run(cmd);
+    return convert(src, src_fmt, dst, 0);
 }
 
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size)
@@ -164,24 +154,31 @@ static int zstd_supported(void)
 
 int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char *dst)
 {
+    return convert(src, src_fmt, dst, 1);
+}
+
+static int convert(const char *src, const char *src_fmt, const char *dst, int compressed)
+{
     CLEANUP_FREE char *safe_src = qemuimg_safe_path(src);
     CLEANUP_FREE char *safe_dst = qemuimg_safe_path(dst);
     struct command *cmd = command_new("qemu-img");
 
     command_add(cmd, "convert");
     command_add(cmd, "-q");
-    command_add(cmd, "-c");
+    if (compressed)
+        command_add(cmd, "-c");
     command_add(cmd, "-f");
     command_add(cmd, src_fmt);
     command_add(cmd, "-O");
     command_add(cmd, "qcow2");
-    if (zstd_supported()) {
+    if (compressed && zstd_supported()) {
         command_add(cmd, "-o");
         command_add(cmd, "compression_type=zstd");
     }
     command_add(cmd, "-m");
     command_add(cmd, "2");
-    command_add(cmd, "-W");
+    if (compressed)
+        command_add(cmd, "-W");
     command_add(cmd, safe_src);
     command_add(cmd, safe_dst);
     return run(cmd);

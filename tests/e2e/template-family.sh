@@ -11,7 +11,10 @@ src=$(fixture "$family")
 tpl="${PREFIX}tpl-$family"
 lvm=0; case $family in el7|el9) lvm=1 ;; esac
 ops=defaults
+# el9 also turns one default off and one off-by-default operation on; el7
+# turns on the other operations that are off by default.
 [ "$family" = el9 ] && ops=defaults,-tmp-files,+user-account
+[ "$family" = el7 ] && ops=defaults,+firewall-rules,+flag-reconfiguration,+kerberos-data,+ca-certificates
 
 # Plant one file per operation (paths from virt-sysprep's operations) and a
 # normal user, in one appliance launch.
@@ -80,6 +83,15 @@ mkdir-p /var/lib/yum
 write /var/lib/yum/uuid x
 write /root/.zsh_history x
 write /tmp/.hidden x
+mkdir-p /var/run/faillock
+write /var/run/faillock/root x
+write /var/run/utmp x
+mkdir-p /etc/firewalld/zones
+write /etc/firewalld/zones/public.xml x
+mkdir-p /var/kerberos/krb5kdc
+write /var/kerberos/krb5kdc/kdc.conf x
+mkdir-p /etc/pki/ca-trust/source/anchors
+write /etc/pki/ca-trust/source/anchors/lab.crt x
 GF
 vg_before=$( [ $lvm = 1 ] && gf --ro -a "$src" run : vgs-full | sed -n 's/^ *vg_uuid: //p' | head -n1 || true)
 sum_before=$(sha256sum <"$src")
@@ -114,7 +126,10 @@ gone=(/var/spool/abrt/ccpp-1 /etc/fstab.bak /etc/ssh/sshd_config~ /root/.bash_hi
       /var/cache/apt/archives/bash_5.2.deb /etc/passwd- /etc/shadow- /var/log/puppet/puppet.log
       /etc/pki/consumer/cert.pem /etc/sysconfig/rhn/systemid /var/lib/rpm/__db.001 /var/lib/samba/secrets.tdb
       /etc/sysconfig/hw-uuid /root/.ssh /home/alice/.ssh /var/lib/sss/db/cache.ldb /var/lib/yum/uuid
-      /root/.zsh_history /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key.pub)
+      /root/.zsh_history /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key.pub
+      /var/run/faillock/root /var/run/utmp)
+# Off by default: kept unless asked for (el7 asks).
+off=(/etc/firewalld/zones/public.xml /var/kerberos/krb5kdc/kdc.conf /etc/pki/ca-trust/source/anchors/lab.crt)
 kept=(/etc/passwd /etc/shadow /etc/fstab /etc/hostname /etc/ssh/sshd_config /var/log /tmp /root /etc/hosts
       /var/log/wtmp /etc/machine-id)
 case $family in
@@ -124,7 +139,8 @@ case $family in
   debian12) gone+=(/var/log/syslog /var/log/installer/syslog /etc/udev/rules.d/70-persistent-net.rules) ;;
   ubuntu22) gone+=(/var/log/syslog /etc/systemd/network/10-eth0.link) ;;
 esac
-[ "$ops" = defaults ] && gone+=(/tmp/.hidden /tmp/some-file)
+[[ "$ops" == *-tmp-files* ]] || gone+=(/tmp/.hidden /tmp/some-file)
+if [ "$family" = el7 ]; then gone+=("${off[@]}") kept+=(/.unconfigured); else kept+=("${off[@]}"); fi
 script=""
 for p in "${gone[@]}" "${kept[@]}"; do script+="echo $p"$'\n'"exists $p"$'\n'; done
 script+=$'echo ---machine-id\ncat /etc/machine-id\necho ---hosts\ncat /etc/hosts\necho ---net\n'
