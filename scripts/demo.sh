@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
 # demo.sh: the README's first command. On a fresh machine: install and start
-# what is needed, build vmstamp, build the bundled default template (the
-# Rocky-9-like el9 test guest), stamp out 3 clones with a bigger disk, boot
-# one and show what it printed on its serial console. Re-runnable: the demo
-# clones of a previous run are removed first. Guests use user-mode networking.
+# what is needed, build vmstamp, then run the pipeline on the bundled default
+# guest (the Rocky-9-like el9 test guest built from Debian packages):
+#   template create (sysprep + shrink into the template store, once),
+#   clone --count 3 from the store (linked, disk grown to 4G),
+#   boot one clone and show what it printed on its serial console.
+# Re-runnable: the demo clones of a previous run are removed first. Guests
+# use user-mode networking.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-3}
+TEMPLATE=demo-el9
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 VMSTAMP=$PWD/build/vmstamp
 
-dir=/var/tmp/vmstamp-demo
-mkdir -p "$dir"
-chmod 755 "$dir"
-src=$(scripts/build-fixtures.sh el9 | tail -n 1)
-tpl=$dir/el9-template.qcow2
-if ! cmp -s "$src" "$tpl"; then
-  old=$("$VMSTAMP" list | awk '$1 ~ /^demo-[0-9]+$/ {print $1}')
-  [ -z "$old" ] || "$VMSTAMP" rm --force $old
-  cp --sparse=always "$src" "$tpl.tmp" && mv "$tpl.tmp" "$tpl"
-fi
 old=$("$VMSTAMP" list | awk '$1 ~ /^demo-[0-9]+$/ {print $1}')
-[ -z "$old" ] || "$VMSTAMP" rm --force $old
+[ -z "$old" ] || "$VMSTAMP" -q rm --force $old
+
+src=$(scripts/build-fixtures.sh el9 | tail -n 1)
+if ! "$VMSTAMP" -q template verify "$TEMPLATE" >/dev/null 2>&1 ||
+   ! "$VMSTAMP" template info "$TEMPLATE" | grep -e "\"source\": *\"$src\"" >/dev/null; then
+  "$VMSTAMP" -q template rm "$TEMPLATE" 2>/dev/null || true
+  echo "== vmstamp template create $TEMPLATE --from $src"
+  time "$VMSTAMP" template create "$TEMPLATE" --from "$src"
+fi
+echo "== vmstamp template list"
+"$VMSTAMP" template list
 
 echo "== vmstamp clone --count $COUNT (linked, grown to 4G, user networking)"
-time "$VMSTAMP" clone --network user --size 4G --count "$COUNT" --name-pattern 'demo-%02d' "$tpl"
+time "$VMSTAMP" clone --network user --size 4G --count "$COUNT" --name-pattern 'demo-%02d' "$TEMPLATE"
 echo "== vmstamp list"
 "$VMSTAMP" list
 echo "== booting demo-01; its serial console says:"
