@@ -17,7 +17,7 @@ PACKAGES=(
   libguestfs0 libguestfs-tools libguestfs-xfs guestfs-tools openssh-client openssl dnsmasq-base
   # fixtures (lvm2 and xfsprogs before the kernel, so its initramfs has them)
   lvm2 xfsprogs e2fsprogs initramfs-tools busybox-static
-  extlinux syslinux-common xorriso cpio zstd xz-utils iproute2
+  extlinux syslinux-common isolinux xorriso cpio zstd xz-utils iproute2
   rpm  # an rpm database in the EL fixtures, so virt-inspector recognises them
   # benchmark: the stock tools we compare against
   virtinst
