@@ -136,54 +136,6 @@ static void remove_tree(const char *dir)
     error_clear();
 }
 
-static int parse_memory(const char *s, uint64_t *kib)
-{
-    uint64_t bytes;
-    char *end;
-
-    errno = 0;
-    unsigned long long mib = strtoull(s, &end, 10);
-    if (!errno && *end == '\0' && mib > 0) {
-        *kib = mib * 1024;
-        return 0;
-    }
-    if (parse_size(s, &bytes) < 0) {
-        error_clear();
-        return error("invalid --memory '%s': give MiB (1024) or a size (2G)", s);
-    }
-    *kib = bytes / 1024;
-    return 0;
-}
-
-/* Read the first line of a secret file; refuse group/world-readable files. */
-static char *read_password_file(const char *path)
-{
-    struct stat st;
-    char *text, *nl;
-
-    if (stat(path, &st) < 0) {
-        error("root password file '%s' not found: create it with mode 0600", path);
-        return NULL;
-    }
-    if (st.st_mode & 0077) {
-        error("root password file '%s' is readable by others (mode %04o): chmod 600 it",
-              path, st.st_mode & 07777);
-        return NULL;
-    }
-    text = read_file(path, NULL);
-    if (!text)
-        return NULL;
-    nl = strchr(text, '\n');
-    if (nl)
-        *nl = '\0';
-    if (!*text) {
-        free(text);
-        error("root password file '%s' is empty: put the password on its first line", path);
-        return NULL;
-    }
-    return text; /* caller frees (and wipes) */
-}
-
 static char *read_ssh_key(const char *path)
 {
     char *text = read_file(path, NULL);

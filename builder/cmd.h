@@ -34,5 +34,6 @@ int cmd_rm(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_kickstart(int argc, char **argv);
+int cmd_install(int argc, char **argv);
 
 #endif

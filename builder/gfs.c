@@ -1,5 +1,4 @@
 /* gfs.c: see gfs.h. */
-#include <crypt.h>
 #include <errno.h>
 #include <guestfs.h>
 #include <json-c/json.h>
@@ -688,17 +687,12 @@ static int set_ssh_keys(guestfs_h *g, const struct snapshot *s, struct clone_job
 
 static int set_root_password(guestfs_h *g, const struct snapshot *s, const char *password)
 {
-    struct crypt_data cd;
-    const char *salt, *hash;
+    CLEANUP_FREE char *hash = hash_password(password);
     CLEANUP_FREE char *text = NULL;
 
-    memset(&cd, 0, sizeof cd);
-    salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
-    hash = salt ? crypt_r(password, salt, &cd) : NULL;
-    if (!hash || hash[0] == '*')
-        return error("cannot hash the root password with crypt_gensalt('$6$')");
+    if (!hash)
+        return -1;
     text = edit_shadow(s->shadow, "root", hash);
-    explicit_bzero(&cd, sizeof cd);
     if (!text)
         return error("cannot set the root password: /etc/shadow has no root entry");
     return write_guest(g, "/etc/shadow", text, strlen(text));

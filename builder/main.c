@@ -73,6 +73,27 @@ const struct cmd commands[] = {
       "  lint FILE...           report problems as FILE:LINE: message (exit 1 if any)\n"
       "  render FILE [--var KEY=VALUE]...\n"
       "                         print FILE with each @@KEY@@ replaced by its VALUE\n" },
+    { "install", cmd_install, CMD_NEEDS_ROOT, "install a guest unattended from an installer ISO and a kickstart",
+      "--iso ISO --kickstart KS --name NAME [OPTIONS]\n"
+      "Boots the ISO's kernel with KS injected into its initrd (the ISO is not modified),\n"
+      "waits for the installer to power off and leaves the disk POOL/NAME.qcow2.\n"
+      "  --iso ISO              installer ISO (.treeinfo or a known layout: RHEL, Debian, Ubuntu, SUSE)\n"
+      "  --kickstart KS         kickstart file; @@HOSTNAME@@ becomes NAME; must pass 'vmstamp kickstart lint'\n"
+      "  --name NAME            domain, host and volume name\n"
+      "  --size SIZE            disk size (default 10G)\n"
+      "  --memory MIB           memory in MiB or with a suffix, e.g. 2G (default 1024)\n"
+      "  --vcpus N              virtual CPUs (default 1)\n"
+      "  --pool POOL            storage pool for the disk (default: default)\n"
+      "  --network NET          NAME | network:NAME | bridge:BR | user (default: default)\n"
+      "  --var KEY=VALUE        replace @@KEY@@ in the kickstart (repeat)\n"
+      "  --root-password-file F set rootpw (crypted) from the first line of F (mode 0600)\n"
+      "  --kernel PATH --initrd PATH\n"
+      "                         kernel and initrd paths inside the ISO (default: discovered)\n"
+      "  --extra-args ARGS      append ARGS to the installer's kernel command line\n"
+      "  --iso-sha256 HEX       refuse an ISO whose SHA-256 differs\n"
+      "  --timeout S            give up after S seconds in all (default 1800)\n"
+      "  --inactivity-timeout S give up after S seconds without disk writes or console output (default 300)\n"
+      "  --keep-failed          keep the disk of a failed install\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
       "[--pool POOL] [--network NET]\n"
       "  --pool POOL            pool to check (default: default)\n"

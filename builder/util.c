@@ -1,4 +1,5 @@
 /* util.c: see util.h. */
+#include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -235,4 +236,68 @@ int mkdir_p(const char *path, int mode)
     if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
         return error("cannot create directory '%s': %s", p, strerror(errno));
     return 0;
+}
+
+int parse_memory(const char *s, uint64_t *kib)
+{
+    uint64_t bytes;
+    char *end;
+
+    errno = 0;
+    unsigned long long mib = strtoull(s, &end, 10);
+    if (!errno && *end == '\0' && mib > 0) {
+        *kib = mib * 1024;
+        return 0;
+    }
+    if (parse_size(s, &bytes) < 0 || bytes < 1024 * 1024) {
+        error_clear();
+        return error("invalid --memory '%s': give MiB (1024) or a size (2G)", s);
+    }
+    *kib = bytes / 1024;
+    return 0;
+}
+
+char *read_password_file(const char *path)
+{
+    struct stat st;
+    char *text, *nl;
+
+    if (stat(path, &st) < 0) {
+        error("root password file '%s' not found: create it with mode 0600", path);
+        return NULL;
+    }
+    if (st.st_mode & 0077) {
+        error("root password file '%s' is readable by others (mode %04o): chmod 600 it",
+              path, st.st_mode & 07777);
+        return NULL;
+    }
+    text = read_file(path, NULL);
+    if (!text)
+        return NULL;
+    nl = strchr(text, '\n');
+    if (nl)
+        *nl = '\0';
+    if (!*text) {
+        free(text);
+        error("root password file '%s' is empty: put the password on its first line", path);
+        return NULL;
+    }
+    return text; /* caller frees (and wipes) */
+}
+
+char *hash_password(const char *password)
+{
+    struct crypt_data cd;
+    const char *salt, *hash;
+    char *out = NULL;
+
+    memset(&cd, 0, sizeof cd);
+    salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
+    hash = salt ? crypt_r(password, salt, &cd) : NULL;
+    if (hash && hash[0] != '*')
+        out = strdup(hash);
+    explicit_bzero(&cd, sizeof cd);
+    if (!out)
+        error("cannot hash the root password with crypt_gensalt('$6$')");
+    return out; /* caller frees */
 }

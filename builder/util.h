@@ -29,6 +29,14 @@ const char *human_size(uint64_t bytes, char *buf, size_t len);
 /* Read a whole file (NUL-terminated); NULL on error (recorded). */
 char *read_file(const char *path, size_t *len);
 
+/* --memory: a bare number is MiB (as in virt-install), else a size; -> KiB. */
+int parse_memory(const char *s, uint64_t *kib);
+/* The first line of a secret file; refused if group/world-readable or empty.
+ * Caller frees (and wipes). */
+char *read_password_file(const char *path);
+/* SHA-512 crypt hash ($6$, salt from crypt_gensalt) of PASSWORD; caller frees. */
+char *hash_password(const char *password);
+
 #endif
 /* mkdir -p with MODE for created directories. */
 int mkdir_p(const char *path, int mode);
