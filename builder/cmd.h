@@ -33,6 +33,7 @@ int cmd_list(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 int cmd_kickstart(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 

@@ -51,6 +51,17 @@ const struct cmd commands[] = {
     { "rm", cmd_rm, CMD_NEEDS_ROOT, "undefine clones and delete their disks",
       "[--force] NAME...\n"
       "  --force                stop running clones; undefine domains vmstamp did not make (their disks are kept)\n" },
+    { "build", cmd_build, CMD_NEEDS_ROOT, "run a template definition: install from its ISO, then make the template",
+      "[OPTIONS] DEFINITION.yaml\n"
+      "DEFINITION (templates/*.yaml): name, iso, iso_sha256, kickstart, os_variant, size, memory, vcpus,\n"
+      "operations; paths relative to the file.\n"
+      "  --iso ISO              use this ISO (its checksum is then not checked)\n"
+      "  --name NAME            template name instead of the definition's\n"
+      "  --network NET          network for the install (default: default; 'user' for user-mode)\n"
+      "  --pool POOL            pool for the install disk (default: default; removed after)\n"
+      "  --root-password-file F root password for the install (mode 0600)\n"
+      "  --var KEY=VALUE        kickstart variable\n"
+      "  --keep-install         keep the installed disk POOL/NAME-install.qcow2\n" },
     { "template", cmd_template, CMD_NEEDS_ROOT, "make, list, check and remove templates in the template store",
       "SUBCOMMAND [ARGS]\n"
       "  create NAME --from DISK|DOMAIN [--pool POOL] [--operations SPEC] [--in-place] [--no-inspect]\n"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh: the README's first command. On a fresh machine: install and start
-# what is needed, build vmstamp, then run the pipeline on the bundled default
-# guest (the Rocky-9-like el9 test guest built from Debian packages):
-#   template create (sysprep + shrink into the template store, once),
+# what is needed, build vmstamp, then run the pipeline on the bundled default:
+#   build: install the test installer ISO (built from Debian packages, laid
+#   out like a RHEL DVD) with kickstart/testdist.ks, then template create
+#   (sysprep + shrink into the template store), once;
 #   clone --count 3 from the store (linked, disk grown to 4G),
 #   boot one clone and show what it printed on its serial console.
 # Re-runnable: the demo clones of a previous run are removed first. Guests
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-3}
-TEMPLATE=demo-el9
+TEMPLATE=demo-testdist
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
@@ -19,12 +20,14 @@ VMSTAMP=$PWD/build/vmstamp
 old=$("$VMSTAMP" list | awk '$1 ~ /^demo-[0-9]+$/ {print $1}')
 [ -z "$old" ] || "$VMSTAMP" -q rm --force $old
 
-src=$(scripts/build-fixtures.sh el9 | tail -n 1)
-if ! "$VMSTAMP" -q template verify "$TEMPLATE" >/dev/null 2>&1 ||
-   ! "$VMSTAMP" template info "$TEMPLATE" | grep -e "\"source\": *\"$src\"" >/dev/null; then
+# The bundled default, end to end: the test installer ISO (built from
+# Debian packages) installed with kickstart/testdist.ks, then made into a
+# template (templates/testdist.yaml). Reused while it verifies.
+iso=$(scripts/build-installer-iso.sh | tail -n 1)
+if ! "$VMSTAMP" -q template verify "$TEMPLATE" >/dev/null 2>&1; then
   "$VMSTAMP" -q template rm "$TEMPLATE" 2>/dev/null || true
-  echo "== vmstamp template create $TEMPLATE --from $src"
-  time "$VMSTAMP" template create "$TEMPLATE" --from "$src"
+  echo "== vmstamp build templates/testdist.yaml --iso $iso (install, then template create)"
+  time "$VMSTAMP" build templates/testdist.yaml --iso "$iso" --network user --name "$TEMPLATE"
 fi
 echo "== vmstamp template list"
 "$VMSTAMP" template list

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# build.sh: vmstamp build runs a template definition end to end (install
+# from the test installer ISO, template create, the installed disk removed);
+# a clone of the result boots with its own host name. Then bad definitions.
+. "$(dirname "$0")/lib.sh"
+start_test
+
+iso=$("$SRC/scripts/build-installer-iso.sh" | tail -n 1)
+T="${PREFIX}built"
+note "vmstamp build templates/testdist.yaml"
+"$VMSTAMP" build "$SRC/templates/testdist.yaml" --iso "$iso" --network user --name "$T"
+"$VMSTAMP" template info "$T" | grep -e '"os": *"rocky9"' >/dev/null || fail "built template is not recognised as rocky9"
+[ ! -e "$POOL_DIR/$T-install.qcow2" ] || fail "the installed disk was not removed"
+[ -z "$($V list --all --name | grep "^$T")" ] || fail "a domain was left behind"
+
+note "clone the built template and boot it"
+n="${PREFIX}fromiso"
+"$VMSTAMP" -q clone --network user "$T" "$n" >/dev/null
+$V start "$n" >/dev/null
+wait_shutoff "$n" 300
+[ "$(console "$n" VMSTAMP-HOSTNAME)" = "$n" ] || fail "$n: hostname '$(console "$n" VMSTAMP-HOSTNAME)'"
+mid=$(console "$n" VMSTAMP-MACHINE-ID)
+[[ "$mid" =~ ^[0-9a-f]{32}$ ]] || fail "$n: machine-id '$mid'"
+"$VMSTAMP" -q rm "$n"
+"$VMSTAMP" -q template rm "$T"
+
+# Bad definitions: one line, non-zero, nothing made.
+bad() {
+  local label=$1 pattern=$2 rc=0; shift 2
+  "$VMSTAMP" -q build "$@" >/dev/null 2>"$SCRATCH/err" || rc=$?
+  [ $rc != 0 ] || fail "$label: exit 0"
+  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err"; fail "$label: not one line"; }
+  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: '$(cat "$SCRATCH/err")' does not match /$pattern/"
+  echo "ok: $label: $(cat "$SCRATCH/err")"
+}
+bad "missing definition" "template definition '/nonexistent.yaml' not found" /nonexistent.yaml
+printf 'name: x\nkickstart: k.ks\ncolour: blue\n' >"$SCRATCH/unknown.yaml"
+bad "unknown key" "line 3: unknown key 'colour'" "$SCRATCH/unknown.yaml"
+printf 'name: [x\n' >"$SCRATCH/broken.yaml"
+bad "broken YAML" "template definition '$SCRATCH/broken.yaml' line" "$SCRATCH/broken.yaml"
+bad "checksum not set" "iso_sha256 is not set" "$SRC/templates/rocky9.yaml"
+printf 'name: %s\nkickstart: %s\niso: %s\nos_variant: nosuchos9\n' "$T" "$SRC/kickstart/testdist.ks" "$iso" >"$SCRATCH/os.yaml"
+bad "unknown os_variant" "unknown os_variant 'nosuchos9'" "$SCRATCH/os.yaml"
+assert_nothing_left "end"
+echo "PASS: build"
