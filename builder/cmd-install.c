@@ -305,139 +305,6 @@ static char *kernel_cmdline(const char *volid, const char *extra)
     return s; /* caller frees */
 }
 
-struct install_spec {
-    const char *name;
-    const char *virt_type;
-    uint64_t memory_kib;
-    unsigned vcpus;
-    const char *kernel, *initrd, *cmdline;
-    const char *disk;
-    const char *iso;
-    int iso_no_relabel;     /* the qemu user can read the ISO as it is */
-    const struct netspec *net;
-    const char *console_log;
-};
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name, const char *text)
-{
-    return xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST text);
-}
-
-static void attr(xmlNodePtr node, const char *name, const char *value)
-{
-    xmlNewProp(node, BAD_CAST name, BAD_CAST value);
-}
-
-/* The transient install domain, built with libxml2 (values escaped). */
-static char *install_domxml(const struct install_spec *s)
-{
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr dom, n, d, dev;
-    xmlChar *buf = NULL;
-    int len = 0;
-    char num[32];
-    char *ret;
-
-    dom = xmlNewNode(NULL, BAD_CAST "domain");
-    xmlDocSetRootElement(doc, dom);
-    attr(dom, "type", s->virt_type);
-    child(dom, "name", s->name);
-    snprintf(num, sizeof num, "%llu", (unsigned long long)s->memory_kib);
-    attr(child(dom, "memory", num), "unit", "KiB");
-    snprintf(num, sizeof num, "%u", s->vcpus);
-    child(dom, "vcpu", num);
-
-    n = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
-    attr(child(n, "type", "hvm"), "arch", "x86_64");
-    child(n, "kernel", s->kernel);
-    child(n, "initrd", s->initrd);
-    child(n, "cmdline", s->cmdline);
-
-    n = xmlNewChild(dom, NULL, BAD_CAST "features", NULL);
-    xmlNewChild(n, NULL, BAD_CAST "acpi", NULL);
-    xmlNewChild(n, NULL, BAD_CAST "apic", NULL);
-    if (strcmp(s->virt_type, "kvm") == 0)
-        attr(xmlNewChild(dom, NULL, BAD_CAST "cpu", NULL), "mode", "host-passthrough");
-    attr(xmlNewChild(dom, NULL, BAD_CAST "clock", NULL), "offset", "utc");
-    child(dom, "on_poweroff", "destroy");
-    child(dom, "on_reboot", "destroy");
-    child(dom, "on_crash", "destroy");
-
-    dev = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
-    d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
-    attr(d, "type", "file");
-    attr(d, "device", "disk");
-    n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
-    attr(n, "name", "qemu");
-    attr(n, "type", "qcow2");
-    attr(n, "discard", "unmap");
-    attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "file", s->disk);
-    n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
-    attr(n, "dev", "vda");
-    attr(n, "bus", "virtio");
-
-    d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
-    attr(d, "type", "file");
-    attr(d, "device", "cdrom");
-    n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
-    attr(n, "name", "qemu");
-    attr(n, "type", "raw");
-    n = xmlNewChild(d, NULL, BAD_CAST "source", NULL);
-    attr(n, "file", s->iso);
-    if (s->iso_no_relabel) {
-        /* libvirt would chown the ISO to the qemu user and, read-only
-         * images never being restored, leave it so. */
-        n = xmlNewChild(n, NULL, BAD_CAST "seclabel", NULL);
-        attr(n, "model", "dac");
-        attr(n, "relabel", "no");
-    }
-    n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
-    attr(n, "dev", "sda");
-    attr(n, "bus", "sata");
-    xmlNewChild(d, NULL, BAD_CAST "readonly", NULL);
-
-    d = xmlNewChild(dev, NULL, BAD_CAST "interface", NULL);
-    switch (s->net->kind) {
-    case NET_USER:
-        attr(d, "type", "user");
-        break;
-    case NET_BRIDGE:
-        attr(d, "type", "bridge");
-        attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "bridge", s->net->source);
-        break;
-    case NET_NETWORK:
-        attr(d, "type", "network");
-        attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "network", s->net->source);
-        break;
-    }
-    attr(xmlNewChild(d, NULL, BAD_CAST "model", NULL), "type", "virtio");
-
-    d = xmlNewChild(dev, NULL, BAD_CAST "serial", NULL);
-    attr(d, "type", "pty");
-    n = xmlNewChild(d, NULL, BAD_CAST "log", NULL);
-    attr(n, "file", s->console_log);
-    attr(n, "append", "off");
-    attr(xmlNewChild(d, NULL, BAD_CAST "target", NULL), "port", "0");
-    d = xmlNewChild(dev, NULL, BAD_CAST "console", NULL);
-    attr(d, "type", "pty");
-    n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
-    attr(n, "type", "serial");
-    attr(n, "port", "0");
-    d = xmlNewChild(dev, NULL, BAD_CAST "rng", NULL);
-    attr(d, "model", "virtio");
-    attr(child(d, "backend", "/dev/urandom"), "model", "random");
-
-    xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
-    xmlFreeDoc(doc);
-    if (!buf) {
-        error("cannot serialise the install domain XML of '%s'", s->name);
-        return NULL;
-    }
-    ret = strdup((const char *)buf);
-    xmlFree(buf);
-    return ret; /* caller frees */
-}
-
 /* The serial console log, read as it grows. */
 struct console {
     const char *path;
@@ -823,12 +690,15 @@ int cmd_install(int argc, char **argv)
 
     cmdline = kernel_cmdline(boot.volume_id, o.extra_args);
     {
-        struct install_spec spec = {
+        /* The transient install domain: direct kernel boot, the ISO as a
+         * CD-ROM, ended by the installer's power-off or first reboot. */
+        struct domain_spec spec = {
             .name = o.name, .virt_type = accel_domain_type(accel), .memory_kib = o.memory_kib,
-            .vcpus = o.vcpus, .kernel = boot.kernel, .initrd = initrd_ks, .cmdline = cmdline,
-            .disk = disk, .iso = iso, .iso_no_relabel = world_readable(iso), .net = &net, .console_log = console_log,
+            .vcpus = o.vcpus, .disk_path = disk, .disk_format = "qcow2", .net = &net,
+            .console_log = console_log, .kernel = boot.kernel, .initrd = initrd_ks, .cmdline = cmdline,
+            .cdrom = iso, .cdrom_no_relabel = world_readable(iso), .on_reboot_destroy = 1,
         };
-        xml = install_domxml(&spec);
+        xml = domxml_build(&spec);
         if (!xml)
             goto fail;
     }

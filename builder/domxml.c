@@ -64,16 +64,18 @@ char *domxml_build(const struct domain_spec *spec)
     attr(dom, "type", spec->virt_type);
     child(dom, "name", spec->name);
 
-    meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
-    ns_root = xmlNewChild(meta, NULL, BAD_CAST "clone", NULL);
-    ns = xmlNewNs(ns_root, BAD_CAST VMSTAMP_XMLNS, BAD_CAST "vmstamp");
-    xmlSetNs(ns_root, ns);
-    xmlNewTextChild(ns_root, ns, BAD_CAST "template", BAD_CAST spec->template_path);
-    if (spec->hostname)
-        xmlNewTextChild(ns_root, ns, BAD_CAST "hostname", BAD_CAST spec->hostname);
-    if (spec->created)
-        xmlNewTextChild(ns_root, ns, BAD_CAST "created", BAD_CAST spec->created);
-    xmlNewTextChild(ns_root, ns, BAD_CAST "disk", BAD_CAST spec->disk_path);
+    if (spec->template_path) {
+        meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
+        ns_root = xmlNewChild(meta, NULL, BAD_CAST "clone", NULL);
+        ns = xmlNewNs(ns_root, BAD_CAST VMSTAMP_XMLNS, BAD_CAST "vmstamp");
+        xmlSetNs(ns_root, ns);
+        xmlNewTextChild(ns_root, ns, BAD_CAST "template", BAD_CAST spec->template_path);
+        if (spec->hostname)
+            xmlNewTextChild(ns_root, ns, BAD_CAST "hostname", BAD_CAST spec->hostname);
+        if (spec->created)
+            xmlNewTextChild(ns_root, ns, BAD_CAST "created", BAD_CAST spec->created);
+        xmlNewTextChild(ns_root, ns, BAD_CAST "disk", BAD_CAST spec->disk_path);
+    }
 
     n = child(dom, "memory", (snprintf(num, sizeof num, "%llu",
                                       (unsigned long long)spec->memory_kib), num));
@@ -83,7 +85,13 @@ char *domxml_build(const struct domain_spec *spec)
     n = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
     d = child(n, "type", "hvm");
     attr(d, "arch", "x86_64");
-    attr(xmlNewChild(n, NULL, BAD_CAST "boot", NULL), "dev", "hd");
+    if (spec->kernel) {
+        child(n, "kernel", spec->kernel);
+        child(n, "initrd", spec->initrd);
+        child(n, "cmdline", spec->cmdline);
+    } else {
+        attr(xmlNewChild(n, NULL, BAD_CAST "boot", NULL), "dev", "hd");
+    }
 
     n = xmlNewChild(dom, NULL, BAD_CAST "features", NULL);
     xmlNewChild(n, NULL, BAD_CAST "acpi", NULL);
@@ -92,7 +100,7 @@ char *domxml_build(const struct domain_spec *spec)
         attr(xmlNewChild(dom, NULL, BAD_CAST "cpu", NULL), "mode", "host-passthrough");
     attr(xmlNewChild(dom, NULL, BAD_CAST "clock", NULL), "offset", "utc");
     child(dom, "on_poweroff", "destroy");
-    child(dom, "on_reboot", "restart");
+    child(dom, "on_reboot", spec->on_reboot_destroy ? "destroy" : "restart");
     child(dom, "on_crash", "destroy");
 
     dev = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
@@ -108,6 +116,28 @@ char *domxml_build(const struct domain_spec *spec)
     attr(n, "dev", "vda");
     attr(n, "bus", "virtio");
 
+    if (spec->cdrom) {
+        d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
+        attr(d, "type", "file");
+        attr(d, "device", "cdrom");
+        n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+        attr(n, "name", "qemu");
+        attr(n, "type", "raw");
+        n = xmlNewChild(d, NULL, BAD_CAST "source", NULL);
+        attr(n, "file", spec->cdrom);
+        if (spec->cdrom_no_relabel) {
+            /* libvirt would chown the ISO to the qemu user and, read-only
+             * images never being restored, leave it so. */
+            n = xmlNewChild(n, NULL, BAD_CAST "seclabel", NULL);
+            attr(n, "model", "dac");
+            attr(n, "relabel", "no");
+        }
+        n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
+        attr(n, "dev", "sda");
+        attr(n, "bus", "sata");
+        xmlNewChild(d, NULL, BAD_CAST "readonly", NULL);
+    }
+
     d = xmlNewChild(dev, NULL, BAD_CAST "interface", NULL);
     switch (spec->net->kind) {
     case NET_USER:
@@ -122,7 +152,8 @@ char *domxml_build(const struct domain_spec *spec)
         attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "network", spec->net->source);
         break;
     }
-    attr(xmlNewChild(d, NULL, BAD_CAST "mac", NULL), "address", spec->mac);
+    if (spec->mac)
+        attr(xmlNewChild(d, NULL, BAD_CAST "mac", NULL), "address", spec->mac);
     attr(xmlNewChild(d, NULL, BAD_CAST "model", NULL), "type", "virtio");
 
     d = xmlNewChild(dev, NULL, BAD_CAST "serial", NULL);

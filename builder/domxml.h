@@ -25,9 +25,15 @@ struct domain_spec {
     const char *disk_path;
     const char *disk_format; /* "qcow2" */
     const struct netspec *net;
-    const char *mac;
+    const char *mac;         /* NULL: libvirt picks one */
     const char *console_log; /* serial console log file, or NULL */
-    /* vmstamp metadata */
+    /* Installs: direct kernel boot (all three, or none: boot from disk),
+     * the ISO as a read-only CD-ROM, and the first reboot ends the domain. */
+    const char *kernel, *initrd, *cmdline;
+    const char *cdrom;
+    int cdrom_no_relabel;    /* the qemu user can read it as it is: no chown */
+    int on_reboot_destroy;
+    /* vmstamp metadata (clones); NULL template_path: none */
     const char *template_path;
     const char *hostname;
     const char *created;     /* ISO 8601 */

@@ -47,6 +47,9 @@ start_test() {
   skip_unless_ready
   ensure_accel
   trap cleanup EXIT
+  # ctest's timeout (SIGTERM) or Ctrl-C: exit, so the EXIT trap cleans up.
+  trap 'exit 143' TERM HUP
+  trap 'exit 130' INT
   mkdir -p "$SCRATCH"
   chmod 755 "$SCRATCH"
 }

@@ -151,6 +151,57 @@ static void test_libvirt_accepts(void **state)
     virConnectClose(conn);
 }
 
+/* The install variant: direct kernel boot, a read-only CD-ROM that libvirt
+ * must not chown, on_reboot=destroy, no clone metadata, no fixed MAC. */
+static void test_install_domain(void **state)
+{
+    struct netspec net = { NET_USER, NULL };
+    struct domain_spec spec;
+    struct clone_meta meta;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    char *xml;
+
+    (void)state;
+    memset(&spec, 0, sizeof spec);
+    spec.name = "inst";
+    spec.virt_type = "qemu";
+    spec.memory_kib = 1048576;
+    spec.vcpus = 1;
+    spec.disk_path = "/pool/inst.qcow2";
+    spec.disk_format = "qcow2";
+    spec.net = &net;
+    spec.console_log = "/var/log/libvirt/qemu/inst-install.log";
+    spec.kernel = "/var/tmp/k/vmlinuz";
+    spec.initrd = "/var/tmp/k/initrd.ks";
+    spec.cmdline = "inst.ks=file:/ks.cfg inst.stage2=hd:LABEL=A&B console=ttyS0,115200";
+    spec.cdrom = "/isos/dvd.iso";
+    spec.cdrom_no_relabel = 1;
+    spec.on_reboot_destroy = 1;
+    xml = domxml_build(&spec);
+    assert_non_null(xml);
+    assert_non_null(strstr(xml, "<kernel>/var/tmp/k/vmlinuz</kernel>"));
+    assert_non_null(strstr(xml, "<cmdline>inst.ks=file:/ks.cfg inst.stage2=hd:LABEL=A&amp;B console=ttyS0,115200</cmdline>"));
+    assert_null(strstr(xml, "<boot "));
+    assert_non_null(strstr(xml, "<on_reboot>destroy</on_reboot>"));
+    assert_non_null(strstr(xml, "device=\"cdrom\""));
+    assert_non_null(strstr(xml, "<seclabel model=\"dac\" relabel=\"no\"/>"));
+    assert_non_null(strstr(xml, "<readonly/>"));
+    assert_null(strstr(xml, "<mac "));
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_false(meta.is_vmstamp);
+    clone_meta_release(&meta);
+    virt_init();
+    conn = virConnectOpen("test:///default");
+    assert_non_null(conn);
+    dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    assert_int_equal(virDomainUndefine(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    free(xml);
+}
+
 static void test_xml_get(void **state)
 {
     char *s;
@@ -173,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_kvm_and_networks),
         cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain),
         cmocka_unit_test(test_libvirt_accepts), cmocka_unit_test(test_xml_get),
+        cmocka_unit_test(test_install_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
