@@ -153,14 +153,75 @@ int iso_treeinfo_parse(const char *text, char **kernel, char **initrd)
     return ret;
 }
 
-static struct archive *open_iso(const char *path)
+/* The ISO read through our callbacks: only read() counts as bytes read;
+ * skipping a file's data (the payload, most of a DVD) is an lseek. */
+struct iso_src {
+    int fd;
+    uint64_t *bytes;
+    char buf[64 * 1024];
+};
+
+static la_ssize_t src_read(struct archive *a, void *data, const void **buf)
+{
+    struct iso_src *s = data;
+    ssize_t n;
+
+    (void)a;
+    do
+        n = read(s->fd, s->buf, sizeof s->buf);
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+        *s->bytes += (uint64_t)n;
+    *buf = s->buf;
+    return n;
+}
+
+static la_int64_t src_skip(struct archive *a, void *data, la_int64_t request)
+{
+    struct iso_src *s = data;
+
+    (void)a;
+    if (lseek(s->fd, request, SEEK_CUR) < 0)
+        return 0; /* libarchive then reads instead */
+    return request;
+}
+
+static la_int64_t src_seek(struct archive *a, void *data, la_int64_t offset, int whence)
+{
+    struct iso_src *s = data;
+
+    (void)a;
+    return lseek(s->fd, offset, whence);
+}
+
+static int src_close(struct archive *a, void *data)
+{
+    struct iso_src *s = data;
+
+    (void)a;
+    close(s->fd);
+    free(s);
+    return ARCHIVE_OK;
+}
+
+static struct archive *open_iso(const char *path, uint64_t *bytes)
 {
     struct archive *a = archive_read_new();
+    struct iso_src *s = calloc(1, sizeof *s);
 
-    if (!a)
+    if (!a || !s)
         abort();
+    s->bytes = bytes;
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        error("cannot read ISO '%s': %s", path, strerror(errno));
+        free(s);
+        archive_read_free(a);
+        return NULL;
+    }
     archive_read_support_format_iso9660(a);
-    if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
+    archive_read_set_seek_callback(a, src_seek);
+    if (archive_read_open2(a, s, NULL, src_read, src_skip, src_close) != ARCHIVE_OK) {
         error("cannot read ISO '%s': %s", path, archive_error_string(a));
         archive_read_free(a);
         return NULL;
@@ -171,7 +232,7 @@ static struct archive *open_iso(const char *path)
 /* Every regular file's path (relative) and the text of .treeinfo. */
 static char **list_files(const char *iso, char **treeinfo, uint64_t *bytes)
 {
-    struct archive *a = open_iso(iso);
+    struct archive *a = open_iso(iso, bytes);
     struct archive_entry *e;
     char **v = NULL;
     size_t n = 0, cap = 0;
@@ -213,7 +274,6 @@ static char **list_files(const char *iso, char **treeinfo, uint64_t *bytes)
     } else if (!v) {
         v = calloc(1, sizeof *v);
     }
-    *bytes += (uint64_t)archive_filter_bytes(a, -1);
     archive_read_free(a);
     return v;
 }
@@ -250,7 +310,7 @@ static int copy_entry(struct archive *a, const char *iso, const char *name, cons
 
 static int extract(const char *iso, const char *kpath, const char *ipath, struct iso_boot *out)
 {
-    struct archive *a = open_iso(iso);
+    struct archive *a = open_iso(iso, &out->bytes_read);
     struct archive_entry *e;
     int r, done = 0, ret = 0;
 
@@ -276,7 +336,6 @@ static int extract(const char *iso, const char *kpath, const char *ipath, struct
     if (ret == 0 && done < 2)
         ret = error("cannot read ISO '%s': %s", iso,
                     archive_error_string(a) ? archive_error_string(a) : "kernel or initrd vanished");
-    out->bytes_read += (uint64_t)archive_filter_bytes(a, -1);
     archive_read_free(a);
     return ret;
 }
