@@ -416,7 +416,7 @@ static time_t now_s(void)
     return ts.tv_sec;
 }
 
-/* Poll the domain every second until it is gone. Returns 0 when it shut
+/* Poll the domain every 0.2 s until it is gone. Returns 0 when it shut
  * off on its own with no failure on the console; -1 (error recorded) and
  * *show_console when the console tells why. */
 static int wait_install(virDomainPtr dom, const struct install_opts *o, struct console *con,
@@ -429,8 +429,8 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
 
     *show_console = 0;
     for (;;) {
-        struct timespec one = { 1, 0 };
-        nanosleep(&one, NULL);
+        struct timespec tick = { 0, 200 * 1000 * 1000 };
+        nanosleep(&tick, NULL);
         if (interrupted) {
             error_replace("interrupted: install of '%s' stopped, its disk removed", o->name);
             break;
