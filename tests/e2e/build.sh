@@ -26,11 +26,9 @@ mid=$(console "$n" VMSTAMP-MACHINE-ID)
 
 # Bad definitions: one line, non-zero, nothing made.
 bad() {
-  local label=$1 pattern=$2 rc=0; shift 2
-  "$VMSTAMP" -q build "$@" >/dev/null 2>"$SCRATCH/err" || rc=$?
-  [ $rc != 0 ] || fail "$label: exit 0"
-  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err"; fail "$label: not one line"; }
-  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: '$(cat "$SCRATCH/err")' does not match /$pattern/"
+  local label=$1 pattern=$2
+  shift 2
+  expect_one_line_error "$label" "$pattern" build "$@"
   echo "ok: $label: $(cat "$SCRATCH/err")"
 }
 bad "missing definition" "template definition '/nonexistent.yaml' not found" /nonexistent.yaml

@@ -34,12 +34,8 @@ nothing_left() {
 
 # expect_error LABEL 'PATTERN' vmstamp-args...: one line, before any work.
 expect_error() {
-  local label=$1 pattern=$2 rc=0
-  shift 2
-  "$VMSTAMP" -q "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
-  [ "$rc" != 0 ] || fail "$label: exit 0 for bad input"
-  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err" >&2; fail "$label: error is not one line"; }
-  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: error '$(cat "$SCRATCH/err")' does not match /$pattern/"
+  local label=$1
+  expect_one_line_error "$@"
   [ ! -s "$SCRATCH/out" ] || fail "$label: printed on stdout: $(cat "$SCRATCH/out")"
   nothing_left "$label"
   echo "ok: $label: $(cat "$SCRATCH/err")"

@@ -84,6 +84,18 @@ gf() {
   fi
 }
 
+# expect_one_line_error LABEL PATTERN vmstamp-args...: vmstamp (-q) exits
+# non-zero with exactly one line on stderr, matching PATTERN. Its stdout and
+# stderr stay in $SCRATCH/out and $SCRATCH/err for the caller's own checks.
+expect_one_line_error() {
+  local label=$1 pattern=$2 rc=0
+  shift 2
+  "$VMSTAMP" -q "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+  [ "$rc" != 0 ] || fail "$label: exit 0 for bad input"
+  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err" >&2; fail "$label: error is not one line"; }
+  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: error '$(cat "$SCRATCH/err")' does not match /$pattern/"
+}
+
 # wait_shutoff NAME SECONDS
 wait_shutoff() {
   local i

@@ -16,13 +16,9 @@ store_state() { ls -A "$STORE" "$INDEX" 2>/dev/null | grep -e "$PREFIX" | grep -
 checks=0
 # expect_error LABEL PATTERN vmstamp-args...
 expect_error() {
-  local label=$1 pattern=$2 rc=0 before
-  shift 2
+  local label=$1 before
   before=$(store_state)
-  "$VMSTAMP" -q "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
-  [ "$rc" != 0 ] || fail "$label: exit 0 for bad input"
-  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err" >&2; fail "$label: error is not one line"; }
-  grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: error '$(cat "$SCRATCH/err")' does not match /$pattern/"
+  expect_one_line_error "$@"
   [ "$(store_state)" = "$before" ] || fail "$label: store or work files changed: $(store_state)"
   [ "$(sha256sum <"$src")" = "$sum_src" ] || fail "$label: source changed"
   echo "ok: $label: $(cat "$SCRATCH/err")"
