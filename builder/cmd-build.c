@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "command.h"
 #include "error.h"
+#include "osinfo.h"
 #include "util.h"
 #include "virt.h"
 
@@ -155,32 +156,6 @@ static char *resolve(const char *def_path, const char *p)
     return s;
 }
 
-static int valid_os_variant(const char *id)
-{
-    struct command *cmd = command_new("osinfo-query");
-    CLEANUP_FREE char *out = NULL;
-    int r;
-
-    command_add(cmd, "os");
-    command_addf(cmd, "short-id=%s", id);
-    r = command_run(cmd, &out);
-    int status = command_exit_status(cmd);
-    command_free(cmd);
-    error_clear();
-    /* osinfo-query exits 1 when nothing matches; 127: not installed. */
-    if (r < 0 && status != 1) {
-        warning("cannot check os_variant '%s' (osinfo-query not available)", id);
-        return 0;
-    }
-    /* A match prints a table row starting with the id. */
-    CLEANUP_FREE char *needle = NULL;
-    if (asprintf(&needle, "\n %s ", id) < 0)
-        abort();
-    if (!strstr(out, needle))
-        return error("unknown os_variant '%s': 'osinfo-query os' lists the known ids", id);
-    return 0;
-}
-
 int cmd_build(int argc, char **argv)
 {
     enum { O_ISO = 256, O_NAME, O_NET, O_POOL, O_PW, O_KEEP, O_VAR };
@@ -245,8 +220,15 @@ int cmd_build(int argc, char **argv)
               def_path);
         goto out;
     }
-    if (d.os_variant && valid_os_variant(d.os_variant) < 0)
-        goto out;
+    if (d.os_variant) {
+        struct os_variant v;
+        if (os_variant_lookup(d.os_variant, &v) < 0) {
+            CLEANUP_FREE char *msg = strdup(error_message());
+            error_replace("template definition '%s': %s", def_path, msg);
+            goto out;
+        }
+        os_variant_release(&v);
+    }
     if (asprintf(&install_name, "%s-install", name) < 0)
         abort();
     conn = cmd_connect();
@@ -269,6 +251,7 @@ int cmd_build(int argc, char **argv)
         if (d.size) { av[n++] = "--size"; av[n++] = d.size; }
         if (d.memory) { av[n++] = "--memory"; av[n++] = d.memory; }
         if (d.vcpus) { av[n++] = "--vcpus"; av[n++] = d.vcpus; }
+        if (d.os_variant) { av[n++] = "--os-variant"; av[n++] = d.os_variant; }
         if (!iso_opt && d.iso_sha256) { av[n++] = "--iso-sha256"; av[n++] = d.iso_sha256; }
         if (pw) { av[n++] = "--root-password-file"; av[n++] = pw; }
         for (size_t i = 0; i < nvars; i++) { av[n++] = "--var"; av[n++] = vars[i]; }

@@ -35,6 +35,7 @@
 #include "inject.h"
 #include "iso.h"
 #include "kickstart.h"
+#include "osinfo.h"
 #include "util.h"
 #include "virt.h"
 
@@ -64,6 +65,7 @@ struct install_opts {
     const char *kernel, *initrd;
     const char *extra_args;
     const char *iso_sha256;
+    const char *os_variant;
     long timeout, inactivity;
     int keep_failed;
 };
@@ -86,10 +88,24 @@ static int once(const char *opt, const void *cur)
     return 0;
 }
 
+/* 1 if ARGS has a word ks=... or inst.ks=... */
+static int extra_args_name_kickstart(const char *args)
+{
+    for (const char *p = args; *p;) {
+        size_t n;
+        p += strspn(p, " \t");
+        n = strcspn(p, " \t");
+        if ((n >= 3 && strncmp(p, "ks=", 3) == 0) || (n >= 8 && strncmp(p, "inst.ks=", 8) == 0))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, struct install_opts *o)
 {
     enum { O_ISO = 256, O_KS, O_NAME, O_SIZE, O_MEM, O_VCPUS, O_POOL, O_NET, O_VAR, O_PW,
-           O_KERNEL, O_INITRD, O_EXTRA, O_SHA, O_TIMEOUT, O_INACT, O_KEEP };
+           O_KERNEL, O_INITRD, O_EXTRA, O_SHA, O_TIMEOUT, O_INACT, O_KEEP, O_OSV };
     static const struct option opts[] = {
         { "iso", required_argument, NULL, O_ISO },
         { "kickstart", required_argument, NULL, O_KS },
@@ -108,6 +124,7 @@ static int parse_options(int argc, char **argv, struct install_opts *o)
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "inactivity-timeout", required_argument, NULL, O_INACT },
         { "keep-failed", no_argument, NULL, O_KEEP },
+        { "os-variant", required_argument, NULL, O_OSV },
         { NULL, 0, NULL, 0 },
     };
     int c, r, have_size = 0, have_mem = 0, have_vcpus = 0, have_to = 0, have_inact = 0;
@@ -179,6 +196,7 @@ static int parse_options(int argc, char **argv, struct install_opts *o)
                 r = parse_seconds("inactivity-timeout", optarg, &o->inactivity);
             break;
         case O_KEEP: o->keep_failed = 1; break;
+        case O_OSV: r = once("os-variant", o->os_variant); o->os_variant = optarg; break;
         default:
             return cmd_bad_usage("install", "unknown option");
         }
@@ -195,6 +213,9 @@ static int parse_options(int argc, char **argv, struct install_opts *o)
         return cmd_bad_usage("install", "missing --name NAME");
     if (!o->kernel != !o->initrd)
         return cmd_bad_usage("install", "--kernel and --initrd go together");
+    if (o->extra_args && extra_args_name_kickstart(o->extra_args))
+        return cmd_bad_usage("install", "--extra-args names a kickstart (ks= or inst.ks=): vmstamp injects "
+                             "--kickstart itself; drop it from --extra-args");
     if (!o->pool)
         o->pool = "default";
     if (!o->network)
@@ -283,8 +304,9 @@ static int check_sha256(const char *path, const char *want)
     return 0;
 }
 
-/* Kernel command line: the kickstart in the initrd, the ISO by its label. */
-static char *kernel_cmdline(const char *volid, const char *extra)
+/* Kernel command line: the kickstart in the initrd (ks= or inst.ks=, as the
+ * OS variant's anaconda wants), the ISO by its label. */
+static char *kernel_cmdline(const char *ks_arg, const char *volid, const char *extra)
 {
     char *s = NULL;
     size_t len = 0;
@@ -292,7 +314,7 @@ static char *kernel_cmdline(const char *volid, const char *extra)
 
     if (!fp)
         abort();
-    fputs("inst.ks=file:/ks.cfg inst.stage2=hd:LABEL=", fp);
+    fprintf(fp, "%s=file:/ks.cfg inst.stage2=hd:LABEL=", ks_arg);
     for (const char *p = volid; *p; p++)
         if (*p == ' ')
             fputs("\\x20", fp);
@@ -455,6 +477,32 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
             ret = 0;
             break;
         }
+        /* qemu stops a guest whose disk write fails for want of space
+         * (werror=enospc): nothing will move again, say why now. */
+        int state, reason;
+        if (virDomainGetState(dom, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED &&
+            reason == VIR_DOMAIN_PAUSED_IOERROR) {
+            virDomainDiskError errs[4];
+            int nerr = virDomainGetDiskErrors(dom, errs, 4, 0);
+            int nospace = 0;
+            for (int i = 0; i < nerr; i++) {
+                nospace |= errs[i].error == VIR_DOMAIN_DISK_ERROR_NO_SPACE;
+                free(errs[i].disk);
+            }
+            if (nospace) {
+                uint64_t avail = 0;
+                char av[32];
+                virt_pool_available(virDomainGetConnect(dom), o->pool, &avail);
+                error_clear();
+                error("install of '%s' stopped: storage pool '%s' is out of space (%s free): free some space "
+                      "or pass --pool", o->name, o->pool, human_size(avail, av, sizeof av));
+            } else {
+                error("install of '%s' stopped on a disk I/O error (%s): console log %s", o->name, o->pool,
+                      con->path);
+                *show_console = 1;
+            }
+            break;
+        }
         virDomainBlockStatsStruct bs;
         long long wr = last_wr;
         if (virDomainBlockStats(dom, "vda", &bs, sizeof bs) == 0)
@@ -539,6 +587,7 @@ int cmd_install(int argc, char **argv)
     CLEANUP_FREE char *xml = NULL;
     CLEANUP_FREE char *console_log = NULL;
     struct iso_boot boot = { 0 };
+    struct os_variant osv = { 0 };
     struct netspec net = { 0 };
     struct console con = { 0 };
     struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
@@ -569,6 +618,8 @@ int cmd_install(int argc, char **argv)
     o.vars[o.nvars] = NULL;
 
     /* Everything that can be checked without libvirt. */
+    if (o.os_variant && os_variant_lookup(o.os_variant, &osv) < 0)
+        goto fail;
     if (iso_volume_id(o.iso, &volid) < 0)
         goto fail;
     {
@@ -613,6 +664,15 @@ int cmd_install(int argc, char **argv)
     }
     if (virt_network_check(conn, &net) < 0)
         goto fail;
+    {
+        /* As virt-install does: a sparse disk may outgrow the pool. */
+        uint64_t avail;
+        char av[32], sz[32];
+        if (virt_pool_available(conn, o.pool, &avail) == 0 && avail < o.size)
+            warning("storage pool '%s' has %s free, less than the %s disk: the install fails if it fills the pool",
+                    o.pool, human_size(avail, av, sizeof av), human_size(o.size, sz, sizeof sz));
+        error_clear();
+    }
 
     enum accel accel;
     {
@@ -688,7 +748,7 @@ int cmd_install(int argc, char **argv)
         goto fail;
     }
 
-    cmdline = kernel_cmdline(boot.volume_id, o.extra_args);
+    cmdline = kernel_cmdline(os_variant_ks_arg(&osv), boot.volume_id, o.extra_args);
     {
         /* The transient install domain: direct kernel boot, the ISO as a
          * CD-ROM, ended by the installer's power-off or first reboot. */
@@ -697,6 +757,7 @@ int cmd_install(int argc, char **argv)
             .vcpus = o.vcpus, .disk_path = disk, .disk_format = "qcow2", .net = &net,
             .console_log = console_log, .kernel = boot.kernel, .initrd = initrd_ks, .cmdline = cmdline,
             .cdrom = iso, .cdrom_no_relabel = world_readable(iso), .on_reboot_destroy = 1,
+            .os_id = osv.id,
         };
         xml = domxml_build(&spec);
         if (!xml)
@@ -709,8 +770,8 @@ int cmd_install(int argc, char **argv)
         error("cannot start install domain '%s': %s", o.name, virt_error());
         goto fail;
     }
-    info("%s: installing from %s (%s, %s), console log %s", o.name, o.iso, boot.volume_id,
-         accel_name(accel), console_log);
+    info("%s: installing %s from %s (%s, %s), console log %s", o.name, osv.name ? osv.name : "an OS",
+         o.iso, boot.volume_id, accel_name(accel), console_log);
 
     if (wait_install(dom, &o, &con, t0, &show_console) < 0)
         goto fail;
@@ -752,6 +813,7 @@ out:
     if (ks)
         explicit_bzero(ks, strlen(ks));
     iso_boot_release(&boot);
+    os_variant_release(&osv);
     netspec_release(&net);
     if (conn)
         virConnectClose(conn);

@@ -64,8 +64,14 @@ char *domxml_build(const struct domain_spec *spec)
     attr(dom, "type", spec->virt_type);
     child(dom, "name", spec->name);
 
+    meta = spec->os_id || spec->template_path ? xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL) : NULL;
+    if (spec->os_id) {
+        ns_root = xmlNewChild(meta, NULL, BAD_CAST "libosinfo", NULL);
+        ns = xmlNewNs(ns_root, BAD_CAST LIBOSINFO_XMLNS, BAD_CAST "libosinfo");
+        xmlSetNs(ns_root, ns);
+        attr(xmlNewChild(ns_root, ns, BAD_CAST "os", NULL), "id", spec->os_id);
+    }
     if (spec->template_path) {
-        meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
         ns_root = xmlNewChild(meta, NULL, BAD_CAST "clone", NULL);
         ns = xmlNewNs(ns_root, BAD_CAST VMSTAMP_XMLNS, BAD_CAST "vmstamp");
         xmlSetNs(ns_root, ns);
@@ -227,6 +233,8 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
         return error("cannot parse domain XML");
     ctx = xmlXPathNewContext(doc);
     xmlXPathRegisterNs(ctx, BAD_CAST "v", BAD_CAST VMSTAMP_XMLNS);
+    xmlXPathRegisterNs(ctx, BAD_CAST "o", BAD_CAST LIBOSINFO_XMLNS);
+    meta->os_id = xpath_string(ctx, "/domain/metadata/o:libosinfo/o:os/@id");
     meta->template_path = xpath_string(ctx, "/domain/metadata/v:clone/v:template");
     meta->is_vmstamp = meta->template_path != NULL;
     meta->hostname = xpath_string(ctx, "/domain/metadata/v:clone/v:hostname");
@@ -259,6 +267,7 @@ void clone_meta_release(struct clone_meta *meta)
     free(meta->template_path);
     free(meta->hostname);
     free(meta->created);
+    free(meta->os_id);
     strv_free(meta->disks);
     strv_free(meta->macs);
     memset(meta, 0, sizeof *meta);

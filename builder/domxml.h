@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #define VMSTAMP_XMLNS "http://vmstamp.org/xmlns/clone/1.0"
+#define LIBOSINFO_XMLNS "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 
 enum net_kind { NET_NETWORK, NET_USER, NET_BRIDGE };
 
@@ -33,6 +34,9 @@ struct domain_spec {
     const char *cdrom;
     int cdrom_no_relabel;    /* the qemu user can read it as it is: no chown */
     int on_reboot_destroy;
+    /* osinfo id of the guest OS, recorded as virt-install does:
+     * <libosinfo:os id="http://centos.org/centos/7.0"/>; NULL: none */
+    const char *os_id;
     /* vmstamp metadata (clones); NULL template_path: none */
     const char *template_path;
     const char *hostname;
@@ -48,6 +52,7 @@ struct clone_meta {
     char *template_path;
     char *hostname;
     char *created;
+    char *os_id;      /* libosinfo metadata, any domain */
     char **disks;     /* disk source paths vmstamp made (NULL-terminated) */
     char **macs;      /* every interface MAC of the domain (NULL-terminated) */
 };

@@ -91,6 +91,8 @@ const struct cmd commands[] = {
       "  --iso ISO              installer ISO (.treeinfo or a known layout: RHEL, Debian, Ubuntu, SUSE)\n"
       "  --kickstart KS         kickstart file; @@HOSTNAME@@ becomes NAME; must pass 'vmstamp kickstart lint'\n"
       "  --name NAME            domain, host and volume name\n"
+      "  --os-variant ID        osinfo id (osinfo-query os), e.g. rocky9, centos7.0, or generic: recorded\n"
+      "                         in the domain's metadata; before RHEL 9 / Fedora 34 the kickstart is ks=\n"
       "  --size SIZE            disk size (default 10G)\n"
       "  --memory MIB           memory in MiB or with a suffix, e.g. 2G (default 1024)\n"
       "  --vcpus N              virtual CPUs (default 1)\n"

@@ -152,6 +152,23 @@ int virt_pool_refresh(virConnectPtr conn, const char *pool)
     return 0;
 }
 
+int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    virStoragePoolInfo info;
+    int r;
+
+    if (!p)
+        return error("storage pool '%s' not found", pool);
+    virStoragePoolRefresh(p, 0); /* best effort: a pool may be busy */
+    r = virStoragePoolGetInfo(p, &info);
+    virStoragePoolFree(p);
+    if (r < 0)
+        return error("cannot query storage pool '%s': %s", pool, virt_error());
+    *avail = info.available;
+    return 0;
+}
+
 int virt_network_check(virConnectPtr conn, const struct netspec *net)
 {
     virNetworkPtr n;

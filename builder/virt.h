@@ -3,6 +3,7 @@
 #define VMSTAMP_VIRT_H
 
 #include <libvirt/libvirt.h>
+#include <stdint.h>
 
 #include "domxml.h"
 
@@ -17,6 +18,8 @@ char **virt_all_macs(virConnectPtr conn);
 /* Check POOL exists, is active and is a directory-backed pool; its target path. */
 int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path);
 int virt_pool_refresh(virConnectPtr conn, const char *pool);
+/* Bytes free in POOL (refreshed first). */
+int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail);
 /* Check that the network (or bridge) a netspec names exists. */
 int virt_network_check(virConnectPtr conn, const struct netspec *net);
 /* "pool/vol" -> the volume's path (caller frees); NULL if not a pool volume. */

@@ -11,10 +11,11 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config
   libguestfs-dev libvirt-dev libarchive-dev libssl-dev libxml2-dev
-  libjson-c-dev libyaml-dev libcrypt-dev libcmocka-dev
+  libjson-c-dev libyaml-dev libcrypt-dev libcmocka-dev libosinfo-1.0-dev
   # runtime
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   libguestfs0 libguestfs-tools libguestfs-xfs guestfs-tools openssh-client openssl dnsmasq-base
+  osinfo-db libosinfo-bin  # --os-variant ids (libosinfo); osinfo-query for users
   # fixtures (lvm2 and xfsprogs before the kernel, so its initramfs has them)
   lvm2 xfsprogs e2fsprogs initramfs-tools busybox-static
   extlinux syslinux-common isolinux xorriso cpio zstd xz-utils iproute2

@@ -87,10 +87,10 @@ while read -r m; do
 done </lib/modules/load.order
 
 # ---- kernel command line -------------------------------------------------------
-KS_ARG= STAGE2_ARG=
+KS_ARG= KS_NAME= STAGE2_ARG=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
-	inst.ks=* | ks=*) KS_ARG=${arg#*=} ;;
+	inst.ks=* | ks=*) KS_ARG=${arg#*=} KS_NAME=${arg%%=*} ;;
 	inst.stage2=* | stage2=* | inst.repo=* | repo=*) STAGE2_ARG=${arg#*=} ;;
 	esac
 done
@@ -101,7 +101,7 @@ file:/*) KS=${KS_ARG#file:} ;;
 *) fail "unsupported kickstart location '$KS_ARG' (only file:/PATH in the initrd)" ;;
 esac
 [ -f "$KS" ] || fail "kickstart $KS not found in the initrd"
-say "kickstart: $KS"
+say "kickstart: $KS (from $KS_NAME=)"
 
 # ---- parse the kickstart ---------------------------------------------------------
 # Settings, filled in by the commands below.

@@ -91,6 +91,10 @@ expect_error "unknown pool" "storage pool 'nosuchpool' not found" "${I[@]}" --is
 expect_error "unknown network" "network 'nosuchnet' not found" install --name "$N" --network nosuchnet --iso "$iso" --kickstart "$KS"
 expect_error "--kernel without --initrd" "--kernel and --initrd go together" "${I[@]}" --iso "$iso" --kickstart "$KS" --kernel x
 expect_error "missing --name" "missing --name" install --iso "$iso" --kickstart "$KS"
+expect_error "unknown --os-variant" "unknown os variant 'rocky99': 'osinfo-query os' lists the known ids" \
+  "${I[@]}" --iso "$iso" --kickstart "$KS" --os-variant rocky99
+expect_error "kickstart in --extra-args" "--extra-args names a kickstart \(ks= or inst.ks=\)" \
+  "${I[@]}" --iso "$iso" --kickstart "$KS" --extra-args "quiet inst.ks=http://example.com/ks.cfg"
 
 # A volume of that name already in the pool: refused, and the file is kept.
 touch "$POOL_DIR/$N.qcow2"
@@ -116,6 +120,29 @@ expect_failed_install "installer hangs" "made no progress for 20 s .*console log
 grep -q "INSTALLER: running %pre script 1" "$SCRATCH/err" || fail "installer hangs: console tail lacks the last line"
 expect_failed_install "overall timeout" "did not finish within 15 s \(--timeout\)" \
   "${I[@]}" --iso "$iso" --kickstart "$SCRATCH/hang.ks" --timeout 15
+
+# A pool too small for what the installer writes: qemu stops the guest on
+# ENOSPC; vmstamp says so at once (no waiting for a timeout), one line
+# after the warning it gave up front, and leaves the pool as it was.
+tiny=$SCRATCH/tiny
+mkdir -p "$tiny"
+mount -t tmpfs -o size=24m,mode=755 "${PREFIX}tiny" "$tiny"
+$V pool-create-as "${PREFIX}tiny" dir --target "$tiny" >/dev/null
+t0=$(date +%s)
+rc=0; "$VMSTAMP" -q "${I[@]}" --iso "$iso" --kickstart "$KS" --pool "${PREFIX}tiny" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+[ $rc = 1 ] || { cat "$SCRATCH/err" >&2; fail "pool out of space: exit $rc"; }
+head -n 1 "$SCRATCH/err" | grep -q "^vmstamp: warning: storage pool '${PREFIX}tiny' has 24.0 MiB free, less than the 1.0 GiB disk" ||
+  { cat "$SCRATCH/err" >&2; fail "pool out of space: no up-front warning"; }
+[ "$(wc -l <"$SCRATCH/err")" = 2 ] || { cat "$SCRATCH/err" >&2; fail "pool out of space: not warning + one error line"; }
+tail -n 1 "$SCRATCH/err" | grep -q "^vmstamp: error: install of '$N' stopped: storage pool '${PREFIX}tiny' is out of space (.* free): free some space or pass --pool\$" ||
+  { cat "$SCRATCH/err" >&2; fail "pool out of space: wrong error"; }
+[ "$(($(date +%s) - t0))" -lt 200 ] || fail "pool out of space: noticed only after $(($(date +%s) - t0)) s"
+[ -z "$(ls -A "$tiny")" ] || fail "pool out of space: left in the pool: $(ls -A "$tiny")"
+nothing_left "pool out of space"
+echo "ok: pool out of space ($(($(date +%s) - t0)) s): $(tail -n 1 "$SCRATCH/err")"
+checks=$((checks + 1))
+$V pool-destroy "${PREFIX}tiny" >/dev/null
+umount "$tiny"
 
 # --keep-failed keeps the disk of a failed install (and only the disk).
 rc=0; "$VMSTAMP" -q "${I[@]}" --iso "$iso" --kickstart "$KS" --extra-args "rdinit=/nonexistent" --keep-failed \

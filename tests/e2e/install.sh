@@ -17,13 +17,28 @@ PW="vmstamp-Install-$$ pw"
 printf '%s\n' "$PW" >"$SCRATCH/pw"
 chmod 600 "$SCRATCH/pw"
 
-note "vmstamp install $N"
+note "vmstamp install $N --os-variant centos7.0"
 ls -d /var/tmp/vmstamp-install.* 2>/dev/null | sort >"$SCRATCH/tmp-before" || true
+# The live install domain, as 'virsh dumpxml' shows it while it runs.
+( for ((i = 0; i < 600; i++)); do
+    if $V dumpxml "$N" >"$SCRATCH/live.tmp" 2>/dev/null && [ -s "$SCRATCH/live.tmp" ]; then
+      mv "$SCRATCH/live.tmp" "$SCRATCH/live.xml"; exit 0
+    fi
+    sleep 0.2
+  done; exit 1 ) &
+watcher=$!
 t0=$(date +%s)
-"$VMSTAMP" install --iso "$iso" --kickstart "$SRC/kickstart/testdist.ks" --name "$N" \
+"$VMSTAMP" install --iso "$iso" --kickstart "$SRC/kickstart/testdist.ks" --name "$N" --os-variant centos7.0 \
   --network user --size 2G --root-password-file "$SCRATCH/pw" --iso-sha256 "${iso_sum%% *}" \
   >"$SCRATCH/out" 2>"$SCRATCH/err" || { cat "$SCRATCH/err" >&2; fail "install failed"; }
 t1=$(date +%s)
+wait "$watcher" || fail "never saw the install domain with virsh dumpxml"
+# --os-variant: recorded as virt-install does, and CentOS 7's anaconda gets ks=.
+grep -Eq "<libosinfo:os id=[\"']http://centos.org/centos/7.0[\"']/>" "$SCRATCH/live.xml" ||
+  { cat "$SCRATCH/live.xml" >&2; fail "install domain lacks libosinfo metadata for centos7.0"; }
+grep -q "<cmdline>ks=file:/ks.cfg inst.stage2=hd:LABEL=VMSTAMP-TESTDIST-1 console=ttyS0,115200</cmdline>" "$SCRATCH/live.xml" ||
+  fail "install domain cmdline: $(grep cmdline "$SCRATCH/live.xml")"
+grep -q "<on_reboot>destroy</on_reboot>" "$SCRATCH/live.xml" || fail "install domain does not end on reboot"
 cat "$SCRATCH/out"
 grep -qx "$N: installed in [0-9]* s, disk default/$N.qcow2" "$SCRATCH/out" || fail "unexpected output: $(cat "$SCRATCH/out")"
 disk=$POOL_DIR/$N.qcow2
@@ -39,6 +54,7 @@ log=/var/log/libvirt/qemu/$N-install.log
 [ -s "$log" ] || fail "no install console log $log"
 grep -q "INSTALLER: installation complete" "$log" || fail "installer did not complete"
 grep -q "hostname $N" "$log" || fail "installer did not get the host name"
+grep -q "INSTALLER: kickstart: /ks.cfg (from ks=)" "$log" || fail "the installer did not read the kickstart from ks="
 ! grep -qF "$PW" "$log" "$SCRATCH/out" "$SCRATCH/err" || fail "the password shows in a log"
 note "installed in $((t1 - t0)) s"
 

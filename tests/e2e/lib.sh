@@ -26,7 +26,14 @@ cleanup() {
     $V destroy "$d" >/dev/null 2>&1 || true
     $V undefine "$d" >/dev/null 2>&1 || true
   done
-  $V pool-destroy "${PREFIX}tpl" >/dev/null 2>&1 || true
+  # Pools this run made (transient), and filesystems it mounted for them.
+  for d in $($V pool-list --all --name 2>/dev/null | grep "^$PREFIX" || true); do
+    $V pool-destroy "$d" >/dev/null 2>&1 || true
+    $V pool-undefine "$d" >/dev/null 2>&1 || true
+  done
+  for d in $(awk -v s="$SCRATCH/" 'index($2, s) == 1 {print $2}' /proc/mounts); do
+    umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true
+  done
   # Templates this run put in the store.
   chmod u+w /var/lib/vmstamp/templates/"$PREFIX"* 2>/dev/null || true
   rm -f /var/lib/vmstamp/templates/"$PREFIX"* /var/lib/vmstamp/templates/."$PREFIX"* \

@@ -48,6 +48,7 @@ static void test_build_and_parse(void **state)
     /* a template path with & and < is escaped, not pasted */
     assert_non_null(strstr(xml, "tpl &amp; &lt;friends&gt;.qcow2"));
     assert_null(strstr(xml, "host-passthrough"));
+    assert_null(strstr(xml, "libosinfo")); /* no os_id, no libosinfo element */
     assert_int_equal(domxml_parse(xml, &meta), 0);
     assert_true(meta.is_vmstamp);
     assert_string_equal(meta.template_path, "/var/tmp/tpl & <friends>.qcow2");
@@ -135,6 +136,7 @@ static void test_libvirt_accepts(void **state)
     assert_non_null(conn);
     spec_init(&spec, &net);
     spec.name = "vmstamp-unit";
+    spec.os_id = "http://rockylinux.org/rocky/9";
     xml = domxml_build(&spec);
     dom = virDomainDefineXML(conn, xml);
     assert_non_null(dom);
@@ -142,6 +144,7 @@ static void test_libvirt_accepts(void **state)
     assert_int_equal(domxml_parse(back, &meta), 0);
     assert_true(meta.is_vmstamp);
     assert_string_equal(meta.template_path, spec.template_path);
+    assert_string_equal(meta.os_id, "http://rockylinux.org/rocky/9");
     assert_string_equal(meta.macs[0], "52:54:00:aa:bb:cc");
     clone_meta_release(&meta);
     free(back);
@@ -178,6 +181,7 @@ static void test_install_domain(void **state)
     spec.cdrom = "/isos/dvd.iso";
     spec.cdrom_no_relabel = 1;
     spec.on_reboot_destroy = 1;
+    spec.os_id = "http://centos.org/centos/7.0";
     xml = domxml_build(&spec);
     assert_non_null(xml);
     assert_non_null(strstr(xml, "<kernel>/var/tmp/k/vmlinuz</kernel>"));
@@ -188,14 +192,25 @@ static void test_install_domain(void **state)
     assert_non_null(strstr(xml, "<seclabel model=\"dac\" relabel=\"no\"/>"));
     assert_non_null(strstr(xml, "<readonly/>"));
     assert_null(strstr(xml, "<mac "));
+    assert_non_null(strstr(xml, "<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\n"
+                                "      <libosinfo:os id=\"http://centos.org/centos/7.0\"/>\n"
+                                "    </libosinfo:libosinfo>"));
     assert_int_equal(domxml_parse(xml, &meta), 0);
     assert_false(meta.is_vmstamp);
+    assert_string_equal(meta.os_id, "http://centos.org/centos/7.0");
     clone_meta_release(&meta);
     virt_init();
     conn = virConnectOpen("test:///default");
     assert_non_null(conn);
     dom = virDomainDefineXML(conn, xml);
     assert_non_null(dom);
+    {
+        char *back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        assert_int_equal(domxml_parse(back, &meta), 0);
+        assert_string_equal(meta.os_id, "http://centos.org/centos/7.0");
+        clone_meta_release(&meta);
+        free(back);
+    }
     assert_int_equal(virDomainUndefine(dom), 0);
     virDomainFree(dom);
     virConnectClose(conn);
