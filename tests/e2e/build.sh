@@ -36,7 +36,16 @@ printf 'name: x\nkickstart: k.ks\ncolour: blue\n' >"$SCRATCH/unknown.yaml"
 bad "unknown key" "line 3: unknown key 'colour'" "$SCRATCH/unknown.yaml"
 printf 'name: [x\n' >"$SCRATCH/broken.yaml"
 bad "broken YAML" "template definition '$SCRATCH/broken.yaml' line" "$SCRATCH/broken.yaml"
-bad "checksum not set" "iso_sha256 is not set" "$SRC/templates/rocky9.yaml"
+printf 'name: x\nkickstart: %s\niso: %s\niso_sha256: SET-ME\n' "$SRC/kickstart/testdist.ks" "$iso" >"$SCRATCH/nosum.yaml"
+bad "checksum not set" "iso_sha256 is not set" "$SCRATCH/nosum.yaml"
+printf 'name: %s\nkickstart: %s\niso: %s\niso_sha256: %s\n' "$T" "$SRC/kickstart/testdist.ks" "$iso" "$(printf '0%.0s' {1..64})" >"$SCRATCH/badsum.yaml"
+bad "checksum mismatch" "has SHA-256 [0-9a-f]{64}, not 0{64}" "$SCRATCH/badsum.yaml"
+# The shipped distribution definitions parse, name a known os_variant and a
+# checksum, and stop at the one thing missing here: the ISO itself.
+for def in centos7 rocky9 alma9 fedora; do
+  isopath=$(awk '$1 == "iso:" {print $2}' "$SRC/templates/$def.yaml")
+  bad "shipped $def.yaml without its ISO" "ISO '$isopath' not found" "$SRC/templates/$def.yaml"
+done
 printf 'name: %s\nkickstart: %s\niso: %s\nos_variant: nosuchos9\n' "$T" "$SRC/kickstart/testdist.ks" "$iso" >"$SCRATCH/os.yaml"
 bad "unknown os_variant" "template definition '$SCRATCH/os.yaml': unknown os variant 'nosuchos9'" "$SCRATCH/os.yaml"
 assert_nothing_left "end"
