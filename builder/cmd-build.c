@@ -11,11 +11,14 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "bundle.h"
 #include "cleanup.h"
 #include "cmd.h"
 #include "command.h"
 #include "error.h"
+#include "meta.h"
 #include "osinfo.h"
+#include "store.h"
 #include "util.h"
 #include "virt.h"
 
@@ -156,6 +159,37 @@ static char *resolve(const char *def_path, const char *p)
     return s;
 }
 
+static int record_install(virConnectPtr conn, const char *name, const char *def_path, const char *iso,
+                          const char *iso_sha256, const char *os_variant, const char *ks, const char *const *av)
+{
+    struct store st;
+    struct template_meta m;
+    char sum[65];
+    int r = -1;
+
+    if (sha256_file(ks, sum) < 0)
+        return -1;
+    if (store_open(conn, NULL, 0, &st) < 0)
+        return -1;
+    if (store_load(&st, name, &m) == 0) {
+        struct command *cmd = command_new("vmstamp");
+        for (size_t i = 0; av[i]; i++)
+            command_add(cmd, av[i]);
+        m.install.command = command_to_string(cmd);
+        command_free(cmd);
+        m.install.definition = realpath(def_path, NULL);
+        m.install.iso = realpath(iso, NULL);
+        m.install.iso_sha256 = iso_sha256 ? strdup(iso_sha256) : NULL;
+        m.install.os_variant = os_variant ? strdup(os_variant) : NULL;
+        m.install.kickstart = realpath(ks, NULL);
+        m.install.kickstart_sha256 = strdup(sum);
+        r = store_save_meta(&st, &m);
+        template_meta_release(&m);
+    }
+    store_close(&st);
+    return r;
+}
+
 int cmd_build(int argc, char **argv)
 {
     enum { O_ISO = 256, O_NAME, O_NET, O_POOL, O_PW, O_KEEP, O_VAR };
@@ -238,8 +272,8 @@ int cmd_build(int argc, char **argv)
         abort();
 
     /* 1. install */
+    const char *av[64 + 64];
     {
-        const char *av[64 + 64];
         int n = 0;
         av[n++] = "install";
         av[n++] = "--iso"; av[n++] = iso;
@@ -275,6 +309,11 @@ int cmd_build(int argc, char **argv)
         }
         if (r != EXIT_SUCCESS)
             goto out_quiet;
+    }
+    /* 3. how it was installed, in the template's index entry */
+    if (record_install(conn, name, def_path, iso, !iso_opt ? d.iso_sha256 : NULL, d.os_variant, ks, av) < 0) {
+        warning("template '%s' was built, but its install record was not saved: %s", name, error_message());
+        error_clear();
     }
     printf("%s: built from %s with %s\n", name, iso, ks);
     ret = EXIT_SUCCESS;

@@ -47,6 +47,17 @@ char *template_meta_to_json(const struct template_meta *m)
     add_strv(o, "operations", m->operations);
     add_str(o, "sha256", m->sha256);
     add_str(o, "source", m->source);
+    if (m->install.command) {
+        struct json_object *i = json_object_new_object();
+        add_str(i, "definition", m->install.definition);
+        add_str(i, "iso", m->install.iso);
+        add_str(i, "iso_sha256", m->install.iso_sha256);
+        add_str(i, "os_variant", m->install.os_variant);
+        add_str(i, "kickstart", m->install.kickstart);
+        add_str(i, "kickstart_sha256", m->install.kickstart_sha256);
+        add_str(i, "command", m->install.command);
+        json_object_object_add(o, "install", i);
+    }
     s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s; /* caller frees */
@@ -114,6 +125,16 @@ int template_meta_from_json(const char *json, struct template_meta *m)
     m->operations = get_strv(o, "operations");
     m->sha256 = get_str(o, "sha256");
     m->source = get_str(o, "source");
+    struct json_object *i;
+    if (json_object_object_get_ex(o, "install", &i) && json_object_is_type(i, json_type_object)) {
+        m->install.definition = get_str(i, "definition");
+        m->install.iso = get_str(i, "iso");
+        m->install.iso_sha256 = get_str(i, "iso_sha256");
+        m->install.os_variant = get_str(i, "os_variant");
+        m->install.kickstart = get_str(i, "kickstart");
+        m->install.kickstart_sha256 = get_str(i, "kickstart_sha256");
+        m->install.command = get_str(i, "command");
+    }
     json_object_put(o);
     if (!m->name || !m->format || !m->sha256 || strlen(m->sha256) != 64) {
         template_meta_release(m);
@@ -138,5 +159,12 @@ void template_meta_release(struct template_meta *m)
     strv_free(m->operations);
     free(m->sha256);
     free(m->source);
+    free(m->install.definition);
+    free(m->install.iso);
+    free(m->install.iso_sha256);
+    free(m->install.os_variant);
+    free(m->install.kickstart);
+    free(m->install.kickstart_sha256);
+    free(m->install.command);
     memset(m, 0, sizeof *m);
 }

@@ -5,6 +5,18 @@
 
 #include <stdint.h>
 
+/* How a template was installed (vmstamp build): enough to redo it. No
+ * secrets: the kickstart is named by path and SHA-256, not copied. */
+struct template_install {
+    char *definition;       /* templates/rocky9.yaml, as given */
+    char *iso;              /* path of the ISO */
+    char *iso_sha256;
+    char *os_variant;       /* osinfo short id, or NULL */
+    char *kickstart;        /* path of the kickstart file */
+    char *kickstart_sha256; /* of that file as it was read */
+    char *command;          /* the vmstamp install command line */
+};
+
 struct template_meta {
     char *name;
     char *os;            /* osinfo short id: centos7.0, rocky9, debian12, ubuntu22.04 */
@@ -24,6 +36,7 @@ struct template_meta {
     char **operations;   /* sysprep operations run, NULL-terminated */
     char *sha256;        /* of the image file, lowercase hex */
     char *source;        /* what it was made from */
+    struct template_install install; /* all NULL unless built from an ISO */
 };
 
 /* JSON text of META (caller frees), pretty-printed. */

@@ -9,7 +9,15 @@ iso=$("$SRC/scripts/build-installer-iso.sh" | tail -n 1)
 T="${PREFIX}built"
 note "vmstamp build templates/testdist.yaml"
 "$VMSTAMP" build "$SRC/templates/testdist.yaml" --iso "$iso" --network user --name "$T"
-"$VMSTAMP" template info "$T" | grep -e '"os": *"rocky9"' >/dev/null || fail "built template is not recognised as rocky9"
+"$VMSTAMP" template info "$T" >"$SCRATCH/info"
+grep -e '"os": *"rocky9"' "$SCRATCH/info" >/dev/null || fail "built template is not recognised as rocky9"
+# The index entry records how it was installed: definition, ISO, kickstart
+# (by SHA-256) and the install command, which names the os variant.
+ks_sum=$(sha256sum <"$SRC/kickstart/testdist.ks")
+grep -E "\"kickstart_sha256\": *\"${ks_sum%% *}\"" "$SCRATCH/info" >/dev/null || { cat "$SCRATCH/info" >&2; fail "no kickstart checksum in the install record"; }
+grep -E "\"definition\": *\"$(realpath "$SRC/templates/testdist.yaml")\"" "$SCRATCH/info" >/dev/null || fail "no definition in the install record"
+grep -E "\"iso\": *\"$iso\"" "$SCRATCH/info" >/dev/null || fail "no ISO in the install record"
+grep -E '"command": *"vmstamp install --iso .* --os-variant rocky9' "$SCRATCH/info" >/dev/null || fail "no install command in the record"
 [ ! -e "$POOL_DIR/$T-install.qcow2" ] || fail "the installed disk was not removed"
 [ -z "$($V list --all --name | grep "^$T")" ] || fail "a domain was left behind"
 
