@@ -272,7 +272,7 @@ sleep 0.2 # let the poller's first virsh call start before the clock does
 t0=$(now)
 set +e
 timeout --foreground "$timeout_s" "$VMSTAMP" -v -c "$URI" install --iso "$iso" --kickstart "$KICKSTART" \
-	--name "$v_name" --network user --size 2G 2>&1 >"$v_out" | stamp >"$v_err"
+	--name "$v_name" --os-variant rocky9 --network user --size 2G 2>&1 >"$v_out" | stamp >"$v_err"
 rc=${PIPESTATUS[0]}
 set -e
 t1=$(now)
@@ -291,7 +291,7 @@ v_line=$(grep "^$v_name: installed in " "$v_out" | tail -n 1 || true)
 v_pre_poll=""
 [ -s "$v_seen" ] && v_pre_poll=$(calc "$(cat "$v_seen") - $t0")
 # Until the line vmstamp prints right after creating the domain.
-v_pre_line=$(awk -v t0="$t0" -v pat=" $v_name: installing from " \
+v_pre_line=$(awk -v t0="$t0" -v pat=" $v_name: installing " \
 	'index($0, pat) { printf "%.3f", $1 - t0; exit }' "$v_err")
 # Bytes read from the ISO, as vmstamp reports it (-v), and the paths it used.
 read_line=$(grep -m1 ' vmstamp: read [0-9]* bytes of ISO ' "$v_err" || true)
