@@ -335,6 +335,7 @@ int cmd_clone(int argc, char **argv)
     size_t n = 0;
     virConnectPtr conn = NULL;
     CLEANUP_FREE char *template = NULL;
+    CLEANUP_FREE char *os_id = NULL; /* libosinfo id of a store template */
     CLEANUP_FREE char *pool_dir = NULL;
     CLEANUP_FREE char *password = NULL;
     CLEANUP_FREE char *ssh_key = NULL;
@@ -430,8 +431,10 @@ int cmd_clone(int argc, char **argv)
         struct template_meta tm;
         if (store_open(conn, o.template_pool, 0, &st) == 0 && store_load(&st, template_arg, &tm) == 0) {
             int v = store_verify(&st, &tm, 1);
-            if (v == 0)
+            if (v == 0) {
                 template = store_image_path(&st, template_arg);
+                os_id = steal_pointer(&tm.os_id);
+            }
             template_meta_release(&tm);
             store_close(&st);
             if (v < 0)
@@ -619,7 +622,7 @@ int cmd_clone(int argc, char **argv)
             .name = c->name, .virt_type = accel_domain_type(accel), .memory_kib = o.memory_kib,
             .vcpus = o.vcpus, .disk_path = c->disk, .disk_format = "qcow2", .net = &net,
             .mac = c->mac, .console_log = c->console_log, .template_path = template,
-            .hostname = c->hostname, .created = created,
+            .hostname = c->hostname, .created = created, .os_id = os_id,
         };
         CLEANUP_FREE char *xml = domxml_build(&spec);
         if (!xml || check_checkpoint() < 0)

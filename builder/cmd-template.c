@@ -19,6 +19,7 @@
 #include "error.h"
 #include "gfs.h"
 #include "meta.h"
+#include "osinfo.h"
 #include "publish.h"
 #include "qemuimg.h"
 #include "store.h"
@@ -210,6 +211,16 @@ static int template_create(int argc, char **argv)
         goto out;
     gfs_close(gs);
     gs = NULL;
+    if (meta.os) {
+        /* Clones' domains name the OS as virt-install would (libosinfo). */
+        struct os_variant v;
+        if (os_variant_lookup(meta.os, &v) == 0)
+            meta.os_id = steal_pointer(&v.id);
+        else
+            debug("osinfo-db does not know '%s': clones get no libosinfo metadata", meta.os);
+        error_clear();
+        os_variant_release(&v);
+    }
 
     info("vmstamp: compressing into %s", image);
     made_image = 1;

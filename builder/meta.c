@@ -30,6 +30,7 @@ char *template_meta_to_json(const struct template_meta *m)
     json_object_object_add(o, "version", json_object_new_int(1));
     add_str(o, "name", m->name);
     add_str(o, "os", m->os);
+    add_str(o, "os_id", m->os_id);
     add_str(o, "distro", m->distro);
     json_object_object_add(o, "major", json_object_new_int(m->major));
     json_object_object_add(o, "minor", json_object_new_int(m->minor));
@@ -108,6 +109,7 @@ int template_meta_from_json(const char *json, struct template_meta *m)
     }
     m->name = get_str(o, "name");
     m->os = get_str(o, "os");
+    m->os_id = get_str(o, "os_id");
     m->distro = get_str(o, "distro");
     m->major = (int)get_int(o, "major");
     m->minor = (int)get_int(o, "minor");
@@ -147,6 +149,7 @@ void template_meta_release(struct template_meta *m)
 {
     free(m->name);
     free(m->os);
+    free(m->os_id);
     free(m->distro);
     free(m->product);
     free(m->arch);

@@ -20,6 +20,7 @@ struct template_install {
 struct template_meta {
     char *name;
     char *os;            /* osinfo short id: centos7.0, rocky9, debian12, ubuntu22.04 */
+    char *os_id;         /* its osinfo-db id (http://rockylinux.org/rocky/9), if known */
     char *distro;        /* libguestfs inspection: centos, rocky, debian, ubuntu */
     int major, minor;
     char *product;       /* "Rocky Linux 9.3 (Blue Onyx)" */

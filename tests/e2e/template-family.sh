@@ -177,6 +177,19 @@ fi
 note "clone the template by name and boot it"
 n="${PREFIX}${family}-c"
 "$VMSTAMP" clone --network user --size 2G "$tpl" "$n" | grep -v "host key"
+# The clone's domain names its OS for virt-manager and osinfo tools, as a
+# virt-install'ed domain does (when this host's osinfo-db knows the OS).
+case $family in
+el7) os_id=http://centos.org/centos/7.0 ;;
+el9) os_id=http://rockylinux.org/rocky/9 ;;
+ubuntu22) os_id=http://ubuntu.com/ubuntu/22.04 ;;
+debian12) os_id=$(osinfo-query os short-id=debian12 --fields=id 2>/dev/null | sed -n 's/^ *\(http[^ ]*\).*/\1/p' || true) ;;
+esac
+if [ -n "$os_id" ]; then
+  $V dumpxml "$n" | grep -E "<libosinfo:os id=[\"']$os_id[\"']/>" >/dev/null || fail "$n: no libosinfo metadata for $os_id"
+else
+  ! $V dumpxml "$n" | grep -e "libosinfo:os" >/dev/null || fail "$n: libosinfo metadata for an OS osinfo-db does not know"
+fi
 $V start "$n" >/dev/null
 wait_shutoff "$n" 300
 [ "$(console "$n" VMSTAMP-HOSTNAME)" = "$n" ] || fail "$n: hostname '$(console "$n" VMSTAMP-HOSTNAME)'"

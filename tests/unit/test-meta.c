@@ -20,6 +20,7 @@ static void meta_init(struct template_meta *m)
     memset(m, 0, sizeof *m);
     m->name = (char *)"rocky9";
     m->os = (char *)"rocky9";
+    m->os_id = (char *)"http://rockylinux.org/rocky/9";
     m->format = (char *)"qcow2";
     m->virtual_size = 10737418240ULL;
     m->sha256 = (char *)SUM;
@@ -43,6 +44,7 @@ static void test_install_record(void **state)
     json = template_meta_to_json(&m);
     assert_non_null(strstr(json, "\"install\""));
     assert_int_equal(template_meta_from_json(json, &back), 0);
+    assert_string_equal(back.os_id, "http://rockylinux.org/rocky/9");
     assert_string_equal(back.install.definition, "templates/rocky9.yaml");
     assert_string_equal(back.install.iso, "/isos/Rocky 9.iso");
     assert_string_equal(back.install.os_variant, "rocky9");
