@@ -342,6 +342,13 @@ static int console_failure(const char *line)
     return strstr(line, "INSTALLER: error:") != NULL || strstr(line, "Kernel panic") != NULL;
 }
 
+/* The kernel's last line when the guest powers off, halts or reboots. */
+static int console_final(const char *line)
+{
+    return strstr(line, "reboot: Power down") != NULL || strstr(line, "reboot: System halted") != NULL ||
+           strstr(line, "reboot: Restarting system") != NULL;
+}
+
 static void console_end_line(struct console *c)
 {
     c->line[c->len] = '\0';
@@ -438,7 +445,7 @@ static time_t now_s(void)
     return ts.tv_sec;
 }
 
-/* Poll the domain every 0.2 s until it is gone. Returns 0 when it shut
+/* Poll the domain every 0.1 s until it is gone. Returns 0 when it shut
  * off on its own with no failure on the console; -1 (error recorded) and
  * *show_console when the console tells why. */
 static int wait_install(virDomainPtr dom, const struct install_opts *o, struct console *con,
@@ -451,7 +458,7 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
 
     *show_console = 0;
     for (;;) {
-        struct timespec tick = { 0, 200 * 1000 * 1000 };
+        struct timespec tick = { 0, 100 * 1000 * 1000 };
         nanosleep(&tick, NULL);
         if (interrupted) {
             error_replace("interrupted: install of '%s' stopped, its disk removed", o->name);
@@ -465,10 +472,13 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
         }
         int grew = console_poll(con);
         if (active <= 0) { /* gone: powered off (or destroyed from outside) */
-            /* virtlogd may still be writing the last lines. */
-            struct timespec settle = { 0, 300 * 1000 * 1000 };
-            nanosleep(&settle, NULL);
-            console_poll(con);
+            /* virtlogd may still be writing the last lines: read until the
+             * kernel's last word (or a failure) is there, at most 0.5 s. */
+            for (int i = 0; i < 25 && !con->failed[0] && !console_final(con->last); i++) {
+                struct timespec settle = { 0, 20 * 1000 * 1000 };
+                nanosleep(&settle, NULL);
+                console_poll(con);
+            }
             if (con->failed[0]) {
                 error("install of '%s' failed: console says \"%s\"", o->name, con->failed);
                 *show_console = 1;
@@ -753,7 +763,7 @@ int cmd_install(int argc, char **argv)
         /* The transient install domain: direct kernel boot, the ISO as a
          * CD-ROM, ended by the installer's power-off or first reboot. */
         struct domain_spec spec = {
-            .name = o.name, .virt_type = accel_domain_type(accel), .memory_kib = o.memory_kib,
+            .name = o.name, .virt_type = accel_domain_type(accel), .machine = "q35", .memory_kib = o.memory_kib,
             .vcpus = o.vcpus, .disk_path = disk, .disk_format = "qcow2", .net = &net,
             .console_log = console_log, .kernel = boot.kernel, .initrd = initrd_ks, .cmdline = cmdline,
             .cdrom = iso, .cdrom_no_relabel = world_readable(iso), .on_reboot_destroy = 1,

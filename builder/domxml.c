@@ -91,6 +91,8 @@ char *domxml_build(const struct domain_spec *spec)
     n = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
     d = child(n, "type", "hvm");
     attr(d, "arch", "x86_64");
+    if (spec->machine)
+        attr(d, "machine", spec->machine);
     if (spec->kernel) {
         child(n, "kernel", spec->kernel);
         child(n, "initrd", spec->initrd);

@@ -21,6 +21,7 @@ void netspec_release(struct netspec *n);
 struct domain_spec {
     const char *name;
     const char *virt_type;   /* "kvm" or "qemu" */
+    const char *machine;     /* "q35"; NULL: libvirt's default (pc) */
     uint64_t memory_kib;
     unsigned vcpus;
     const char *disk_path;

@@ -49,6 +49,7 @@ static void test_build_and_parse(void **state)
     assert_non_null(strstr(xml, "tpl &amp; &lt;friends&gt;.qcow2"));
     assert_null(strstr(xml, "host-passthrough"));
     assert_null(strstr(xml, "libosinfo")); /* no os_id, no libosinfo element */
+    assert_null(strstr(xml, "machine=")); /* clones: libvirt's default machine */
     assert_int_equal(domxml_parse(xml, &meta), 0);
     assert_true(meta.is_vmstamp);
     assert_string_equal(meta.template_path, "/var/tmp/tpl & <friends>.qcow2");
@@ -182,7 +183,9 @@ static void test_install_domain(void **state)
     spec.cdrom_no_relabel = 1;
     spec.on_reboot_destroy = 1;
     spec.os_id = "http://centos.org/centos/7.0";
+    spec.machine = "q35";
     xml = domxml_build(&spec);
+    assert_non_null(strstr(xml, "<type arch=\"x86_64\" machine=\"q35\">hvm</type>"));
     assert_non_null(xml);
     assert_non_null(strstr(xml, "<kernel>/var/tmp/k/vmlinuz</kernel>"));
     assert_non_null(strstr(xml, "<cmdline>inst.ks=file:/ks.cfg inst.stage2=hd:LABEL=A&amp;B console=ttyS0,115200</cmdline>"));
