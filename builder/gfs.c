@@ -34,6 +34,7 @@ struct layout {
     int gpt;
     int last_is_pv;
     int lvm;                /* the template has LVs: filter LVM per clone */
+    char **swaps;           /* swap devices (found, not recorded in the cache) */
 };
 
 static void layout_release(struct layout *l)
@@ -44,6 +45,7 @@ static void layout_release(struct layout *l)
         free(l->mounts[i].mountpoint);
     }
     free(l->mounts);
+    strv_free(l->swaps);
     memset(l, 0, sizeof *l);
 }
 
@@ -271,8 +273,25 @@ static int resolve_spec(guestfs_h *g, const char *spec, char **cands, struct fs_
 }
 
 /* Find the template's layout on the first clone's disk DEV. */
-static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layout *l,
-                       struct guest_os *os, const char *template_name)
+static void add_swap(struct layout *l, const char *dev)
+{
+    size_t n = 0;
+
+    while (l->swaps && l->swaps[n])
+        n++;
+    l->swaps = realloc(l->swaps, (n + 2) * sizeof *l->swaps);
+    if (!l->swaps)
+        abort();
+    l->swaps[n] = strdup(dev);
+    l->swaps[n + 1] = NULL;
+}
+
+/* The filesystems of disk DEV, which holds root, and the partition to grow.
+ * ALONE: DEV is the only disk of the appliance (a template being made), so
+ * its LVs are already active and no LVM filter is needed. ROOT_HINT: the
+ * root device inspection found, tried first (NULL: try each in turn). */
+static int find_layout(guestfs_h *g, const char *dev, int need_grow, int alone, const char *root_hint,
+                       struct layout *l, struct guest_os *os, const char *template_name)
 {
     CLEANUP_STRV char **parts = guestfs_list_partitions(g);
     CLEANUP_STRV char **lvs = NULL;
@@ -320,6 +339,8 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layo
             if (need_grow && pn == l->last_partnum)
                 l->last_is_pv = 1;
         }
+        if (t && strcmp(t, "swap") == 0)
+            add_swap(l, parts[i]);
         if (!supported_fs(t)) {
             free(t);
             continue;
@@ -332,7 +353,7 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layo
     /* LVM is slow to rescan under TCG: only when the template has a PV.
      * Clones share VG names, so LVM sees one clone's disk at a time. */
     if (has_pv) {
-        if (lvm_only(g, dev) < 0)
+        if (!alone && lvm_only(g, dev) < 0)
             return -1;
         lvs = guestfs_lvs(g);
         if (!lvs)
@@ -341,6 +362,8 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layo
     }
     for (size_t i = 0; lvs && lvs[i] && ncand < 120; i++) {
         char *t = vfs_type_quiet(g, lvs[i]);
+        if (t && strcmp(t, "swap") == 0)
+            add_swap(l, lvs[i]);
         if (!supported_fs(t)) {
             free(t);
             continue;
@@ -351,7 +374,17 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, struct layo
         ncand++;
     }
 
-    /* The root filesystem is the one with /etc/fstab. */
+    /* The root filesystem is the one with /etc/fstab: inspection's root first. */
+    for (size_t i = 0; root_hint && i < ncand; i++)
+        if (strcmp(cands[i], root_hint) == 0 && i > 0) {
+            char *c = cands[0];
+            struct fs_ref r = refs[0];
+            cands[0] = cands[i];
+            refs[0] = refs[i];
+            cands[i] = c;
+            refs[i] = r;
+            break;
+        }
     for (size_t i = 0; i < ncand && root < 0; i++) {
         guestfs_push_error_handler(g, NULL, NULL);
         int m = mount_fs(g, cands[i], refs[i].type, "/", 1);
@@ -732,7 +765,7 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
     char idline[34];
 
     /* LVM sees this clone's disk only (unless the layout was just found on
-     * it, which left the filter so). */
+     * it, which left the filter so, or it is the only disk). */
     if (l->lvm && !filtered && lvm_only(g, dev) < 0)
         return -1;
     if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
@@ -867,13 +900,16 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
         goto out;
     }
     int need_grow = 0, cached = 0;
+    /* One clone: its disk is the appliance's only one, LVM already sees
+     * just it (the filter is for clones sharing VG names). */
+    int alone = n == 1;
     for (size_t i = 0; i < n; i++)
         need_grow |= jobs[i].grow;
     if (opts->layout_key && layout_cache_load(opts->layout_key, &l, os) == 0) {
         cached = 1;
     } else {
         /* What gets recorded must serve a later --size too. */
-        if (find_layout(g, devices[0], need_grow || opts->layout_key, &l, os,
+        if (find_layout(g, devices[0], need_grow || opts->layout_key, alone, NULL, &l, os,
                         opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
             goto out;
         if (opts->layout_key)
@@ -888,7 +924,7 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
             error("interrupted");
             goto out;
         }
-        if (customize_one(g, devices[i], i == 0, i == 0 && !cached, &l, &jobs[i], opts, os, &snap) < 0) {
+        if (customize_one(g, devices[i], i == 0, alone || (i == 0 && !cached), &l, &jobs[i], opts, os, &snap) < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");
             goto out;
@@ -996,13 +1032,13 @@ static int inspect_into(guestfs_h *g, struct template_meta *m)
     return 0;
 }
 
-static int shrink_unmounted(guestfs_h *g)
+static int shrink_unmounted(guestfs_h *g, char **swaps)
 {
-    /* Swap: discard the contents, keep the header (UUID and label). */
-    CLEANUP_STRV char **fs = guestfs_list_filesystems(g);
-    for (size_t i = 0; fs && fs[i]; i += 2) {
-        if (strcmp(fs[i + 1], "swap") != 0)
-            continue;
+    /* Swap (as the layout search found it: list_filesystems would probe
+     * every device again, seconds under TCG): discard the contents, keep
+     * the header (UUID and label). */
+    char **fs = swaps;
+    for (size_t i = 0; fs && fs[i]; i++) {
         guestfs_push_error_handler(g, NULL, NULL);
         CLEANUP_FREE char *uuid = guestfs_vfs_uuid(g, fs[i]);
         CLEANUP_FREE char *label = guestfs_vfs_label(g, fs[i]);
@@ -1061,7 +1097,7 @@ int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int ins
     }
     if (inspect && inspect_into(g, m) < 0)
         goto out;
-    if (find_layout(g, devices[0], 1, &p->l, &p->os, m->source ? m->source : "the disk") < 0)
+    if (find_layout(g, devices[0], 1, 1, m->root, &p->l, &p->os, m->source ? m->source : "the disk") < 0)
         goto out;
     if (!m->distro)
         m->distro = strdup(p->os.id);
@@ -1100,7 +1136,7 @@ int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int ins
         gerr(g, "umount_all");
         goto out;
     }
-    if (sysprep_run(&ctx, selected_ops, 1) < 0 || shrink_unmounted(g) < 0)
+    if (sysprep_run(&ctx, selected_ops, 1) < 0 || shrink_unmounted(g, p->l.swaps) < 0)
         goto out;
     int64_t size = guestfs_blockdev_getsize64(g, devices[0]);
     if (size > 0)
