@@ -93,7 +93,19 @@ write /var/kerberos/krb5kdc/kdc.conf x
 mkdir-p /etc/pki/ca-trust/source/anchors
 write /etc/pki/ca-trust/source/anchors/lab.crt x
 GF
-vg_before=$( [ $lvm = 1 ] && gf --ro -a "$src" run : vgs-full | sed -n 's/^ *vg_uuid: //p' | head -n1 || true)
+# LVM families: the VG UUID (lvm-uuids changes it) and the swap LV's
+# header (discarded for size, header kept: same UUID, still swap).
+case $family in el7) swapdev=/dev/centos/swap ;; el9) swapdev=/dev/rl/swap ;; *) swapdev= ;; esac
+lvm_facts() {
+  gf --ro -a "$1" run : vgs-full : echo SWAP : vfs-uuid "$swapdev" : vfs-type "$swapdev" >"$2"
+}
+vg_before= swap_before=
+if [ $lvm = 1 ]; then
+  lvm_facts "$src" "$SCRATCH/lvm-before"
+  vg_before=$(sed -n 's/^ *vg_uuid: //p' "$SCRATCH/lvm-before" | head -n1)
+  swap_before=$(sed -n '/^SWAP$/{n;p}' "$SCRATCH/lvm-before")
+  [ -n "$swap_before" ] || fail "fixture has no swap UUID on $swapdev"
+fi
 sum_before=$(sha256sum <"$src")
 
 note "template create ($ops)"
@@ -170,8 +182,11 @@ else
   grep -e '^alice:' >/dev/null <<<"$(section passwd)" || fail "user-account ran though it is off by default"
 fi
 if [ $lvm = 1 ]; then
-  vg_after=$(gf --ro -a "$image" run : vgs-full | sed -n 's/^ *vg_uuid: //p' | head -n1)
+  lvm_facts "$image" "$SCRATCH/lvm-after"
+  vg_after=$(sed -n 's/^ *vg_uuid: //p' "$SCRATCH/lvm-after" | head -n1)
   [ -n "$vg_before" ] && [ "$vg_before" != "$vg_after" ] || fail "lvm-uuids did not change the VG UUID ($vg_before)"
+  [ "$(sed -n '/^SWAP$/{n;p}' "$SCRATCH/lvm-after")" = "$swap_before" ] || fail "swap header (UUID $swap_before) not kept"
+  [ "$(sed -n '/^SWAP$/{n;n;p}' "$SCRATCH/lvm-after")" = swap ] || fail "$swapdev is no longer swap"
 fi
 
 note "clone the template by name and boot it"
