@@ -452,9 +452,16 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
                         time_t t0, int *show_console)
 {
     int progress = isatty(STDERR_FILENO) && !quiet;
-    long long last_wr = -1;
+    long long last_wr = -1, last_io = -1;
     time_t last_activity = now_s();
     int ret = -1;
+    CLEANUP_FREE char *mac = NULL; /* the NIC, for its counters */
+
+    if (strcmp(o->network, "user") != 0) {
+        CLEANUP_FREE char *xml = virt_domain_xml(dom);
+        mac = xml ? xml_get(xml, "/domain/devices/interface/mac/@address") : NULL;
+        error_clear();
+    }
 
     *show_console = 0;
     for (;;) {
@@ -513,13 +520,25 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
             }
             break;
         }
+        /* Activity, as Oz counts it: bytes through the disk, read from the
+         * CD-ROM, sent by the NIC (what the guest sends: a download sends
+         * ACKs, while traffic that merely arrives does not prove the guest
+         * alive; libvirt has no counters for a user-mode NIC). */
         virDomainBlockStatsStruct bs;
-        long long wr = last_wr;
-        if (virDomainBlockStats(dom, "vda", &bs, sizeof bs) == 0)
+        virDomainInterfaceStatsStruct is;
+        long long wr = last_wr, io = 0;
+        if (virDomainBlockStats(dom, "vda", &bs, sizeof bs) == 0) {
             wr = bs.wr_bytes;
-        if (grew || wr != last_wr)
+            io += bs.wr_bytes + bs.rd_bytes;
+        }
+        if (virDomainBlockStats(dom, "sda", &bs, sizeof bs) == 0)
+            io += bs.rd_bytes;
+        if (mac && virDomainInterfaceStats(dom, mac, &is, sizeof is) == 0)
+            io += is.tx_bytes;
+        if (grew || io != last_io)
             last_activity = now;
         last_wr = wr;
+        last_io = io;
         if (con->failed[0]) {
             error("install of '%s' failed: console says \"%s\"", o->name, con->failed);
             *show_console = 1;
@@ -532,7 +551,7 @@ static int wait_install(virDomainPtr dom, const struct install_opts *o, struct c
             break;
         }
         if (now - last_activity >= o->inactivity) {
-            error("install of '%s' made no progress for %ld s (no disk writes, no console output; "
+            error("install of '%s' made no progress for %ld s (no disk, CD-ROM or network I/O, no console output; "
                   "--inactivity-timeout): console log %s", o->name, o->inactivity, con->path);
             *show_console = 1;
             break;

@@ -105,7 +105,8 @@ const struct cmd commands[] = {
       "  --extra-args ARGS      append ARGS to the installer's kernel command line\n"
       "  --iso-sha256 HEX       refuse an ISO whose SHA-256 differs\n"
       "  --timeout S            give up after S seconds in all (default 1800)\n"
-      "  --inactivity-timeout S give up after S seconds without disk writes or console output (default 300)\n"
+      "  --inactivity-timeout S give up after S seconds without disk, CD-ROM or network I/O or console output\n"
+      "                         (default 300)\n"
       "  --keep-failed          keep the disk of a failed install\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
       "[--pool POOL] [--network NET]\n"
