@@ -55,27 +55,13 @@ for f in "${families[@]}"; do
 	esac
 done
 
-# ---- kernel from the host's /boot (newest installed linux-image) --------------
-shopt -s nullglob
-kernels=(/boot/vmlinuz-*)
-shopt -u nullglob
-kernel=$( ((${#kernels[@]})) && printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1) || true
-[ -n "$kernel" ] || die "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"
-KVER=${kernel#/boot/vmlinuz-}
+# ---- kernel (newest in /boot) and cache key: this script, scripts/fixture/*,
+# the kernel -------------------------------------------------------------------
+# shellcheck source=fixture/cache.sh
+. "$FIXTURE_DIR/cache.sh"
+pick_kernel
 [ -r "/boot/initrd.img-$KVER" ] || die "no /boot/initrd.img-$KVER"
-kpkgver=$(dpkg-query -W -f '${Version}' "linux-image-$KVER" 2>/dev/null || true)
-
-# ---- cache key: this script + scripts/fixture/* + kernel version --------------
-hash=$(
-	{
-		cat "$SELF"
-		(cd "$FIXTURE_DIR" && find . -type f | LC_ALL=C sort | while read -r f; do
-			printf '\n--- %s\n' "$f"
-			cat "$f"
-		done)
-		printf '\n--- kernel %s %s\n' "$KVER" "$kpkgver"
-	} | sha256sum | cut -c1-16
-)
+hash=$(cache_key "$SELF" "$FIXTURE_DIR")
 OUT_DIR="$CACHE_ROOT/$hash"
 
 print_paths() {

@@ -44,30 +44,13 @@ VOLID=VMSTAMP-TESTDIST-1
 log() { printf 'build-installer-iso: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# ---- kernel from the host's /boot (newest installed linux-image) --------------
-# Same choice as build-fixtures.sh, so the payload's kernel is the fixtures'.
-shopt -s nullglob
-kernels=(/boot/vmlinuz-*)
-shopt -u nullglob
-kernel=$( ((${#kernels[@]})) && printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1) || true
-[ -n "$kernel" ] || die "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"
-KVER=${kernel#/boot/vmlinuz-}
+# ---- kernel (newest in /boot, as build-fixtures.sh picks it) and cache key:
+# this script, scripts/installer/*, scripts/fixture/*, the kernel ---------------
+# shellcheck source=fixture/cache.sh
+. "$FIXTURE_DIR/cache.sh"
+pick_kernel
 [ -d "/lib/modules/$KVER" ] || die "no /lib/modules/$KVER"
-kpkgver=$(dpkg-query -W -f '${Version}' "linux-image-$KVER" 2>/dev/null || true)
-
-# ---- cache key -----------------------------------------------------------------
-hash=$(
-	{
-		cat "$SELF"
-		for d in "$INSTALLER_DIR" "$FIXTURE_DIR"; do
-			(cd "$d" && find . -type f | LC_ALL=C sort | while read -r f; do
-				printf '\n--- %s/%s\n' "${d##*/}" "$f"
-				cat "$f"
-			done)
-		done
-		printf '\n--- kernel %s %s\n' "$KVER" "$kpkgver"
-	} | sha256sum | cut -c1-16
-)
+hash=$(cache_key "$SELF" "$INSTALLER_DIR" "$FIXTURE_DIR")
 OUT_DIR="$CACHE_ROOT/$hash"
 ISO="$OUT_DIR/testdist.iso"
 
