@@ -59,17 +59,8 @@ URI=qemu:///system
 VMSTAMP=${VMSTAMP:-$REPO/build/vmstamp}
 KICKSTART=$REPO/kickstart/testdist.ks
 VIRTINST_BOOT=/var/lib/libvirt/boot
-export LC_ALL=C
-
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-V() { virsh -q -c "$URI" "$@"; }
-now() { date +%s.%N; }
-# calc EXPR: floating-point arithmetic, kept at 3 decimals between steps;
-# f1 / f2 EXPR: the same, rounded to one / two decimals for display.
-calc() { awk "BEGIN { printf \"%.3f\", $* }"; }
-f1() { awk "BEGIN { printf \"%.1f\", $* }"; }
-f2() { awk "BEGIN { printf \"%.2f\", $* }"; }
+# shellcheck source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 # ---- arguments ---------------------------------------------------------------
@@ -166,18 +157,10 @@ cleanup() {
 		rm -rf -- "$scratch"
 	fi
 	left=$(prefixed_domains; prefixed_files; compgen -G "/var/tmp/$prefix*")
-	if [ -n "$left" ]; then
-		log "cleanup: WARNING, left behind:"
-		printf '%s\n' "$left" | sed 's/^/  /' >&2
-	else
-		log "cleanup: removed $nd domain(s), $nf file(s) and the scratch dir"
-	fi
+	report_left "$left" "removed $nd domain(s), $nf file(s) and the scratch dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
-trap 'log "hangup"; exit 129' HUP
+cleanup_traps
 
 scratch=$(mktemp -d "/var/tmp/${prefix}XXXXXX")
 chmod 0755 "$scratch" # qemu reads the ISO copy from here

@@ -51,17 +51,8 @@ LAYOUT_DIR=/var/cache/vmstamp/layouts
 # cached per boot in /run/vmstamp/accel, read before the warm-up below), so
 # both sides use TCG where KVM hangs and KVM where it works.
 export LIBGUESTFS_BACKEND=direct
-export LC_ALL=C
-
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-V() { virsh -q -c "$URI" "$@"; }
-now() { date +%s.%N; }
-# calc EXPR: floating-point arithmetic, kept at 3 decimals between steps;
-# f1 / f2 EXPR: the same, rounded to one / two decimals for display.
-calc() { awk "BEGIN { printf \"%.3f\", $* }"; }
-f1() { awk "BEGIN { printf \"%.1f\", $* }"; }
-f2() { awk "BEGIN { printf \"%.2f\", $* }"; }
+# shellcheck source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 # ---- arguments ---------------------------------------------------------------
@@ -151,18 +142,10 @@ cleanup() {
 		rm -rf -- "$scratch"
 	fi
 	left=$(prefixed_files; compgen -G "/var/tmp/$prefix*")
-	if [ -n "$left" ]; then
-		log "cleanup: WARNING, left behind:"
-		printf '%s\n' "$left" | sed 's/^/  /' >&2
-	else
-		log "cleanup: removed ${what}$nf other file(s) and the scratch dir"
-	fi
+	report_left "$left" "removed ${what}$nf other file(s) and the scratch dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
-trap 'log "hangup"; exit 129' HUP
+cleanup_traps
 
 scratch=$(mktemp -d "/var/tmp/${prefix}XXXXXX")
 src_v="$scratch/source-vmstamp.qcow2"
