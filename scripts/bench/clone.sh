@@ -71,19 +71,9 @@ done
 
 # ---- prerequisites -----------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu:///system, pool files)"
-for tool in virsh qemu-img virt-clone virt-sysprep du awk; do
-	command -v "$tool" >/dev/null || die "missing tool: $tool (bash scripts/setup.sh)"
-done
-V version >/dev/null 2>&1 || die "libvirtd not reachable at $URI (bash scripts/setup.sh)"
-if [ ! -x "$VMSTAMP" ]; then
-	log "building vmstamp ($REPO/build)"
-	cmake -S "$REPO" -B "$REPO/build" >&2 && cmake --build "$REPO/build" -j2 >&2 ||
-		die "cannot build vmstamp"
-fi
-[ -x "$VMSTAMP" ] || die "no vmstamp binary at $VMSTAMP"
+preflight clone virsh qemu-img virt-clone virt-sysprep du awk
 
-pool_dir=$(V pool-dumpxml default 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
-[ -n "$pool_dir" ] && [ -d "$pool_dir" ] || die "storage pool 'default' missing or inactive (bash scripts/setup.sh)"
+pool_dir=$(default_pool_dir)
 
 log "fixture: scripts/build-fixtures.sh $family (may take a while if not cached)"
 fixture=$("$REPO/scripts/build-fixtures.sh" "$family" </dev/null | tail -n 1) ||

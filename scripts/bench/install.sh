@@ -79,22 +79,10 @@ done
 
 # ---- prerequisites -----------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu:///system, pool files)"
-for tool in virsh virt-install xorriso qemu-img timeout du stat awk sed; do
-	command -v "$tool" >/dev/null || die "missing tool: $tool (bash scripts/setup.sh)"
-done
-V version >/dev/null 2>&1 || die "libvirtd not reachable at $URI (bash scripts/setup.sh)"
-if [ ! -x "$VMSTAMP" ]; then
-	log "building vmstamp ($REPO/build)"
-	cmake -S "$REPO" -B "$REPO/build" >&2 && cmake --build "$REPO/build" -j2 >&2 ||
-		die "cannot build vmstamp"
-fi
-[ -x "$VMSTAMP" ] || die "no vmstamp binary at $VMSTAMP"
-"$VMSTAMP" install -h >/dev/null 2>&1 ||
-	die "$VMSTAMP has no 'install' command (stale build? cmake --build $REPO/build)"
+preflight install virsh virt-install xorriso qemu-img timeout du stat awk sed
 [ -f "$KICKSTART" ] || die "no kickstart $KICKSTART"
 
-pool_dir=$(V pool-dumpxml default 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
-[ -n "$pool_dir" ] && [ -d "$pool_dir" ] || die "storage pool 'default' missing or inactive (bash scripts/setup.sh)"
+pool_dir=$(default_pool_dir)
 
 log "ISO: scripts/build-installer-iso.sh (may take a while if not cached)"
 iso_cached=$("$REPO/scripts/build-installer-iso.sh" </dev/null | tail -n 1) ||

@@ -32,3 +32,30 @@ cleanup_traps() {
 	trap 'log "terminated"; exit 143' TERM
 	trap 'log "hangup"; exit 129' HUP
 }
+
+# preflight COMMAND TOOL...: the tools are installed, libvirtd answers, and
+# $VMSTAMP (built into $REPO/build if missing) has COMMAND.
+preflight() {
+	local cmd=$1 tool
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || die "missing tool: $tool (bash scripts/setup.sh)"
+	done
+	V version >/dev/null 2>&1 || die "libvirtd not reachable at $URI (bash scripts/setup.sh)"
+	if [ ! -x "$VMSTAMP" ]; then
+		log "building vmstamp ($REPO/build)"
+		cmake -S "$REPO" -B "$REPO/build" >&2 && cmake --build "$REPO/build" -j2 >&2 ||
+			die "cannot build vmstamp"
+	fi
+	[ -x "$VMSTAMP" ] || die "no vmstamp binary at $VMSTAMP"
+	"$VMSTAMP" "$cmd" -h >/dev/null 2>&1 ||
+		die "$VMSTAMP has no '$cmd' command (stale build? cmake --build $REPO/build)"
+}
+
+# default_pool_dir: the target path of the active storage pool 'default'.
+default_pool_dir() {
+	local dir
+	dir=$(V pool-dumpxml default 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
+	[ -n "$dir" ] && [ -d "$dir" ] || die "storage pool 'default' missing or inactive (bash scripts/setup.sh)"
+	echo "$dir"
+}

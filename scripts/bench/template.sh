@@ -69,18 +69,7 @@ done
 
 # ---- prerequisites -----------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu:///system, template store)"
-for tool in virsh qemu-img virt-sysprep virt-sparsify guestfish du stat awk; do
-	command -v "$tool" >/dev/null || die "missing tool: $tool (bash scripts/setup.sh)"
-done
-V version >/dev/null 2>&1 || die "libvirtd not reachable at $URI (bash scripts/setup.sh)"
-if [ ! -x "$VMSTAMP" ]; then
-	log "building vmstamp ($REPO/build)"
-	cmake -S "$REPO" -B "$REPO/build" >&2 && cmake --build "$REPO/build" -j2 >&2 ||
-		die "cannot build vmstamp"
-fi
-[ -x "$VMSTAMP" ] || die "no vmstamp binary at $VMSTAMP"
-"$VMSTAMP" template -h >/dev/null 2>&1 ||
-	die "$VMSTAMP has no 'template' command (stale build? cmake --build $REPO/build)"
+preflight template virsh qemu-img virt-sysprep virt-sparsify guestfish du stat awk
 
 log "fixture: scripts/build-fixtures.sh $family (may take a while if not cached)"
 fixture=$("$REPO/scripts/build-fixtures.sh" "$family" </dev/null | tail -n 1) ||
