@@ -74,9 +74,8 @@ static int legacy_ks(OsinfoOs *os, int depth)
     return 0;
 }
 
-static OsinfoOs *find_short_id(OsinfoDb *d, const char *short_id)
+static OsinfoOs *find_short_id(OsinfoOsList *all, const char *short_id)
 {
-    OsinfoOsList *all = osinfo_db_get_os_list(d);
     OsinfoFilter *f = osinfo_filter_new();
     OsinfoList *hits;
     OsinfoOs *os = NULL;
@@ -87,7 +86,6 @@ static OsinfoOs *find_short_id(OsinfoDb *d, const char *short_id)
         os = OSINFO_OS(osinfo_list_get_nth(hits, 0)); /* owned by the db */
     g_object_unref(hits);
     g_object_unref(f);
-    g_object_unref(all);
     return os;
 }
 
@@ -105,11 +103,11 @@ int os_variant_lookup(const char *spec, struct os_variant *out)
     if (!*spec)
         return error("empty --os-variant: give an osinfo id such as rocky9 ('osinfo-query os' lists them)");
     d = load_db();
-    OsinfoOsList *all = osinfo_db_get_os_list(d);
-    int empty = osinfo_list_get_length(OSINFO_LIST(all)) == 0;
-    g_object_unref(all);
-    if (empty)
+    OsinfoOsList *all = osinfo_db_get_os_list(d); /* a copy: one per lookup */
+    if (osinfo_list_get_length(OSINFO_LIST(all)) == 0) {
+        g_object_unref(all);
         return error("cannot check os variant '%s': the osinfo database is empty (install osinfo-db)", spec);
+    }
     if (strncmp(s, "id=", 3) == 0)
         os = osinfo_db_get_os(d, s + 3);
     else if (strstr(s, "://"))
@@ -119,8 +117,9 @@ int os_variant_lookup(const char *spec, struct os_variant *out)
             s += 9;
         else if (strncmp(s, "name=", 5) == 0)
             s += 5;
-        os = find_short_id(d, s);
+        os = find_short_id(all, s);
     }
+    g_object_unref(all);
     if (!os)
         return error("unknown os variant '%s': 'osinfo-query os' lists the known ids (or use generic)", spec);
     out->short_id = strdup(osinfo_product_get_short_id(OSINFO_PRODUCT(os)));
