@@ -33,6 +33,20 @@ static inline void strv_free(char **v)
     free(v);
 }
 
+/* Append OWNED to the NULL-terminated array *V (which may be NULL). */
+static inline void strv_append(char ***v, char *owned)
+{
+    size_t n = 0;
+
+    while (*v && (*v)[n])
+        n++;
+    *v = realloc(*v, (n + 2) * sizeof **v);
+    if (!*v)
+        abort();
+    (*v)[n] = owned;
+    (*v)[n + 1] = NULL;
+}
+
 static inline void cleanup_strv(char ***v)
 {
     strv_free(*v);

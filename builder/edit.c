@@ -323,15 +323,12 @@ char *edit_netplan_unpin(const char *text)
 char **edit_normal_users(const char *passwd)
 {
     char **v = calloc(1, sizeof *v);
-    size_t n = 0;
 
     for (const char *line = passwd; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         char name[256];
         long uid;
         if (sscanf(line, "%255[^:]:%*[^:]:%ld:", name, &uid) == 2 && uid >= 1000 && uid != 65534) {
-            v = realloc(v, (n + 2) * sizeof *v);
-            v[n++] = strdup(name);
-            v[n] = NULL;
+            strv_append(&v, strdup(name));
         }
     }
     return v;

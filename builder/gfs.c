@@ -273,19 +273,6 @@ static int resolve_spec(guestfs_h *g, const char *spec, char **cands, struct fs_
 }
 
 /* Find the template's layout on the first clone's disk DEV. */
-static void add_swap(struct layout *l, const char *dev)
-{
-    size_t n = 0;
-
-    while (l->swaps && l->swaps[n])
-        n++;
-    l->swaps = realloc(l->swaps, (n + 2) * sizeof *l->swaps);
-    if (!l->swaps)
-        abort();
-    l->swaps[n] = strdup(dev);
-    l->swaps[n + 1] = NULL;
-}
-
 /* The filesystems of disk DEV, which holds root, and the partition to grow.
  * ALONE: DEV is the only disk of the appliance (a template being made), so
  * its LVs are already active and no LVM filter is needed. ROOT_HINT: the
@@ -340,7 +327,7 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, int alone, 
                 l->last_is_pv = 1;
         }
         if (t && strcmp(t, "swap") == 0)
-            add_swap(l, parts[i]);
+            strv_append(&l->swaps, strdup(parts[i]));
         if (!supported_fs(t)) {
             free(t);
             continue;
@@ -363,7 +350,7 @@ static int find_layout(guestfs_h *g, const char *dev, int need_grow, int alone, 
     for (size_t i = 0; lvs && lvs[i] && ncand < 120; i++) {
         char *t = vfs_type_quiet(g, lvs[i]);
         if (t && strcmp(t, "swap") == 0)
-            add_swap(l, lvs[i]);
+            strv_append(&l->swaps, strdup(lvs[i]));
         if (!supported_fs(t)) {
             free(t);
             continue;

@@ -201,16 +201,13 @@ char **store_clones_of(virConnectPtr conn, const char *image)
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(conn, &doms, 0);
     char **v = calloc(1, sizeof *v);
-    size_t k = 0;
 
     for (int i = 0; i < n; i++) {
         char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
         struct clone_meta meta;
         if (xml && domxml_parse(xml, &meta) == 0) {
             if (meta.is_vmstamp && strcmp(meta.template_path, image) == 0) {
-                v = realloc(v, (k + 2) * sizeof *v);
-                v[k++] = strdup(virDomainGetName(doms[i]));
-                v[k] = NULL;
+                strv_append(&v, strdup(virDomainGetName(doms[i])));
             }
             clone_meta_release(&meta);
         }
