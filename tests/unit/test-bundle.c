@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "bundle.h"
-#include "error.h"
-#include "meta.h"
+#include "adapters/bundle.h"
+#include "base/error.h"
+#include "pure/meta.h"
 
 #define IMAGE_SIZE (300 * 1024 + 123)
 #define IMAGE_MTIME 1700000000

@@ -9,9 +9,9 @@
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
 
-#include "domxml.h"
-#include "error.h"
-#include "virt.h"
+#include "pure/domxml.h"
+#include "base/error.h"
+#include "adapters/virt.h"
 
 static void spec_init(struct domain_spec *s, const struct netspec *net)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "edit.h"
+#include "pure/edit.h"
 
 #define OLD "52:54:00:12:34:56"
 #define NEW "52:54:00:aa:bb:cc"

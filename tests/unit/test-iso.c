@@ -13,12 +13,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cleanup.h"
-#include "command.h"
-#include "error.h"
-#include "inject.h"
-#include "iso.h"
-#include "util.h"
+#include "base/cleanup.h"
+#include "adapters/command.h"
+#include "base/error.h"
+#include "adapters/inject.h"
+#include "adapters/iso.h"
+#include "pure/util.h"
 
 /* ---- .treeinfo ---- */
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "kickstart.h"
-#include "util.h"
+#include "base/error.h"
+#include "pure/kickstart.h"
+#include "pure/util.h"
 
 static const char *data_dir;
 

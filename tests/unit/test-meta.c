@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "meta.h"
+#include "base/error.h"
+#include "pure/meta.h"
 
 #define SUM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

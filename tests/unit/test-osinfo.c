@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "osinfo.h"
+#include "base/error.h"
+#include "adapters/osinfo.h"
 
 static void test_ks_argument(void **state)
 {

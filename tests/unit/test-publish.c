@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "meta.h"
-#include "publish.h"
-#include "util.h"
+#include "base/error.h"
+#include "pure/meta.h"
+#include "adapters/publish.h"
+#include "pure/util.h"
 
 static const char *data_dir;
 

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "command.h"
-#include "error.h"
-#include "qemuimg.h"
-#include "util.h"
+#include "adapters/command.h"
+#include "base/error.h"
+#include "adapters/qemuimg.h"
+#include "pure/util.h"
 
 static const char *data_dir;
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "error.h"
-#include "util.h"
+#include "base/error.h"
+#include "pure/util.h"
 
 static void test_parse_size(void **state)
 {

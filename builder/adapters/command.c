@@ -1,0 +1,281 @@
+/* command.c: see command.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "adapters/command.h"
+#include "base/error.h"
+
+struct command {
+    char **argv;
+    size_t argc, alloc;
+    int timeout;
+    int timed_out;
+    int exit_status;
+};
+
+static FILE *dry_run_sink;
+
+void command_set_dry_run(FILE *sink)
+{
+    dry_run_sink = sink;
+}
+
+struct command *command_new(const char *program)
+{
+    struct command *cmd = calloc(1, sizeof *cmd);
+
+    if (!cmd)
+        abort();
+    cmd->exit_status = -1;
+    command_add(cmd, program);
+    return cmd;
+}
+
+void command_add(struct command *cmd, const char *arg)
+{
+    if (cmd->argc + 2 > cmd->alloc) {
+        cmd->alloc = cmd->alloc ? cmd->alloc * 2 : 16;
+        cmd->argv = realloc(cmd->argv, cmd->alloc * sizeof *cmd->argv);
+        if (!cmd->argv)
+            abort();
+    }
+    cmd->argv[cmd->argc] = strdup(arg);
+    if (!cmd->argv[cmd->argc])
+        abort();
+    cmd->argv[++cmd->argc] = NULL;
+}
+
+void command_addf(struct command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    command_add(cmd, s);
+    free(s);
+}
+
+void command_set_timeout(struct command *cmd, int seconds)
+{
+    cmd->timeout = seconds;
+}
+
+int command_timed_out(const struct command *cmd)
+{
+    return cmd->timed_out;
+}
+
+int command_exit_status(const struct command *cmd)
+{
+    return cmd->exit_status;
+}
+
+void command_free(struct command *cmd)
+{
+    if (!cmd)
+        return;
+    for (size_t i = 0; i < cmd->argc; i++)
+        free(cmd->argv[i]);
+    free(cmd->argv);
+    free(cmd);
+}
+
+static int needs_quoting(const char *s)
+{
+    if (!*s)
+        return 1;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789-_./=:,+@%", *s))
+            return 1;
+    return 0;
+}
+
+char *command_to_string(const struct command *cmd)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    if (!fp)
+        abort();
+    for (size_t i = 0; i < cmd->argc; i++) {
+        const char *a = cmd->argv[i];
+        if (i)
+            fputc(' ', fp);
+        if (!needs_quoting(a)) {
+            fputs(a, fp);
+            continue;
+        }
+        fputc('\'', fp);
+        for (; *a; a++) {
+            if (*a == '\'')
+                fputs("'\\''", fp);
+            else
+                fputc(*a, fp);
+        }
+        fputc('\'', fp);
+    }
+    fclose(fp);
+    return buf; /* caller frees */
+}
+
+struct buffer {
+    char *data;
+    size_t len;
+};
+
+static void buffer_append(struct buffer *b, const char *p, size_t n)
+{
+    b->data = realloc(b->data, b->len + n + 1);
+    if (!b->data)
+        abort();
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* The last non-empty line of a captured stderr, for the one-line message. */
+static char *last_line(const char *s)
+{
+    const char *end, *start;
+
+    if (!s)
+        return strdup("");
+    end = s + strlen(s);
+    while (end > s && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
+        end--;
+    start = end;
+    while (start > s && start[-1] != '\n')
+        start--;
+    return strndup(start, end - start);
+}
+
+static void child_exec(struct command *cmd, int out_fd, int err_fd)
+{
+    int null_fd = open("/dev/null", O_RDONLY);
+
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+        _exit(127);
+    closefrom(3);
+    setenv("LC_ALL", "C", 1);
+    signal(SIGPIPE, SIG_DFL);
+    setpgid(0, 0); /* own group, so a timeout kills its children too */
+    execvp(cmd->argv[0], cmd->argv);
+    fprintf(stderr, "cannot run %s: %s\n", cmd->argv[0], strerror(errno));
+    _exit(127);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int command_run(struct command *cmd, char **out)
+{
+    int outp[2], errp[2], status = 0;
+    struct buffer obuf = { 0 }, ebuf = { 0 };
+    CLEANUP_FREE char *line = command_to_string(cmd);
+    double deadline = cmd->timeout > 0 ? now() + cmd->timeout : 0;
+    pid_t pid;
+
+    if (out)
+        *out = NULL;
+    cmd->timed_out = 0;
+    cmd->exit_status = -1;
+    debug("run: %s", line);
+    if (dry_run_sink) {
+        fprintf(dry_run_sink, "%s\n", line);
+        cmd->exit_status = 0;
+        if (out)
+            *out = strdup("");
+        return 0;
+    }
+
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        return error("cannot create a pipe: %s", strerror(errno));
+    pid = fork();
+    if (pid < 0)
+        return error("cannot fork: %s", strerror(errno));
+    if (pid == 0)
+        child_exec(cmd, outp[1], errp[1]);
+    setpgid(pid, pid);
+    close(outp[1]);
+    close(errp[1]);
+
+    struct pollfd fds[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+    int open_fds = 2;
+    while (open_fds > 0) {
+        int wait_ms = -1;
+        if (deadline) {
+            double left = deadline - now();
+            if (left <= 0) {
+                kill(-pid, SIGKILL);
+                cmd->timed_out = 1;
+                break;
+            }
+            wait_ms = (int)(left * 1000) + 1;
+        }
+        int r = poll(fds, 2, wait_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            char chunk[8192];
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n > 0) {
+                buffer_append(i == 0 ? &obuf : &ebuf, chunk, n);
+            } else if (n == 0 || errno != EINTR) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status))
+        cmd->exit_status = WEXITSTATUS(status);
+
+    if (out)
+        *out = obuf.data ? obuf.data : strdup("");
+    else
+        free(obuf.data);
+
+    int ret = 0;
+    if (cmd->timed_out) {
+        ret = error("%s timed out after %d s", cmd->argv[0], cmd->timeout);
+    } else if (cmd->exit_status != 0) {
+        CLEANUP_FREE char *last = last_line(ebuf.data);
+        if (WIFSIGNALED(status))
+            ret = error("%s was killed by signal %d", cmd->argv[0], WTERMSIG(status));
+        else
+            ret = error("%s failed (exit %d)%s%s", cmd->argv[0], cmd->exit_status,
+                        *last ? ": " : "", last);
+    }
+    if (ebuf.data && verbose)
+        fputs(ebuf.data, stderr);
+    free(ebuf.data);
+    return ret;
+}

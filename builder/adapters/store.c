@@ -1,0 +1,220 @@
+/* store.c: see store.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapters/bundle.h"
+#include "base/cleanup.h"
+#include "pure/domxml.h"
+#include "base/error.h"
+#include "adapters/store.h"
+#include "pure/util.h"
+#include "adapters/virt.h"
+
+static int define_default_pool(virConnectPtr conn)
+{
+    CLEANUP_FREE char *xml = NULL;
+    virStoragePoolPtr p;
+
+    if (mkdir_p(STORE_DEFAULT_DIR, 0755) < 0)
+        return -1;
+    if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>",
+                 STORE_DEFAULT_POOL, STORE_DEFAULT_DIR) < 0)
+        abort();
+    p = virStoragePoolDefineXML(conn, xml, 0);
+    if (!p)
+        return error("cannot define storage pool '%s': %s", STORE_DEFAULT_POOL, virt_error());
+    virStoragePoolSetAutostart(p, 1);
+    virStoragePoolFree(p);
+    info("vmstamp: defined storage pool '%s' at %s", STORE_DEFAULT_POOL, STORE_DEFAULT_DIR);
+    return 0;
+}
+
+int store_open(virConnectPtr conn, const char *pool, int create, struct store *st)
+{
+    virStoragePoolPtr p;
+
+    memset(st, 0, sizeof *st);
+    st->conn = conn;
+    st->pool = strdup(pool ? pool : STORE_DEFAULT_POOL);
+    p = virStoragePoolLookupByName(conn, st->pool);
+    if (!p && create && strcmp(st->pool, STORE_DEFAULT_POOL) == 0) {
+        if (define_default_pool(conn) < 0)
+            return -1;
+        p = virStoragePoolLookupByName(conn, st->pool);
+    }
+    if (!p) {
+        error_clear();
+        return error("template store '%s' not found: make a template first (vmstamp template create) or pass --pool",
+                     st->pool);
+    }
+    if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0) {
+        virStoragePoolFree(p);
+        return error("cannot start storage pool '%s': %s", st->pool, virt_error());
+    }
+    virStoragePoolFree(p);
+    if (virt_pool_dir(conn, st->pool, &st->dir) < 0)
+        return -1;
+    if (asprintf(&st->index, "%s/%s", STORE_INDEX_ROOT, st->pool) < 0)
+        abort();
+    return mkdir_p(st->index, 0755);
+}
+
+void store_close(struct store *st)
+{
+    free(st->pool);
+    free(st->dir);
+    free(st->index);
+    memset(st, 0, sizeof *st);
+}
+
+char *store_image_path(const struct store *st, const char *name)
+{
+    char *s;
+
+    if (asprintf(&s, "%s/%s.qcow2", st->dir, name) < 0)
+        abort();
+    return s;
+}
+
+char *store_meta_path(const struct store *st, const char *name)
+{
+    char *s;
+
+    if (asprintf(&s, "%s/%s.json", st->index, name) < 0)
+        abort();
+    return s;
+}
+
+int store_has(const struct store *st, const char *name)
+{
+    CLEANUP_FREE char *img = store_image_path(st, name);
+    CLEANUP_FREE char *meta = store_meta_path(st, name);
+
+    return access(img, F_OK) == 0 || access(meta, F_OK) == 0;
+}
+
+int store_load(const struct store *st, const char *name, struct template_meta *meta)
+{
+    CLEANUP_FREE char *path = store_meta_path(st, name);
+    CLEANUP_FREE char *img = store_image_path(st, name);
+    CLEANUP_FREE char *json = NULL;
+
+    if (access(path, F_OK) < 0 || access(img, F_OK) < 0)
+        return error("template '%s' not found in store '%s' (see 'vmstamp template list')", name, st->pool);
+    json = read_file(path, NULL);
+    if (!json)
+        return -1;
+    if (template_meta_from_json(json, meta) < 0)
+        return error_replace("template '%s': metadata %s is damaged", name, path);
+    return 0;
+}
+
+int store_save_meta(const struct store *st, const struct template_meta *meta)
+{
+    CLEANUP_FREE char *path = store_meta_path(st, meta->name);
+    CLEANUP_FREE char *tmp = NULL;
+    CLEANUP_FREE char *json = template_meta_to_json(meta);
+    FILE *fp;
+
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        abort();
+    fp = fopen(tmp, "we");
+    if (!fp)
+        return error("cannot write '%s': %s", tmp, strerror(errno));
+    fprintf(fp, "%s\n", json);
+    if (fclose(fp) != 0 || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return error("cannot write '%s': %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **store_names(const struct store *st)
+{
+    DIR *d = opendir(st->index);
+    struct dirent *e;
+    char **v = calloc(1, sizeof *v);
+    size_t n = 0;
+
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0 && e->d_name[0] != '.') {
+            v = realloc(v, (n + 2) * sizeof *v);
+            v[n++] = strndup(e->d_name, l - 5);
+            v[n] = NULL;
+        }
+    }
+    if (d)
+        closedir(d);
+    qsort(v, n, sizeof *v, cmp_str);
+    return v;
+}
+
+int store_verify(const struct store *st, const struct template_meta *meta, int use_cache)
+{
+    CLEANUP_FREE char *img = store_image_path(st, meta->name);
+    CLEANUP_FREE char *cache = NULL;
+    CLEANUP_FREE char *stamp = NULL;
+    CLEANUP_FREE char *old = NULL;
+    struct stat sb;
+    char sum[65];
+
+    if (stat(img, &sb) < 0)
+        return error("template '%s': image %s is missing", meta->name, img);
+    if (asprintf(&cache, "%s/.%s.verified", st->index, meta->name) < 0 ||
+        asprintf(&stamp, "%lld %lld.%09ld %s\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                 sb.st_mtim.tv_nsec, meta->sha256) < 0)
+        abort();
+    if (use_cache) {
+        old = read_file(cache, NULL);
+        error_clear();
+        if (old && strcmp(old, stamp) == 0)
+            return 0;
+    }
+    if (sha256_file(img, sum) < 0)
+        return -1;
+    if (strcmp(sum, meta->sha256) != 0) {
+        unlink(cache);
+        return error("template '%s' fails verification: SHA-256 of %s is %.12s..., its metadata says %.12s...: the image changed since it was made",
+                     meta->name, img, sum, meta->sha256);
+    }
+    FILE *fp = fopen(cache, "we");
+    if (fp) {
+        fputs(stamp, fp);
+        fclose(fp);
+    }
+    return 0;
+}
+
+char **store_clones_of(virConnectPtr conn, const char *image)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    char **v = calloc(1, sizeof *v);
+
+    for (int i = 0; i < n; i++) {
+        char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+        struct clone_meta meta;
+        if (xml && domxml_parse(xml, &meta) == 0) {
+            if (meta.is_vmstamp && strcmp(meta.template_path, image) == 0) {
+                strv_append(&v, strdup(virDomainGetName(doms[i])));
+            }
+            clone_meta_release(&meta);
+        }
+        error_clear();
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return v;
+}

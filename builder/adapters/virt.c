@@ -1,0 +1,218 @@
+/* virt.c: see virt.h. */
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "adapters/virt.h"
+
+static void quiet_handler(void *opaque, virErrorPtr err)
+{
+    (void)opaque;
+    (void)err;
+}
+
+void virt_init(void)
+{
+    virSetErrorFunc(NULL, quiet_handler);
+}
+
+const char *virt_error(void)
+{
+    const char *m = virGetLastErrorMessage();
+
+    return m ? m : "unknown libvirt error";
+}
+
+virConnectPtr virt_connect(const char *uri)
+{
+    virConnectPtr conn;
+
+    if (!uri)
+        uri = getenv("LIBVIRT_DEFAULT_URI");
+    if (!uri || !*uri)
+        uri = "qemu:///system";
+    conn = virConnectOpen(uri);
+    if (!conn)
+        error("cannot connect to libvirt at '%s': start libvirtd (scripts/setup.sh does) or pass -c URI", uri);
+    return conn;
+}
+
+int virt_domain_exists(virConnectPtr conn, const char *name)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, name);
+
+    if (dom) {
+        virDomainFree(dom);
+        return 1;
+    }
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_DOMAIN)
+        return 0;
+    return error("cannot look up domain '%s': %s", name, virt_error());
+}
+
+char *virt_domain_xml(virDomainPtr dom)
+{
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+
+    if (!xml)
+        error("cannot read the XML of domain '%s': %s", virDomainGetName(dom), virt_error());
+    return xml;
+}
+
+char **virt_all_macs(virConnectPtr conn)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    char **all;
+    size_t k = 0, cap = 8;
+
+    if (n < 0) {
+        error("cannot list domains: %s", virt_error());
+        return NULL;
+    }
+    all = calloc(cap, sizeof *all);
+    for (int i = 0; i < n; i++) {
+        char *xml = virDomainGetXMLDesc(doms[i], 0);
+        struct clone_meta meta;
+        if (xml && domxml_parse(xml, &meta) == 0) {
+            for (size_t j = 0; meta.macs[j]; j++) {
+                if (k + 2 > cap) {
+                    cap *= 2;
+                    all = realloc(all, cap * sizeof *all);
+                }
+                all[k++] = strdup(meta.macs[j]);
+            }
+            clone_meta_release(&meta);
+        }
+        error_clear();
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    all[k] = NULL;
+    return all; /* caller frees */
+}
+
+int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    virStoragePoolInfo info;
+    char *xml = NULL;
+    CLEANUP_FREE char *type = NULL;
+    int ret = -1;
+
+    if (!p)
+        return error("storage pool '%s' not found: create it (virsh pool-define-as) or pass --pool", pool);
+    if (virStoragePoolGetInfo(p, &info) < 0) {
+        error("cannot query storage pool '%s': %s", pool, virt_error());
+        goto out;
+    }
+    if (info.state != VIR_STORAGE_POOL_RUNNING) {
+        error("storage pool '%s' is not active: start it with 'virsh pool-start %s'", pool, pool);
+        goto out;
+    }
+    xml = virStoragePoolGetXMLDesc(p, 0);
+    if (!xml) {
+        error("cannot read storage pool '%s': %s", pool, virt_error());
+        goto out;
+    }
+    type = xml_get(xml, "/pool/@type");
+    if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0)) {
+        error("storage pool '%s' is of type '%s': vmstamp puts clone disks in dir, fs or netfs pools",
+              pool, type ? type : "unknown");
+        goto out;
+    }
+    *target_path = xml_get(xml, "/pool/target/path");
+    if (!*target_path) {
+        error("storage pool '%s' has no target path", pool);
+        goto out;
+    }
+    ret = 0;
+out:
+    free(xml);
+    virStoragePoolFree(p);
+    return ret;
+}
+
+int virt_pool_refresh(virConnectPtr conn, const char *pool)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    int r;
+
+    if (!p)
+        return error("storage pool '%s' not found", pool);
+    r = virStoragePoolRefresh(p, 0);
+    virStoragePoolFree(p);
+    if (r < 0)
+        return error("cannot refresh storage pool '%s': %s", pool, virt_error());
+    return 0;
+}
+
+int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    virStoragePoolInfo info;
+    int r;
+
+    if (!p)
+        return error("storage pool '%s' not found", pool);
+    virStoragePoolRefresh(p, 0); /* best effort: a pool may be busy */
+    r = virStoragePoolGetInfo(p, &info);
+    virStoragePoolFree(p);
+    if (r < 0)
+        return error("cannot query storage pool '%s': %s", pool, virt_error());
+    *avail = info.available;
+    return 0;
+}
+
+int virt_network_check(virConnectPtr conn, const struct netspec *net)
+{
+    virNetworkPtr n;
+    struct stat st;
+    CLEANUP_FREE char *sys = NULL;
+
+    switch (net->kind) {
+    case NET_USER:
+        return 0;
+    case NET_BRIDGE:
+        if (asprintf(&sys, "/sys/class/net/%s/bridge", net->source) < 0)
+            abort();
+        if (stat(sys, &st) < 0)
+            return error("bridge '%s' not found on this host: create it or pick another --network", net->source);
+        return 0;
+    case NET_NETWORK:
+        n = virNetworkLookupByName(conn, net->source);
+        if (!n)
+            return error("network '%s' not found: define it (virsh net-define) or pass --network", net->source);
+        virNetworkFree(n);
+        return 0;
+    }
+    return 0;
+}
+
+char *virt_volume_path(virConnectPtr conn, const char *pool_vol)
+{
+    const char *slash = strchr(pool_vol, '/');
+    CLEANUP_FREE char *pool_name = NULL;
+    virStoragePoolPtr p;
+    virStorageVolPtr v;
+    char *path;
+
+    if (!slash || slash == pool_vol || strchr(slash + 1, '/'))
+        return NULL;
+    pool_name = strndup(pool_vol, slash - pool_vol);
+    p = virStoragePoolLookupByName(conn, pool_name);
+    if (!p)
+        return NULL;
+    v = virStorageVolLookupByName(p, slash + 1);
+    virStoragePoolFree(p);
+    if (!v)
+        return NULL;
+    path = virStorageVolGetPath(v);
+    virStorageVolFree(v);
+    return path; /* caller frees */
+}

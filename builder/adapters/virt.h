@@ -1,0 +1,32 @@
+/* virt.h: the libvirt calls vmstamp makes, with one-line errors. */
+#ifndef VMSTAMP_VIRT_H
+#define VMSTAMP_VIRT_H
+
+#include <libvirt/libvirt.h>
+#include <stdint.h>
+
+#include "pure/domxml.h"
+
+/* Silence libvirt's own stderr printing; errors come back through error(). */
+void virt_init(void);
+/* Connect to URI (NULL: $LIBVIRT_DEFAULT_URI, else qemu:///system). */
+virConnectPtr virt_connect(const char *uri);
+/* 1 if a domain NAME is defined (or running), 0 if not, -1 on error. */
+int virt_domain_exists(virConnectPtr conn, const char *name);
+/* Every MAC of every domain on the connection (NULL-terminated; caller frees). */
+char **virt_all_macs(virConnectPtr conn);
+/* Check POOL exists, is active and is a directory-backed pool; its target path. */
+int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path);
+int virt_pool_refresh(virConnectPtr conn, const char *pool);
+/* Bytes free in POOL (refreshed first). */
+int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail);
+/* Check that the network (or bridge) a netspec names exists. */
+int virt_network_check(virConnectPtr conn, const struct netspec *net);
+/* "pool/vol" -> the volume's path (caller frees); NULL if not a pool volume. */
+char *virt_volume_path(virConnectPtr conn, const char *pool_vol);
+/* Domain XML (inactive, with metadata) of DOM; caller frees. */
+char *virt_domain_xml(virDomainPtr dom);
+/* The libvirt message of the last failed call. */
+const char *virt_error(void);
+
+#endif

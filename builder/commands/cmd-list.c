@@ -1,0 +1,92 @@
+/* cmd-list.c: vmstamp list. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "commands/cmd.h"
+#include "pure/domxml.h"
+#include "base/error.h"
+#include "pure/util.h"
+#include "adapters/virt.h"
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+    case VIR_DOMAIN_SHUTOFF: return "shut-off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+    default: return "unknown";
+    }
+}
+
+static int cmp_dom(const void *a, const void *b)
+{
+    return strcmp(virDomainGetName(*(virDomainPtr const *)a), virDomainGetName(*(virDomainPtr const *)b));
+}
+
+int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+    virConnectPtr conn;
+    virDomainPtr *doms = NULL;
+    int all = 0, c, n;
+
+    while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
+        if (c == 'a')
+            all = 1;
+        else
+            return cmd_bad_usage("list", "unknown option");
+    }
+    if (optind != argc)
+        return cmd_bad_usage("list", "unexpected argument '%s'", argv[optind]);
+    conn = cmd_connect();
+    if (!conn) {
+        error_report();
+        return EXIT_FAILURE;
+    }
+    n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0) {
+        error("cannot list domains: %s", virt_error());
+        error_report();
+        virConnectClose(conn);
+        return EXIT_FAILURE;
+    }
+    qsort(doms, (size_t)n, sizeof *doms, cmp_dom);
+    printf("%-24s %-10s %-17s %-21s %s\n", "NAME", "STATE", "MAC", "DISK (USED/SIZE)", "TEMPLATE");
+    for (int i = 0; i < n; i++) {
+        CLEANUP_FREE char *xml = virt_domain_xml(doms[i]);
+        struct clone_meta meta = { 0 };
+        virDomainInfo di = { 0 };
+        char used[32] = "-", size[32] = "-", disk[64];
+
+        if (xml && domxml_parse(xml, &meta) == 0 && (meta.is_vmstamp || all)) {
+            virDomainGetInfo(doms[i], &di);
+            if (meta.disks && meta.disks[0]) {
+                virStorageVolPtr v = virStorageVolLookupByPath(conn, meta.disks[0]);
+                virStorageVolInfo vi;
+                if (v && virStorageVolGetInfo(v, &vi) == 0) {
+                    human_size(vi.allocation, used, sizeof used);
+                    human_size(vi.capacity, size, sizeof size);
+                }
+                if (v)
+                    virStorageVolFree(v);
+            }
+            snprintf(disk, sizeof disk, "%s/%s", used, size);
+            printf("%-24s %-10s %-17s %-21s %s\n", virDomainGetName(doms[i]), state_name(di.state),
+                   meta.macs && meta.macs[0] ? meta.macs[0] : "-", disk,
+                   meta.is_vmstamp ? meta.template_path : "(not vmstamp)");
+        }
+        clone_meta_release(&meta);
+        error_clear();
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virConnectClose(conn);
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,112 @@
+/* cmd-rm.c: vmstamp rm. Every name is checked before anything is removed. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "commands/cmd.h"
+#include "pure/domxml.h"
+#include "base/error.h"
+#include "adapters/virt.h"
+
+static int delete_disk(virConnectPtr conn, const char *path)
+{
+    virStorageVolPtr v = virStorageVolLookupByPath(conn, path);
+
+    if (v) {
+        int r = virStorageVolDelete(v, 0);
+        virStorageVolFree(v);
+        if (r == 0)
+            return 0;
+    }
+    error_clear();
+    if (unlink(path) < 0 && access(path, F_OK) == 0)
+        return error("cannot delete disk '%s'", path);
+    return 0;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+    static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+    virConnectPtr conn;
+    int force = 0, c, ret = EXIT_SUCCESS;
+
+    while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+        if (c == 'f')
+            force = 1;
+        else
+            return cmd_bad_usage("rm", "unknown option");
+    }
+    int n = argc - optind;
+    if (n < 1)
+        return cmd_bad_usage("rm", "missing NAME");
+    conn = cmd_connect();
+    if (!conn) {
+        error_report();
+        return EXIT_FAILURE;
+    }
+    virDomainPtr *doms = calloc((size_t)n, sizeof *doms);
+    struct clone_meta *metas = calloc((size_t)n, sizeof *metas);
+
+    /* Check all first: nothing is removed unless every name can be. */
+    for (int i = 0; i < n && ret == EXIT_SUCCESS; i++) {
+        const char *name = argv[optind + i];
+        virDomainInfo di;
+        doms[i] = virDomainLookupByName(conn, name);
+        if (!doms[i]) {
+            error("domain '%s' not found (see 'vmstamp list')", name);
+            ret = EXIT_FAILURE;
+            break;
+        }
+        CLEANUP_FREE char *xml = virt_domain_xml(doms[i]);
+        if (!xml || domxml_parse(xml, &metas[i]) < 0) {
+            ret = EXIT_FAILURE;
+            break;
+        }
+        if (!metas[i].is_vmstamp && !force) {
+            error("domain '%s' was not made by vmstamp: use --force to undefine it (its disks are kept)", name);
+            ret = EXIT_FAILURE;
+            break;
+        }
+        if (virDomainGetInfo(doms[i], &di) == 0 && di.state != VIR_DOMAIN_SHUTOFF && !force) {
+            error("domain '%s' is running: stop it (virsh shutdown %s) or use --force", name, name);
+            ret = EXIT_FAILURE;
+        }
+    }
+    for (int i = 0; i < n && ret == EXIT_SUCCESS; i++) {
+        const char *name = argv[optind + i];
+        virDomainInfo di;
+        if (virDomainGetInfo(doms[i], &di) == 0 && di.state != VIR_DOMAIN_SHUTOFF)
+            virDomainDestroy(doms[i]);
+        if (virDomainUndefineFlags(doms[i], VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                                                VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                                VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
+            error("cannot undefine domain '%s': %s", name, virt_error());
+            ret = EXIT_FAILURE;
+            break;
+        }
+        for (size_t d = 0; metas[i].is_vmstamp && metas[i].disks[d]; d++)
+            if (delete_disk(conn, metas[i].disks[d]) < 0)
+                ret = EXIT_FAILURE;
+        if (metas[i].is_vmstamp) {
+            CLEANUP_FREE char *log = NULL;
+            if (asprintf(&log, "/var/log/libvirt/qemu/%s-serial0.log", name) < 0)
+                abort();
+            unlink(log);
+        }
+        info("vmstamp: removed %s", name);
+    }
+    for (int i = 0; i < n; i++) {
+        if (doms[i])
+            virDomainFree(doms[i]);
+        clone_meta_release(&metas[i]);
+    }
+    free(doms);
+    free(metas);
+    if (ret != EXIT_SUCCESS)
+        error_report();
+    virConnectClose(conn);
+    return ret;
+}

@@ -1,0 +1,276 @@
+/* domxml.c: see domxml.h. XML is built through libxml2's tree API, so a
+ * value with '<', '&' or quotes is escaped, never pasted. */
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "pure/domxml.h"
+#include "base/error.h"
+
+int netspec_parse(const char *s, struct netspec *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(s, "user") == 0) {
+        out->kind = NET_USER;
+        return 0;
+    }
+    if (strncmp(s, "bridge:", 7) == 0 && s[7]) {
+        out->kind = NET_BRIDGE;
+        out->source = strdup(s + 7);
+        return 0;
+    }
+    if (strncmp(s, "network:", 8) == 0)
+        s += 8;
+    if (!*s || strchr(s, ':'))
+        return error("invalid --network '%s': use NAME, network:NAME, bridge:BRIDGE or user", s);
+    out->kind = NET_NETWORK;
+    out->source = strdup(s);
+    return 0;
+}
+
+void netspec_release(struct netspec *n)
+{
+    free(n->source);
+    n->source = NULL;
+}
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST text);
+}
+
+static void attr(xmlNodePtr node, const char *name, const char *value)
+{
+    xmlNewProp(node, BAD_CAST name, BAD_CAST value);
+}
+
+char *domxml_build(const struct domain_spec *spec)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr dom, n, dev, d, meta, ns_root;
+    xmlNsPtr ns;
+    xmlChar *buf = NULL;
+    int len = 0;
+    char num[32];
+    char *ret;
+
+    dom = xmlNewNode(NULL, BAD_CAST "domain");
+    xmlDocSetRootElement(doc, dom);
+    attr(dom, "type", spec->virt_type);
+    child(dom, "name", spec->name);
+
+    meta = spec->os_id || spec->template_path ? xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL) : NULL;
+    if (spec->os_id) {
+        ns_root = xmlNewChild(meta, NULL, BAD_CAST "libosinfo", NULL);
+        ns = xmlNewNs(ns_root, BAD_CAST LIBOSINFO_XMLNS, BAD_CAST "libosinfo");
+        xmlSetNs(ns_root, ns);
+        attr(xmlNewChild(ns_root, ns, BAD_CAST "os", NULL), "id", spec->os_id);
+    }
+    if (spec->template_path) {
+        ns_root = xmlNewChild(meta, NULL, BAD_CAST "clone", NULL);
+        ns = xmlNewNs(ns_root, BAD_CAST VMSTAMP_XMLNS, BAD_CAST "vmstamp");
+        xmlSetNs(ns_root, ns);
+        xmlNewTextChild(ns_root, ns, BAD_CAST "template", BAD_CAST spec->template_path);
+        if (spec->hostname)
+            xmlNewTextChild(ns_root, ns, BAD_CAST "hostname", BAD_CAST spec->hostname);
+        if (spec->created)
+            xmlNewTextChild(ns_root, ns, BAD_CAST "created", BAD_CAST spec->created);
+        xmlNewTextChild(ns_root, ns, BAD_CAST "disk", BAD_CAST spec->disk_path);
+    }
+
+    n = child(dom, "memory", (snprintf(num, sizeof num, "%llu",
+                                      (unsigned long long)spec->memory_kib), num));
+    attr(n, "unit", "KiB");
+    child(dom, "vcpu", (snprintf(num, sizeof num, "%u", spec->vcpus), num));
+
+    n = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
+    d = child(n, "type", "hvm");
+    attr(d, "arch", "x86_64");
+    if (spec->machine)
+        attr(d, "machine", spec->machine);
+    if (spec->kernel) {
+        child(n, "kernel", spec->kernel);
+        child(n, "initrd", spec->initrd);
+        child(n, "cmdline", spec->cmdline);
+    } else {
+        attr(xmlNewChild(n, NULL, BAD_CAST "boot", NULL), "dev", "hd");
+    }
+
+    n = xmlNewChild(dom, NULL, BAD_CAST "features", NULL);
+    xmlNewChild(n, NULL, BAD_CAST "acpi", NULL);
+    xmlNewChild(n, NULL, BAD_CAST "apic", NULL);
+    if (strcmp(spec->virt_type, "kvm") == 0)
+        attr(xmlNewChild(dom, NULL, BAD_CAST "cpu", NULL), "mode", "host-passthrough");
+    attr(xmlNewChild(dom, NULL, BAD_CAST "clock", NULL), "offset", "utc");
+    child(dom, "on_poweroff", "destroy");
+    child(dom, "on_reboot", spec->on_reboot_destroy ? "destroy" : "restart");
+    child(dom, "on_crash", "destroy");
+
+    dev = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
+    d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
+    attr(d, "type", "file");
+    attr(d, "device", "disk");
+    n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+    attr(n, "name", "qemu");
+    attr(n, "type", spec->disk_format);
+    attr(n, "discard", "unmap");
+    attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "file", spec->disk_path);
+    n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
+    attr(n, "dev", "vda");
+    attr(n, "bus", "virtio");
+
+    if (spec->cdrom) {
+        d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
+        attr(d, "type", "file");
+        attr(d, "device", "cdrom");
+        n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+        attr(n, "name", "qemu");
+        attr(n, "type", "raw");
+        n = xmlNewChild(d, NULL, BAD_CAST "source", NULL);
+        attr(n, "file", spec->cdrom);
+        if (spec->cdrom_no_relabel) {
+            /* libvirt would chown the ISO to the qemu user and, read-only
+             * images never being restored, leave it so. */
+            n = xmlNewChild(n, NULL, BAD_CAST "seclabel", NULL);
+            attr(n, "model", "dac");
+            attr(n, "relabel", "no");
+        }
+        n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
+        attr(n, "dev", "sda");
+        attr(n, "bus", "sata");
+        xmlNewChild(d, NULL, BAD_CAST "readonly", NULL);
+    }
+
+    d = xmlNewChild(dev, NULL, BAD_CAST "interface", NULL);
+    switch (spec->net->kind) {
+    case NET_USER:
+        attr(d, "type", "user");
+        break;
+    case NET_BRIDGE:
+        attr(d, "type", "bridge");
+        attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "bridge", spec->net->source);
+        break;
+    case NET_NETWORK:
+        attr(d, "type", "network");
+        attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "network", spec->net->source);
+        break;
+    }
+    if (spec->mac)
+        attr(xmlNewChild(d, NULL, BAD_CAST "mac", NULL), "address", spec->mac);
+    attr(xmlNewChild(d, NULL, BAD_CAST "model", NULL), "type", "virtio");
+
+    d = xmlNewChild(dev, NULL, BAD_CAST "serial", NULL);
+    attr(d, "type", "pty");
+    if (spec->console_log) {
+        n = xmlNewChild(d, NULL, BAD_CAST "log", NULL);
+        attr(n, "file", spec->console_log);
+        attr(n, "append", "off");
+    }
+    attr(xmlNewChild(d, NULL, BAD_CAST "target", NULL), "port", "0");
+    d = xmlNewChild(dev, NULL, BAD_CAST "console", NULL);
+    attr(d, "type", "pty");
+    n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
+    attr(n, "type", "serial");
+    attr(n, "port", "0");
+    d = xmlNewChild(dev, NULL, BAD_CAST "rng", NULL);
+    attr(d, "model", "virtio");
+    n = child(d, "backend", "/dev/urandom");
+    attr(n, "model", "random");
+    attr(xmlNewChild(dev, NULL, BAD_CAST "memballoon", NULL), "model", "virtio");
+
+    xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
+    xmlFreeDoc(doc);
+    if (!buf) {
+        error("cannot serialise the domain XML of '%s'", spec->name);
+        return NULL;
+    }
+    ret = strdup((const char *)buf);
+    xmlFree(buf);
+    return ret; /* caller frees */
+}
+
+static char **xpath_strings(xmlXPathContextPtr ctx, const char *expr)
+{
+    xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    int n = (obj && obj->nodesetval) ? obj->nodesetval->nodeNr : 0;
+    char **v = calloc(n + 1, sizeof *v);
+    int k = 0;
+
+    if (!v)
+        abort();
+    for (int i = 0; i < n; i++) {
+        xmlChar *s = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
+        if (s) {
+            v[k++] = strdup((const char *)s);
+            xmlFree(s);
+        }
+    }
+    xmlXPathFreeObject(obj);
+    return v;
+}
+
+static char *xpath_string(xmlXPathContextPtr ctx, const char *expr)
+{
+    char **v = xpath_strings(ctx, expr);
+    char *s = v[0] ? strdup(v[0]) : NULL;
+
+    strv_free(v);
+    return s;
+}
+
+int domxml_parse(const char *xml, struct clone_meta *meta)
+{
+    xmlDocPtr doc;
+    xmlXPathContextPtr ctx;
+
+    memset(meta, 0, sizeof *meta);
+    doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc)
+        return error("cannot parse domain XML");
+    ctx = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctx, BAD_CAST "v", BAD_CAST VMSTAMP_XMLNS);
+    xmlXPathRegisterNs(ctx, BAD_CAST "o", BAD_CAST LIBOSINFO_XMLNS);
+    meta->os_id = xpath_string(ctx, "/domain/metadata/o:libosinfo/o:os/@id");
+    meta->template_path = xpath_string(ctx, "/domain/metadata/v:clone/v:template");
+    meta->is_vmstamp = meta->template_path != NULL;
+    meta->hostname = xpath_string(ctx, "/domain/metadata/v:clone/v:hostname");
+    meta->created = xpath_string(ctx, "/domain/metadata/v:clone/v:created");
+    meta->disks = xpath_strings(ctx, "/domain/metadata/v:clone/v:disk");
+    meta->macs = xpath_strings(ctx, "/domain/devices/interface/mac/@address");
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+char *xml_get(const char *xml, const char *xpath)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "in.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlXPathContextPtr ctx;
+    char *s;
+
+    if (!doc)
+        return NULL;
+    ctx = xmlXPathNewContext(doc);
+    s = xpath_string(ctx, xpath);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return s; /* caller frees */
+}
+
+void clone_meta_release(struct clone_meta *meta)
+{
+    free(meta->template_path);
+    free(meta->hostname);
+    free(meta->created);
+    free(meta->os_id);
+    strv_free(meta->disks);
+    strv_free(meta->macs);
+    memset(meta, 0, sizeof *meta);
+}

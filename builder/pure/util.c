@@ -1,0 +1,303 @@
+/* util.c: see util.h. */
+#include <crypt.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "pure/util.h"
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+    char *end;
+    double v;
+    uint64_t mult = 1;
+
+    if (!s || !*s || !isdigit((unsigned char)*s))
+        return error("invalid size '%s': use a number with an optional K, M, G or T suffix", s ? s : "");
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno)
+        return error("invalid size '%s': use a number with an optional K, M, G or T suffix", s);
+    switch (toupper((unsigned char)*end)) {
+    case '\0': break;
+    case 'K': mult = 1ULL << 10; end++; break;
+    case 'M': mult = 1ULL << 20; end++; break;
+    case 'G': mult = 1ULL << 30; end++; break;
+    case 'T': mult = 1ULL << 40; end++; break;
+    default:
+        return error("invalid size '%s': use a number with an optional K, M, G or T suffix", s);
+    }
+    if (*end == 'i' || *end == 'I')
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || v <= 0 || v * mult > 1e18)
+        return error("invalid size '%s': use a number with an optional K, M, G or T suffix", s);
+    *bytes = (uint64_t)(v * mult);
+    return 0;
+}
+
+int valid_hostname(const char *s)
+{
+    size_t total = strlen(s), label = 0;
+
+    if (total == 0 || total > 253)
+        return 0;
+    for (const char *p = s; ; p++) {
+        if (*p == '.' || *p == '\0') {
+            if (label == 0 || label > 63 || p[-1] == '-')
+                return 0;
+            if (*p == '\0')
+                return 1;
+            label = 0;
+            continue;
+        }
+        if (!(isalnum((unsigned char)*p) || *p == '-'))
+            return 0;
+        if (*p == '-' && label == 0)
+            return 0;
+        label++;
+    }
+}
+
+int valid_domain_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+int parse_mac(const char *s, char out[18])
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2) {
+            if (s[i] != ':')
+                return -1;
+            out[i] = ':';
+        } else {
+            if (!isxdigit((unsigned char)s[i]))
+                return -1;
+            out[i] = (char)tolower((unsigned char)s[i]);
+        }
+    }
+    out[17] = '\0';
+    /* Multicast addresses cannot be a NIC's address. */
+    int first = (int)strtol((char[]){ out[0], out[1], 0 }, NULL, 16);
+    if (first & 1)
+        return -1;
+    return 0;
+}
+
+int mac_from_ipv4(const char *ip, char out[18])
+{
+    unsigned a, b, c, d;
+    char tail;
+
+    if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 ||
+        a > 255 || b > 255 || c > 255 || d > 255)
+        return error("invalid IPv4 address '%s': use dotted quad like 192.168.122.4", ip);
+    snprintf(out, 18, "52:54:%02x:%02x:%02x:%02x", a, b, c, d);
+    return 0;
+}
+
+int random_mac(char out[18])
+{
+    unsigned char r[3];
+
+    if (RAND_bytes(r, sizeof r) != 1)
+        return error("cannot get random bytes from OpenSSL");
+    snprintf(out, 18, "52:54:00:%02x:%02x:%02x", r[0], r[1], r[2]);
+    return 0;
+}
+
+int random_machine_id(char out[33])
+{
+    unsigned char r[16];
+
+    if (RAND_bytes(r, sizeof r) != 1)
+        return error("cannot get random bytes from OpenSSL");
+    /* A v4 UUID, as systemd-id128 makes them. */
+    r[6] = (r[6] & 0x0f) | 0x40;
+    r[8] = (r[8] & 0x3f) | 0x80;
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+char *expand_name_pattern(const char *pattern, int n)
+{
+    int convs = 0;
+    char *out;
+
+    for (const char *p = pattern; *p; p++) {
+        if (*p != '%')
+            continue;
+        if (p[1] == '%') {
+            p++;
+            continue;
+        }
+        const char *q = p + 1;
+        if (*q == '0')
+            q++;
+        while (isdigit((unsigned char)*q))
+            q++;
+        if (*q != 'd') {
+            error("invalid --name-pattern '%s': use one %%d (or %%02d) conversion", pattern);
+            return NULL;
+        }
+        convs++;
+        p = q;
+    }
+    if (convs != 1) {
+        error("invalid --name-pattern '%s': use exactly one %%d (or %%02d) conversion", pattern);
+        return NULL;
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    if (asprintf(&out, pattern, n) < 0)
+        abort();
+#pragma GCC diagnostic pop
+    return out; /* caller frees */
+}
+
+const char *human_size(uint64_t bytes, char *buf, size_t len)
+{
+    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)bytes;
+    int u = 0;
+
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *mem;
+    char chunk[8192];
+    size_t n;
+
+    if (!fp) {
+        error("cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    mem = open_memstream(&buf, &size);
+    if (!mem)
+        abort();
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(mem);
+    if (ferror(fp)) {
+        free(buf);
+        error("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (len)
+        *len = size;
+    return buf; /* caller frees */
+}
+
+int mkdir_p(const char *path, int mode)
+{
+    CLEANUP_FREE char *p = strdup(path);
+
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+            return error("cannot create directory '%s': %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+        return error("cannot create directory '%s': %s", p, strerror(errno));
+    return 0;
+}
+
+int parse_memory(const char *s, uint64_t *kib)
+{
+    uint64_t bytes;
+    char *end;
+
+    errno = 0;
+    unsigned long long mib = strtoull(s, &end, 10);
+    if (!errno && *end == '\0' && mib > 0) {
+        *kib = mib * 1024;
+        return 0;
+    }
+    if (parse_size(s, &bytes) < 0 || bytes < 1024 * 1024) {
+        error_clear();
+        return error("invalid --memory '%s': give MiB (1024) or a size (2G)", s);
+    }
+    *kib = bytes / 1024;
+    return 0;
+}
+
+char *read_password_file(const char *path)
+{
+    struct stat st;
+    char *text, *nl;
+
+    if (stat(path, &st) < 0) {
+        error("root password file '%s' not found: create it with mode 0600", path);
+        return NULL;
+    }
+    if (st.st_mode & 0077) {
+        error("root password file '%s' is readable by others (mode %04o): chmod 600 it",
+              path, st.st_mode & 07777);
+        return NULL;
+    }
+    text = read_file(path, NULL);
+    if (!text)
+        return NULL;
+    nl = strchr(text, '\n');
+    if (nl)
+        *nl = '\0';
+    if (!*text) {
+        free(text);
+        error("root password file '%s' is empty: put the password on its first line", path);
+        return NULL;
+    }
+    return text; /* caller frees (and wipes) */
+}
+
+char *hash_password(const char *password)
+{
+    struct crypt_data cd;
+    const char *salt, *hash;
+    char *out = NULL;
+
+    memset(&cd, 0, sizeof cd);
+    salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
+    hash = salt ? crypt_r(password, salt, &cd) : NULL;
+    if (hash && hash[0] != '*')
+        out = strdup(hash);
+    explicit_bzero(&cd, sizeof cd);
+    if (!out)
+        error("cannot hash the root password with crypt_gensalt('$6$')");
+    return out; /* caller frees */
+}
