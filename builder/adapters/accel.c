@@ -13,6 +13,7 @@
 #include "base/cleanup.h"
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "pure/util.h"
 
 enum accel accel_requested = ACCEL_AUTO;

@@ -11,6 +11,7 @@
 #include "base/cleanup.h"
 #include "pure/domxml.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "adapters/store.h"
 #include "pure/util.h"
 #include "adapters/virt.h"

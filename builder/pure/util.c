@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "pure/util.h"
 
 int parse_size(const char *s, uint64_t *bytes)
@@ -190,52 +191,6 @@ const char *human_size(uint64_t bytes, char *buf, size_t len)
     else
         snprintf(buf, len, "%.1f %s", v, units[u]);
     return buf;
-}
-
-char *read_file(const char *path, size_t *len)
-{
-    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *mem;
-    char chunk[8192];
-    size_t n;
-
-    if (!fp) {
-        error("cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    mem = open_memstream(&buf, &size);
-    if (!mem)
-        abort();
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(mem);
-    if (ferror(fp)) {
-        free(buf);
-        error("cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (len)
-        *len = size;
-    return buf; /* caller frees */
-}
-
-int mkdir_p(const char *path, int mode)
-{
-    CLEANUP_FREE char *p = strdup(path);
-
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
-            return error("cannot create directory '%s': %s", p, strerror(errno));
-        *s = '/';
-    }
-    if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
-        return error("cannot create directory '%s': %s", p, strerror(errno));
-    return 0;
 }
 
 int parse_memory(const char *s, uint64_t *kib)

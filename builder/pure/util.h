@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* read_file and mkdir_p live in base/fileio.c (include "base/fileio.h").
+ * Declared here too for the callers that still expect them from util.h;
+ * not by including base/fileio.h, whose remove_tree() clashes with a
+ * static one in commands/cmd-clone.c. */
+char *read_file(const char *path, size_t *len);
+int mkdir_p(const char *path, int mode);
+
 /* "20G", "512M", "1.5T", "1048576" -> bytes (K/M/G/T are powers of 1024). */
 int parse_size(const char *s, uint64_t *bytes);
 /* RFC 1123 host name (labels of [a-z0-9-], not starting/ending with '-',
@@ -26,8 +33,6 @@ int random_machine_id(char out[33]);
 char *expand_name_pattern(const char *pattern, int n);
 /* "1.5 GiB"-style rendering into buf. */
 const char *human_size(uint64_t bytes, char *buf, size_t len);
-/* Read a whole file (NUL-terminated); NULL on error (recorded). */
-char *read_file(const char *path, size_t *len);
 
 /* --memory: a bare number is MiB (as in virt-install), else a size; -> KiB. */
 int parse_memory(const char *s, uint64_t *kib);
@@ -38,5 +43,3 @@ char *read_password_file(const char *path);
 char *hash_password(const char *password);
 
 #endif
-/* mkdir -p with MODE for created directories. */
-int mkdir_p(const char *path, int mode);

@@ -16,6 +16,7 @@
 #include "base/cleanup.h"
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "adapters/inject.h"
 #include "adapters/iso.h"
 #include "pure/util.h"

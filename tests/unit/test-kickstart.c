@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/fileio.h"
 #include "pure/kickstart.h"
 #include "pure/util.h"
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/fileio.h"
 #include "pure/meta.h"
 #include "adapters/publish.h"
 #include "pure/util.h"

@@ -11,6 +11,7 @@
 
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "adapters/qemuimg.h"
 #include "pure/util.h"
 

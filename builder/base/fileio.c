@@ -1,0 +1,247 @@
+/* fileio.c: see fileio.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fileio.h"
+
+int fsync_parent(const char *path)
+{
+    CLEANUP_FREE char *copy = strdup(path);
+    CLEANUP_CLOSE int fd = -1;
+    const char *dir;
+
+    if (!copy)
+        abort();
+    dir = dirname(copy);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return error("cannot open directory '%s': %s", dir, strerror(errno));
+    /* Some file systems cannot fsync a directory (EINVAL): nothing to do there. */
+    if (fsync(fd) < 0 && errno != EINVAL)
+        return error("cannot sync directory '%s': %s", dir, strerror(errno));
+    return 0;
+}
+
+int rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return 1;
+    if (errno != EINVAL && errno != ENOSYS)
+        return error("cannot rename '%s' to '%s': %s", from, to, strerror(errno));
+    /* The file system has no RENAME_NOREPLACE (tmpfs before 3.17, NFS, ...):
+     * link() never replaces either, then the old name goes. */
+    if (link(from, to) < 0) {
+        if (errno == EEXIST)
+            return 1;
+        return error("cannot rename '%s' to '%s': %s", from, to, strerror(errno));
+    }
+    if (unlink(from) < 0)
+        return error("cannot remove '%s' after linking it to '%s': %s", from, to, strerror(errno));
+    return 0;
+}
+
+/* Write DATA to a new temporary file beside PATH, synced, with MODE.
+ * Returns the temporary name (caller frees and renames or unlinks), NULL on
+ * error (recorded, nothing left behind). */
+static char *write_temp(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = NULL;
+    const char *p = data;
+    int fd;
+
+    if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+        abort();
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        error("cannot create a temporary file beside '%s': %s", path, strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            error("cannot write '%s': %s", tmp, strerror(errno));
+            goto fail;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    /* fchmod, not the mode of open(): the umask does not apply. */
+    if (fchmod(fd, mode) < 0) {
+        error("cannot set the mode of '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (fsync(fd) < 0) {
+        error("cannot sync '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        error("cannot write '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    return tmp; /* caller frees */
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return NULL;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    CLEANUP_FREE char *tmp = write_temp(path, data, len, mode);
+
+    if (!tmp)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return error("cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+    }
+    return fsync_parent(path);
+}
+
+int create_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    CLEANUP_FREE char *tmp = NULL;
+    int r;
+
+    /* Cheap early answer; rename_noreplace is what makes it safe. */
+    if (access(path, F_OK) == 0)
+        return 1;
+    tmp = write_temp(path, data, len, mode);
+    if (!tmp)
+        return -1;
+    r = rename_noreplace(tmp, path);
+    if (r != 0) {
+        unlink(tmp);
+        return r;
+    }
+    return fsync_parent(path);
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *mem;
+    char chunk[8192];
+    size_t n;
+
+    if (!fp) {
+        error("cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    mem = open_memstream(&buf, &size);
+    if (!mem)
+        abort();
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(mem);
+    if (ferror(fp)) {
+        free(buf);
+        error("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (len)
+        *len = size;
+    return buf; /* caller frees */
+}
+
+/* mkdir that accepts an existing directory (and only a directory). */
+static int mkdir_one(const char *p, mode_t mode)
+{
+    struct stat st;
+
+    if (mkdir(p, mode) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return error("cannot create directory '%s': %s", p, strerror(errno));
+    if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+        return error("cannot create directory '%s': a file of that name exists", p);
+    return 0;
+}
+
+int mkdir_p(const char *path, int mode)
+{
+    CLEANUP_FREE char *p = strdup(path);
+
+    if (!p)
+        abort();
+    if (!*p)
+        return error("cannot create a directory with an empty name");
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/' || s[-1] == '/')
+            continue;
+        *s = '\0';
+        if (mkdir_one(p, (mode_t)mode) < 0)
+            return -1;
+        *s = '/';
+    }
+    return mkdir_one(p, (mode_t)mode);
+}
+
+/* Remove NAME in PARENT (shown as PATH in messages), recursively, never
+ * following a symbolic link. */
+static int remove_at(int parent, const char *name, const char *path)
+{
+    DIR *d;
+    struct dirent *ent;
+    int fd, r = 0;
+
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return error("cannot remove '%s': %s", path, strerror(errno));
+    fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return error("cannot remove '%s': %s", path, strerror(errno));
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return error("cannot read directory '%s': %s", path, strerror(errno));
+    }
+    while (r == 0) {
+        errno = 0;
+        ent = readdir(d);
+        if (!ent) {
+            if (errno)
+                r = error("cannot read directory '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+            continue;
+        CLEANUP_FREE char *child = NULL;
+        if (asprintf(&child, "%s/%s", path, ent->d_name) < 0)
+            abort();
+        r = remove_at(dirfd(d), ent->d_name, child);
+    }
+    closedir(d);
+    if (r < 0)
+        return -1;
+    if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return error("cannot remove directory '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+int remove_tree(const char *path)
+{
+    return remove_at(AT_FDCWD, path, path);
+}
