@@ -16,6 +16,7 @@
 
 #include "adapters/bundle.h"
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/error.h"
 #include "pure/meta.h"
 
@@ -45,17 +46,6 @@ static const char *arch_reason(struct archive *a)
     const char *s = archive_error_string(a);
 
     return s ? s : "unknown libarchive error";
-}
-
-static void to_hex(const unsigned char *md, unsigned len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (unsigned i = 0; i < len; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[2 * len] = '\0';
 }
 
 /* Read up to LEN bytes; fewer only at end of file. -1 (errno set) on error. */
@@ -88,56 +78,6 @@ static int write_full(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
-}
-
-static int sha256_start(EVP_MD_CTX **ctx)
-{
-    *ctx = EVP_MD_CTX_new();
-    if (!*ctx || EVP_DigestInit_ex(*ctx, EVP_sha256(), NULL) != 1) {
-        error("cannot start a SHA-256 digest: %s", ssl_reason());
-        ERR_clear_error();
-        return -1;
-    }
-    return 0;
-}
-
-static int sha256_finish(EVP_MD_CTX *ctx, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-        error("cannot finish a SHA-256 digest: %s", ssl_reason());
-        ERR_clear_error();
-        return -1;
-    }
-    to_hex(md, mdlen, out);
-    return 0;
-}
-
-int sha256_file(const char *path, char out[65])
-{
-    CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    CLEANUP_FREE unsigned char *buf = NULL;
-    CLEANUP_MD_CTX EVP_MD_CTX *ctx = NULL;
-    ssize_t n;
-
-    if (fd < 0)
-        return error("cannot open '%s' to checksum it: %s", path, strerror(errno));
-    if (!(buf = malloc(IO_BUF)))
-        return error("out of memory");
-    if (sha256_start(&ctx) < 0)
-        return -1;
-    while ((n = read_full(fd, buf, IO_BUF)) > 0) {
-        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-            error("cannot checksum '%s': %s", path, ssl_reason());
-            ERR_clear_error();
-            return -1;
-        }
-    }
-    if (n < 0)
-        return error("cannot read '%s': %s", path, strerror(errno));
-    return sha256_finish(ctx, out);
 }
 
 /* Never prompt on the terminal: an encrypted key simply fails to load. */
@@ -239,7 +179,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
     CLEANUP_FREE char *want = NULL;
     CLEANUP_FREE char *tmp = NULL;
     CLEANUP_FREE unsigned char *buf = NULL;
-    CLEANUP_MD_CTX EVP_MD_CTX *md = NULL;
+    CLEANUP_DIGEST struct digest *md = NULL;
     CLEANUP_CLOSE int img = -1;
     size_t meta_len = strlen(meta_json);
     unsigned char sig[SIG_LEN];
@@ -269,7 +209,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
         tmp = NULL;
         return error("out of memory");
     }
-    if (sha256_start(&md) < 0)
+    if (!(md = digest_new(DIGEST_SHA256)))
         return -1;
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -307,11 +247,8 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
             error("image '%s' shrank while being exported: is something writing to it?", image);
             goto out;
         }
-        if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
-            error("cannot checksum image '%s': %s", image, ssl_reason());
-            ERR_clear_error();
+        if (digest_update(md, buf, (size_t)n) < 0)
             goto out;
-        }
         if (add_data(a, buf, (size_t)n) < 0) {
             error("cannot write bundle '%s': %s", out, arch_reason(a));
             goto out;
@@ -322,7 +259,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
         error("cannot write bundle '%s': %s", out, arch_reason(a));
         goto out;
     }
-    if (sha256_finish(md, got) < 0)
+    if (digest_finish_hex(md, got) < 0)
         goto out;
     if (strcasecmp(got, want) != 0) {
         error("bundle '%s': image '%s' has SHA-256 %s but its metadata says %s: "
@@ -470,24 +407,21 @@ static int read_small(struct import *im, const char *name, int64_t size, char **
 static int read_image(struct import *im, int64_t size)
 {
     CLEANUP_FREE unsigned char *buf = NULL;
-    CLEANUP_MD_CTX EVP_MD_CTX *md = NULL;
+    CLEANUP_DIGEST struct digest *md = NULL;
     int64_t total = 0;
     la_ssize_t n;
 
     if (!(buf = malloc(IO_BUF)))
         return error("out of memory");
-    if (sha256_start(&md) < 0)
+    if (!(md = digest_new(DIGEST_SHA256)))
         return -1;
     im->fd = open(im->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (im->fd < 0)
         return error("cannot create '%s': %s", im->tmp, strerror(errno));
     im->created = 1;
     while ((n = archive_read_data(im->a, buf, IO_BUF)) > 0) {
-        if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
-            error("cannot checksum the image of bundle '%s': %s", im->bundle, ssl_reason());
-            ERR_clear_error();
+        if (digest_update(md, buf, (size_t)n) < 0)
             return -1;
-        }
         if (write_full(im->fd, buf, (size_t)n) < 0)
             return error("cannot write '%s': %s", im->tmp, strerror(errno));
         total += n;
@@ -498,7 +432,7 @@ static int read_image(struct import *im, int64_t size)
     if (total != size)
         return error("bundle '%s': member '%s' is truncated (%jd of %jd bytes)", im->bundle, BUNDLE_IMAGE,
                      (intmax_t)total, (intmax_t)size);
-    return sha256_finish(md, im->got);
+    return digest_finish_hex(md, im->got);
 }
 
 /* Check the signature over the metadata, then parse the metadata. */

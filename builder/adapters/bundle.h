@@ -5,6 +5,8 @@
 #ifndef VMSTAMP_BUNDLE_H
 #define VMSTAMP_BUNDLE_H
 
+#include "base/digest.h"
+
 /* The members of a bundle; bundle_export writes them in this order, bundle_import
  * takes them in any order. */
 #define BUNDLE_META "metadata.json"
@@ -34,7 +36,6 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
  * refuses; an image whose SHA-256 is not the metadata's "sha256". */
 int bundle_import(const char *bundle, const char *trust_key, const char *image_out, char **meta_json_out);
 
-/* SHA-256 of the file PATH as 64 lowercase hex digits in OUT (streamed). */
-int sha256_file(const char *path, char out[65]);
+/* sha256_file(), used with bundles, lives in base/digest.h. */
 
 #endif

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "adapters/command.h"
 #include "base/error.h"
 #include "adapters/publish.h"
@@ -179,51 +179,6 @@ char *publish_index_text(const struct template_meta *metas, const uint64_t *xz_s
     return buf; /* caller frees */
 }
 
-int publish_sha512_file(const char *path, char out[129], uint64_t *size)
-{
-    CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    uint64_t total = 0;
-    EVP_MD_CTX *ctx;
-    int ret = 0;
-
-    if (fd < 0)
-        return error("cannot open '%s': %s", path, strerror(errno));
-    ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        return error("cannot compute sha512: OpenSSL failed");
-    }
-    for (;;) {
-        unsigned char chunk[1 << 16];
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            ret = error("cannot read '%s': %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        if (EVP_DigestUpdate(ctx, chunk, (size_t)r) != 1) {
-            ret = error("cannot compute sha512: OpenSSL failed");
-            break;
-        }
-        total += (uint64_t)r;
-    }
-    if (ret == 0 && (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 64))
-        ret = error("cannot compute sha512: OpenSSL failed");
-    EVP_MD_CTX_free(ctx);
-    if (ret < 0)
-        return -1;
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    if (size)
-        *size = total;
-    return 0;
-}
-
 /* Write TEXT to PATH (created 0644, truncated) and fsync it. */
 static int write_synced(const char *path, const char *text)
 {
@@ -306,7 +261,7 @@ static int compress_image(const char *tmpdir, const char *name, const char *imag
     }
     if (chmod(xz, 0644) < 0)
         r = error("cannot chmod '%s': %s", xz, strerror(errno));
-    if (r < 0 || fsync_path(xz) < 0 || publish_sha512_file(xz, sha512, size) < 0) {
+    if (r < 0 || fsync_path(xz) < 0 || sha512_file(xz, sha512, size) < 0) {
         unlink(xz);
         return -1;
     }

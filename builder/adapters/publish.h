@@ -31,8 +31,4 @@ int publish_repository(const char *dir, const struct template_meta *metas,
 char *publish_index_text(const struct template_meta *metas, const uint64_t *xz_sizes,
                          const char *const *xz_sha512, size_t n);
 
-/* The sha512 of the file at PATH as 128 lowercase hex digits in out[129],
- * read in chunks (OpenSSL EVP); its size in *SIZE when SIZE is not NULL. */
-int publish_sha512_file(const char *path, char out[129], uint64_t *size);
-
 #endif

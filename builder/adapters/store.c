@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "adapters/bundle.h"
+#include "base/digest.h"
 #include "base/cleanup.h"
 #include "pure/domxml.h"
 #include "base/error.h"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "pure/meta.h"
@@ -149,11 +150,11 @@ static void test_sha512_file(void **state)
     assert_non_null(fp);
     fputs("abc", fp);
     fclose(fp);
-    assert_int_equal(publish_sha512_file(path, sum, &size), 0);
+    assert_int_equal(sha512_file(path, sum, &size), 0);
     assert_string_equal(sum, SHA512_ABC);
     assert_int_equal(size, 3);
     unlink(path);
-    assert_int_equal(publish_sha512_file(path, sum, NULL), -1);
+    assert_int_equal(sha512_file(path, sum, NULL), -1);
     assert_non_null(strstr(error_message(), "cannot open"));
     error_clear();
     rmdir(dir);
@@ -197,7 +198,7 @@ static void test_repository(void **state)
         snprintf(path, sizeof path, "%s/rocky9-web.qcow2.xz", repo);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
-        assert_int_equal(publish_sha512_file(path, sum, &size), 0);
+        assert_int_equal(sha512_file(path, sum, &size), 0);
         assert_non_null(strstr(index, sum));
         snprintf(path, sizeof path, "compressed_size=%llu\n", (unsigned long long)size);
         assert_non_null(strstr(index, path));
