@@ -95,21 +95,20 @@ static void set_why(char **why, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Best effort: a host where /run/vmstamp cannot be written probes every time. */
 static void write_cache(enum accel a, const char *why)
 {
     CLEANUP_FREE char *id = boot_id();
-    char tmp[] = ACCEL_CACHE ".XXXXXX";
-    int fd;
+    CLEANUP_FREE char *line = NULL;
+    int had_error = error_message() != NULL;
 
+    if (asprintf(&line, "%s %s %s\n", id, accel_name(a), why ? why : "") < 0)
+        abort();
     mkdir("/run/vmstamp", 0755);
-    fd = mkstemp(tmp);
-    if (fd < 0)
-        return;
-    dprintf(fd, "%s %s %s\n", id, accel_name(a), why ? why : "");
-    close(fd);
-    chmod(tmp, 0644);
-    if (rename(tmp, ACCEL_CACHE) < 0)
-        unlink(tmp);
+    if (write_file_atomic(ACCEL_CACHE, line, strlen(line), 0644) < 0 && !had_error) {
+        debug("cannot cache the accelerator: %s", error_message());
+        error_clear();
+    }
 }
 
 enum accel accel_probe(char **why)

@@ -18,6 +18,7 @@
 #include "base/cleanup.h"
 #include "base/digest.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "pure/meta.h"
 
 #define IO_BUF (1024 * 1024) /* image streaming buffer */
@@ -276,7 +277,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
         error("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
         goto out;
     }
-    r = 0;
+    r = fsync_parent(out);
 out:
     if (a)
         archive_write_free(a);
@@ -581,11 +582,19 @@ int bundle_import(const char *bundle, const char *trust_key, const char *image_o
         goto out;
     }
     im.fd = -1;
-    if (rename(im.tmp, image_out) < 0) {
-        error("cannot rename '%s' to '%s': %s", im.tmp, image_out, strerror(errno));
+    /* Never over an image that appeared meanwhile (another import, a template). */
+    switch (rename_noreplace(im.tmp, image_out)) {
+    case 0:
+        break;
+    case 1:
+        error("bundle '%s': '%s' already exists: remove it first or import elsewhere", bundle, image_out);
+        goto out;
+    default:
         goto out;
     }
     im.created = 0;
+    if (fsync_parent(image_out) < 0)
+        goto out;
     if (meta_json_out)
         *meta_json_out = steal_pointer(&im.meta);
     r = 0;

@@ -25,7 +25,8 @@
 int bundle_export(const char *out, const char *image, const char *meta_json, const char *sign_key);
 
 /* Read BUNDLE strictly and write its image to IMAGE_OUT (as IMAGE_OUT.tmp, renamed
- * only when every check passes; on failure nothing is left behind). On success
+ * only when every check passes, and never over an existing IMAGE_OUT; on failure
+ * nothing is left behind). On success
  * *META_JSON_OUT (if not NULL) gets the metadata text, which the caller frees.
  * Refused, each with a one-line error naming the bundle: an archive that does not
  * read completely (truncated, corrupt, not zstd-compressed tar); any member but the

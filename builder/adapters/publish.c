@@ -25,6 +25,7 @@
 #include "base/digest.h"
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "adapters/publish.h"
 
 #define XZ_SUFFIX ".qcow2.xz"
@@ -179,27 +180,6 @@ char *publish_index_text(const struct template_meta *metas, const uint64_t *xz_s
     return buf; /* caller frees */
 }
 
-/* Write TEXT to PATH (created 0644, truncated) and fsync it. */
-static int write_synced(const char *path, const char *text)
-{
-    CLEANUP_CLOSE int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    size_t len = strlen(text), done = 0;
-
-    if (fd < 0)
-        return error("cannot create '%s': %s", path, strerror(errno));
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return error("cannot write '%s': %s", path, strerror(errno));
-        done += (size_t)w;
-    }
-    if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-        return error("cannot write '%s': %s", path, strerror(errno));
-    return 0;
-}
-
 static int fsync_path(const char *path)
 {
     CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -272,7 +252,7 @@ int publish_repository(const char *dir, const struct template_meta *metas,
                        const char *const *images, size_t n)
 {
     CLEANUP_FREE size_t *order = check_and_sort(metas, n);
-    CLEANUP_FREE char *tmpdir = NULL, *index_tmp = NULL, *index = NULL, *text = NULL;
+    CLEANUP_FREE char *tmpdir = NULL, *index = NULL, *text = NULL;
     CLEANUP_FREE uint64_t *sizes = calloc(n ? n : 1, sizeof *sizes);
     CLEANUP_FREE char (*sums)[129] = calloc(n ? n : 1, sizeof *sums);
     CLEANUP_FREE const char **sum_ptrs = calloc(n ? n : 1, sizeof *sum_ptrs);
@@ -284,7 +264,6 @@ int publish_repository(const char *dir, const struct template_meta *metas,
     if (!order || ensure_dir(dir) < 0)
         return -1;
     if (asprintf(&tmpdir, "%s/.publish-XXXXXX", dir) < 0 ||
-        asprintf(&index_tmp, "%s/index.tmp", dir) < 0 ||
         asprintf(&index, "%s/index", dir) < 0)
         abort();
     if (!mkdtemp(tmpdir))
@@ -297,7 +276,7 @@ int publish_repository(const char *dir, const struct template_meta *metas,
         sum_ptrs[done] = sums[done];
     }
     text = publish_index_text(metas, sizes, sum_ptrs, n);
-    if (!text || write_synced(index_tmp, text) < 0)
+    if (!text)
         goto out;
     /* Everything is ready: swap the images in, then the index, so the window
      * where the index and an image disagree is as short as it can be. */
@@ -311,18 +290,13 @@ int publish_repository(const char *dir, const struct template_meta *metas,
             goto out;
         }
     }
-    if (rename(index_tmp, index) < 0) {
-        error("cannot rename '%s' to '%s': %s", index_tmp, index, strerror(errno));
-        goto out;
-    }
-    if (fsync_path(dir) < 0)
+    /* The index last (written beside, synced, renamed, directory synced). */
+    if (write_file_atomic(index, text, strlen(text), 0644) < 0)
         goto out;
     info("published %zu template%s in %s", n, n == 1 ? "" : "s", dir);
     ret = 0;
 
 out:
-    if (ret < 0)
-        unlink(index_tmp);
     for (size_t i = moved; i < done; i++) {
         CLEANUP_FREE char *xz = NULL;
         if (asprintf(&xz, "%s/%s" XZ_SUFFIX, tmpdir, metas[i].name) < 0)

@@ -17,7 +17,7 @@
  * the N templates: for each, an xz-compressed copy of its image
  * DIR/<name>.qcow2.xz (xz -T2 -6, through command.h, into a private temp
  * directory in DIR, then renamed), and one DIR/index listing exactly these
- * N templates, sorted by name (written as DIR/index.tmp, then renamed).
+ * N templates, sorted by name (written beside and renamed: write_file_atomic).
  * Files in DIR for templates not listed are left alone. IMAGES[i] is the
  * image path of METAS[i]. The .xz files and the index get mode 0644. */
 int publish_repository(const char *dir, const struct template_meta *metas,

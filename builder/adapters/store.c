@@ -119,21 +119,12 @@ int store_load(const struct store *st, const char *name, struct template_meta *m
 int store_save_meta(const struct store *st, const struct template_meta *meta)
 {
     CLEANUP_FREE char *path = store_meta_path(st, meta->name);
-    CLEANUP_FREE char *tmp = NULL;
     CLEANUP_FREE char *json = template_meta_to_json(meta);
-    FILE *fp;
+    CLEANUP_FREE char *text = NULL;
 
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
+    if (asprintf(&text, "%s\n", json) < 0)
         abort();
-    fp = fopen(tmp, "we");
-    if (!fp)
-        return error("cannot write '%s': %s", tmp, strerror(errno));
-    fprintf(fp, "%s\n", json);
-    if (fclose(fp) != 0 || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return error("cannot write '%s': %s", path, strerror(errno));
-    }
-    return 0;
+    return write_file_atomic(path, text, strlen(text), 0644);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -190,10 +181,10 @@ int store_verify(const struct store *st, const struct template_meta *meta, int u
         return error("template '%s' fails verification: SHA-256 of %s is %.12s..., its metadata says %.12s...: the image changed since it was made",
                      meta->name, img, sum, meta->sha256);
     }
-    FILE *fp = fopen(cache, "we");
-    if (fp) {
-        fputs(stamp, fp);
-        fclose(fp);
+    /* The cache only saves time: a failure to write it is no error. */
+    if (write_file_atomic(cache, stamp, strlen(stamp), 0644) < 0) {
+        debug("cannot cache the verification of '%s': %s", meta->name, error_message());
+        error_clear();
     }
     return 0;
 }

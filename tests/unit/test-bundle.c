@@ -372,7 +372,8 @@ static void test_round_trip(void **state)
     free(a);
     free(b);
 
-    /* META_JSON_OUT may be NULL; an existing IMAGE_OUT is replaced. */
+    /* META_JSON_OUT may be NULL (an existing IMAGE_OUT is refused: test_import_never_replaces). */
+    assert_int_equal(unlink(fx->out), 0);
     assert_int_equal(bundle_import(fx->bundle, fx->pub, fx->out, NULL), 0);
     assert_false(exists(fx->out_tmp));
 }
@@ -393,6 +394,26 @@ static void test_any_member_order(void **state)
     assert_int_equal(sha256_file(fx->out, sha), 0);
     assert_string_equal(sha, fx->sha);
     free_members(p.r, 3);
+}
+
+/* An image that appears at IMAGE_OUT meanwhile is never replaced. */
+static void test_import_never_replaces(void **state)
+{
+    struct fx *fx = *state;
+    size_t len;
+    char *kept;
+
+    export_ok(fx);
+    write_bytes(fx->out, "someone else's", 14);
+    assert_int_equal(bundle_import(fx->bundle, fx->pub, fx->out, NULL), -1);
+    assert_non_null(strstr(error_message(), "already exists"));
+    assert_non_null(strstr(error_message(), fx->out));
+    error_clear();
+    kept = slurp(fx->out, &len);
+    assert_int_equal(len, 14);
+    assert_memory_equal(kept, "someone else's", 14);
+    free(kept);
+    assert_false(exists(fx->out_tmp));
 }
 
 static void test_wrong_trust_key(void **state)
@@ -665,7 +686,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_sha256_known_answer), T(test_round_trip), T(test_any_member_order),
-        T(test_wrong_trust_key), T(test_bad_keys), T(test_tampered_image),
+        T(test_import_never_replaces), T(test_wrong_trust_key), T(test_bad_keys), T(test_tampered_image),
         T(test_tampered_metadata), T(test_dotdot_member), T(test_absolute_member),
         T(test_symlink_member), T(test_hardlink_member), T(test_dir_and_device_members),
         T(test_extra_member), T(test_duplicate_member), T(test_missing_members),
