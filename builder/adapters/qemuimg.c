@@ -183,3 +183,42 @@ static int convert(const char *src, const char *src_fmt, const char *dst, int co
     command_add(cmd, safe_dst);
     return run(cmd);
 }
+
+int qemuimg_check(const char *path, const char *format)
+{
+    CLEANUP_FREE char *safe = qemuimg_safe_path(path);
+    CLEANUP_FREE char *out = NULL;
+    struct command *cmd;
+    int r, status;
+
+    if (strcmp(format, "qcow2") != 0)
+        return 0; /* raw has no metadata to check */
+    cmd = command_new("qemu-img");
+    command_add(cmd, "check");
+    command_add(cmd, "-U");
+    command_add(cmd, "-f");
+    command_add(cmd, format);
+    command_add(cmd, "--output=json");
+    command_add(cmd, safe);
+    r = command_run(cmd, &out);
+    status = command_exit_status(cmd);
+    command_free(cmd);
+    /* 0: clean; 3: leaked clusters only (harmless); 2: corruptions; 1: not checkable. */
+    if (r == 0 || status == 3) {
+        error_clear();
+        return 0;
+    }
+    error_clear();
+    struct json_object *root = out ? json_tokener_parse(out) : NULL, *v;
+    long long corruptions = 0, errors = 0;
+    if (root && json_object_object_get_ex(root, "corruptions", &v))
+        corruptions = json_object_get_int64(v);
+    if (root && json_object_object_get_ex(root, "check-errors", &v))
+        errors = json_object_get_int64(v);
+    json_object_put(root);
+    if (corruptions || errors)
+        return error("image '%s' is damaged: qemu-img check found %lld corruption%s and %lld error%s "
+                     "(truncated or half-copied?): re-create or re-import it",
+                     path, corruptions, corruptions == 1 ? "" : "s", errors, errors == 1 ? "" : "s");
+    return error("image '%s' cannot be checked (qemu-img check exit %d): it may be damaged", path, status);
+}

@@ -24,6 +24,10 @@ int qemuimg_create_overlay(const char *path, const char *backing,
 /* Full copy to a sparse qcow2 (zero clusters dropped). */
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst);
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
+/* qemu-img check: a qcow2 with corruptions (a truncated copy, say) gets a
+ * one-line error naming it; leaked clusters are harmless and pass; raw
+ * images have nothing to check. */
+int qemuimg_check(const char *path, const char *format);
 
 /* "./name" for a relative path, path unchanged otherwise. Caller frees. */
 char *qemuimg_safe_path(const char *path);

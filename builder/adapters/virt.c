@@ -216,3 +216,18 @@ char *virt_volume_path(virConnectPtr conn, const char *pool_vol)
     virStorageVolFree(v);
     return path; /* caller frees */
 }
+
+int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max)
+{
+    CLEANUP_FREE char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, virt_type, 0);
+    CLEANUP_FREE char *v = NULL;
+
+    *max = 0;
+    if (!caps)
+        return error("cannot read the domain capabilities of %s guests: %s", virt_type, virt_error());
+    v = xml_get(caps, "/domainCapabilities/vcpu/@max");
+    if (!v)
+        return error("the domain capabilities name no vCPU maximum");
+    *max = (unsigned)strtoul(v, NULL, 10);
+    return 0;
+}

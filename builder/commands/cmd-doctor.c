@@ -17,6 +17,7 @@
 #include "adapters/gfs.h"
 #include "pure/util.h"
 #include "adapters/virt.h"
+#include "pipeline/run.h"
 
 static int failures;
 
@@ -142,6 +143,19 @@ int cmd_doctor(int argc, char **argv)
              human_size(avail, buf, sizeof buf), dir);
     } else {
         line("warn", "free disk", "cannot stat %s: %s", dir, strerror(errno));
+    }
+    {
+        /* Interrupted runs (kill -9, a crash, power loss) whose work the next
+         * changing command, or 'vmstamp gc', undoes. */
+        CLEANUP_STRV char **stale = stale_journals();
+        size_t n = 0;
+        while (stale[n])
+            n++;
+        if (n)
+            line("warn", "journal", "%zu interrupted run%s left work behind (%s%s): run 'vmstamp gc'", n,
+                 n == 1 ? "" : "s", stale[0], n > 1 ? ", ..." : "");
+        else
+            line("ok", "journal", "no interrupted runs (%s)", JOURNAL_DIR);
     }
     printf("accelerator: %s\n", accel_name(accel));
     return failures ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -10,6 +10,7 @@
 #include "pure/domxml.h"
 #include "base/error.h"
 #include "adapters/virt.h"
+#include "pipeline/run.h"
 
 static int delete_disk(virConnectPtr conn, const char *path)
 {
@@ -47,6 +48,9 @@ int cmd_rm(int argc, char **argv)
         error_report();
         return EXIT_FAILURE;
     }
+    /* What interrupted runs left is undone first (it may be what is asked for). */
+    recover_dead_runs();
+    error_clear();
     virDomainPtr *doms = calloc((size_t)n, sizeof *doms);
     struct clone_meta *metas = calloc((size_t)n, sizeof *metas);
 

@@ -108,6 +108,11 @@ const struct cmd commands[] = {
       "  --inactivity-timeout S give up after S seconds without disk, CD-ROM or network I/O or console output\n"
       "                         (default 300)\n"
       "  --keep-failed          keep the disk of a failed install\n" },
+    { "gc", cmd_gc, CMD_NEEDS_ROOT, "undo what interrupted vmstamp runs left behind (every changing command does it first)",
+      "\n"
+      "Replays the journals of vmstamp runs that are no longer alive (killed, crashed, power lost):\n"
+      "removes their half-made domains, disks, store entries, private key and work directories,\n"
+      "and ends their libguestfs appliances. One line per thing removed.\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
       "[--pool POOL] [--network NET]\n"
       "  --pool POOL            pool to check (default: default)\n"

@@ -256,3 +256,48 @@ char *hash_password(const char *password)
         error("cannot hash the root password with crypt_gensalt('$6$')");
     return out; /* caller frees */
 }
+
+const char *domain_name_problem(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return "it is empty";
+    if (n > 64)
+        return "it is longer than 64 characters";
+    if (s[0] == '.' || s[0] == '-')
+        return "it may not start with '.' or '-'";
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-'))
+            return "use 1-64 letters, digits, '.', '_' or '-'";
+    return NULL;
+}
+
+const char *hostname_problem(const char *s)
+{
+    size_t total = strlen(s), label = 0;
+
+    if (total == 0)
+        return "it is empty";
+    if (total > 253)
+        return "it is longer than 253 characters";
+    for (const char *p = s;; p++) {
+        if (*p == '.' || *p == '\0') {
+            if (label == 0)
+                return "it has an empty label: labels are separated by single '.'";
+            if (label > 63)
+                return "a label is longer than 63 characters (the DNS limit): use a shorter name or split it with '.'";
+            if (p[-1] == '-')
+                return "a label may not end with '-'";
+            if (*p == '\0')
+                return NULL;
+            label = 0;
+            continue;
+        }
+        if (label == 0 && *p == '-')
+            return "a label may not start with '-'";
+        if (!(isalnum((unsigned char)*p) || *p == '-'))
+            return "use letters, digits and '-', labels separated by '.'";
+        label++;
+    }
+}

@@ -20,6 +20,10 @@ int valid_hostname(const char *s);
 /* A libvirt domain name vmstamp accepts: 1..64 of [A-Za-z0-9._-], not
  * starting with '.' or '-'. Names with '<', '&', '\'', '/' are refused. */
 int valid_domain_name(const char *s);
+/* What is wrong with S as a domain name / RFC 1123 host name, as a phrase
+ * to follow "invalid ... 'S': "; NULL if nothing. */
+const char *domain_name_problem(const char *s);
+const char *hostname_problem(const char *s);
 /* "52:54:00:ab:cd:ef" (either case): 0 and lowercase copy in out[18]. */
 int parse_mac(const char *s, char out[18]);
 /* IPv4 dotted quad -> "52:54:" + hex octets. */

@@ -1,0 +1,312 @@
+/* journal.c: the undo journal (see journal.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/journal.h"
+#include "base/proc.h"
+
+struct journal {
+    char *path;
+    int fd;
+    struct journal_record rec; /* what was written, for rollback */
+};
+
+static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool" };
+
+static char *xstrdup_or_null(const char *s)
+{
+    char *r;
+
+    if (!s)
+        return NULL;
+    r = strdup(s);
+    if (!r)
+        abort();
+    return r;
+}
+
+/* Append one JSON line and make it durable. */
+static int append(struct journal *j, struct json_object *o)
+{
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    size_t len = strlen(text);
+    char *line = malloc(len + 2);
+    int r = 0;
+
+    if (!line)
+        abort();
+    memcpy(line, text, len);
+    line[len] = '\n';
+    if (write(j->fd, line, len + 1) != (ssize_t)(len + 1) || fdatasync(j->fd) < 0)
+        r = error("cannot write journal '%s': %s", j->path, strerror(errno));
+    free(line);
+    json_object_put(o);
+    return r;
+}
+
+struct journal *journal_begin(const char *dir, const char *command)
+{
+    struct journal *j = calloc(1, sizeof *j);
+    struct json_object *o;
+    char created[32];
+    time_t now = time(NULL);
+
+    if (!j)
+        abort();
+    if (!dir)
+        dir = JOURNAL_DIR;
+    if (mkdir_p(dir, 0700) < 0) {
+        free(j);
+        return NULL;
+    }
+    if (asprintf(&j->path, "%s/%s.json", dir, proc_run_id()) < 0)
+        abort();
+    j->fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->fd < 0) {
+        error("cannot create journal '%s': %s", j->path, strerror(errno));
+        free(j->path);
+        free(j);
+        return NULL;
+    }
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    j->rec.pid = getpid();
+    j->rec.start = proc_start_time(getpid());
+    j->rec.command = xstrdup_or_null(command ? command : "");
+    j->rec.time = xstrdup_or_null(created);
+    o = json_object_new_object();
+    json_object_object_add(o, "pid", json_object_new_int64(j->rec.pid));
+    json_object_object_add(o, "start", json_object_new_uint64(j->rec.start));
+    json_object_object_add(o, "command", json_object_new_string(j->rec.command));
+    json_object_object_add(o, "time", json_object_new_string(created));
+    if (append(j, o) < 0 || fsync_parent(j->path) < 0) {
+        journal_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+const char *journal_path(const struct journal *j)
+{
+    return j->path;
+}
+
+static int add_step(struct journal *j, const struct journal_step *s)
+{
+    struct json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "step", json_object_new_string(kind_names[s->kind]));
+    if (s->path)
+        json_object_object_add(o, "path", json_object_new_string(s->path));
+    if (s->uri)
+        json_object_object_add(o, "uri", json_object_new_string(s->uri));
+    if (s->name)
+        json_object_object_add(o, "name", json_object_new_string(s->name));
+    if (s->kind == STEP_PROCESS) {
+        json_object_object_add(o, "pid", json_object_new_int64(s->pid));
+        json_object_object_add(o, "start", json_object_new_uint64(s->start));
+    }
+    if (append(j, o) < 0)
+        return -1;
+    struct journal_record *r = &j->rec;
+    r->steps = realloc(r->steps, (r->nsteps + 1) * sizeof *r->steps);
+    if (!r->steps)
+        abort();
+    r->steps[r->nsteps] = (struct journal_step){
+        .kind = s->kind, .path = xstrdup_or_null(s->path), .uri = xstrdup_or_null(s->uri),
+        .name = xstrdup_or_null(s->name), .pid = s->pid, .start = s->start,
+    };
+    return (int)r->nsteps++;
+}
+
+int journal_file(struct journal *j, const char *path)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_FILE, .path = (char *)path });
+}
+
+int journal_tree(struct journal *j, const char *path)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_TREE, .path = (char *)path });
+}
+
+int journal_domain(struct journal *j, const char *uri, const char *name)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_DOMAIN, .uri = (char *)uri, .name = (char *)name });
+}
+
+int journal_process(struct journal *j, pid_t pid)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_PROCESS, .pid = pid, .start = proc_start_time(pid) });
+}
+
+int journal_pool(struct journal *j, const char *uri, const char *name)
+{
+    for (size_t i = 0; i < j->rec.nsteps; i++) { /* once is enough */
+        const struct journal_step *s = &j->rec.steps[i];
+        if (s->kind == STEP_POOL && !s->dropped && strcmp(s->uri, uri) == 0 && strcmp(s->name, name) == 0)
+            return (int)i;
+    }
+    return add_step(j, &(struct journal_step){ .kind = STEP_POOL, .uri = (char *)uri, .name = (char *)name });
+}
+
+int journal_drop(struct journal *j, int step)
+{
+    struct json_object *o;
+
+    if (step < 0 || (size_t)step >= j->rec.nsteps)
+        return 0;
+    o = json_object_new_object();
+    json_object_object_add(o, "drop", json_object_new_int(step));
+    j->rec.steps[step].dropped = 1;
+    return append(j, o);
+}
+
+static int remove_journal(struct journal *j)
+{
+    if (unlink(j->path) < 0 && errno != ENOENT)
+        return error("cannot remove journal '%s': %s", j->path, strerror(errno));
+    return fsync_parent(j->path);
+}
+
+int journal_commit(struct journal *j)
+{
+    return remove_journal(j);
+}
+
+int journal_rollback(struct journal *j, const struct journal_undo_ops *ops, void *ctx)
+{
+    if (journal_replay(&j->rec, ops, ctx) < 0)
+        return -1; /* kept: the next run tries again */
+    return remove_journal(j);
+}
+
+void journal_free(struct journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->path);
+    journal_record_release(&j->rec);
+    free(j);
+}
+
+void journal_record_release(struct journal_record *rec)
+{
+    for (size_t i = 0; i < rec->nsteps; i++) {
+        free(rec->steps[i].path);
+        free(rec->steps[i].uri);
+        free(rec->steps[i].name);
+    }
+    free(rec->steps);
+    free(rec->command);
+    free(rec->time);
+    memset(rec, 0, sizeof *rec);
+}
+
+static const char *get_str(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v) : NULL;
+}
+
+int journal_read(const char *path, struct journal_record *rec)
+{
+    CLEANUP_FREE char *text = read_file(path, NULL);
+    int line = 0;
+
+    memset(rec, 0, sizeof *rec);
+    if (!text)
+        return -1;
+    for (char *p = text, *nl; *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl)
+            break; /* a torn last line: the step was never complete */
+        *nl = '\0';
+        struct json_object *o = json_tokener_parse(p), *v;
+        line++;
+        if (!o) {
+            journal_record_release(rec);
+            return error("journal '%s' line %d is not JSON", path, line);
+        }
+        if (line == 1) {
+            rec->pid = json_object_object_get_ex(o, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0;
+            rec->start = json_object_object_get_ex(o, "start", &v) ? json_object_get_uint64(v) : 0;
+            rec->command = xstrdup_or_null(get_str(o, "command"));
+            rec->time = xstrdup_or_null(get_str(o, "time"));
+        } else if (json_object_object_get_ex(o, "drop", &v)) {
+            int k = json_object_get_int(v);
+            if (k >= 0 && (size_t)k < rec->nsteps)
+                rec->steps[k].dropped = 1;
+        } else {
+            const char *kind = get_str(o, "step");
+            int kk = -1;
+            for (int i = 0; kind && i < STEP_KINDS; i++)
+                if (strcmp(kind, kind_names[i]) == 0)
+                    kk = i;
+            if (kk < 0) {
+                json_object_put(o);
+                journal_record_release(rec);
+                return error("journal '%s' line %d: unknown step", path, line);
+            }
+            rec->steps = realloc(rec->steps, (rec->nsteps + 1) * sizeof *rec->steps);
+            if (!rec->steps)
+                abort();
+            rec->steps[rec->nsteps++] = (struct journal_step){
+                .kind = (enum step_kind)kk, .path = xstrdup_or_null(get_str(o, "path")),
+                .uri = xstrdup_or_null(get_str(o, "uri")), .name = xstrdup_or_null(get_str(o, "name")),
+                .pid = json_object_object_get_ex(o, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0,
+                .start = json_object_object_get_ex(o, "start", &v) ? json_object_get_uint64(v) : 0,
+            };
+        }
+        json_object_put(o);
+    }
+    if (line == 0)
+        return error("journal '%s' is empty", path);
+    return 0;
+}
+
+int journal_replay(const struct journal_record *rec, const struct journal_undo_ops *ops, void *ctx)
+{
+    int ret = 0;
+
+    /* Processes first (a dead run's appliance holds its disks), then the
+     * rest newest first, pools last (they list what is left). */
+    for (size_t i = rec->nsteps; i-- > 0;) {
+        const struct journal_step *s = &rec->steps[i];
+        if (!s->dropped && s->kind == STEP_PROCESS && ops->process(ctx, s->pid, s->start) < 0)
+            ret = -1;
+    }
+    for (size_t i = rec->nsteps; i-- > 0;) {
+        const struct journal_step *s = &rec->steps[i];
+        int r = 0;
+        if (s->dropped)
+            continue;
+        switch (s->kind) {
+        case STEP_FILE: r = ops->file(ctx, s->path); break;
+        case STEP_TREE: r = ops->tree(ctx, s->path); break;
+        case STEP_DOMAIN: r = ops->domain(ctx, s->uri, s->name); break;
+        default: break;
+        }
+        if (r < 0)
+            ret = -1;
+    }
+    for (size_t i = 0; i < rec->nsteps; i++) {
+        const struct journal_step *s = &rec->steps[i];
+        if (!s->dropped && s->kind == STEP_POOL && ops->pool(ctx, s->uri, s->name) < 0)
+            ret = -1;
+    }
+    return ret;
+}

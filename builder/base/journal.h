@@ -1,0 +1,91 @@
+/* journal.h: the undo journal of one run.
+ *
+ * Before each side effect (a disk, a domain, a store entry, a private
+ * directory, a started process) the run appends a step to
+ * /var/lib/vmstamp/journal/<pid>-<start>.json and fsyncs it, so the record
+ * survives kill -9 and power loss. On success the run commits (the journal
+ * goes, what it made stays); on failure it rolls back (steps undone newest
+ * first). A journal whose run is dead is replayed by the next vmstamp
+ * command that changes anything (pipeline/recover.c).
+ *
+ * The file is JSON lines: a header {"pid","start","command","time"}, then
+ * one object per step; a torn last line (a crash mid-write) is ignored. */
+#ifndef VMSTAMP_JOURNAL_H
+#define VMSTAMP_JOURNAL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JOURNAL_DIR "/var/lib/vmstamp/journal"
+
+enum step_kind {
+    STEP_FILE,    /* path: unlink it (after killing any qemu that holds it) */
+    STEP_TREE,    /* path: rm -rf (private key directories, work directories) */
+    STEP_DOMAIN,  /* uri + name: destroy if running, undefine if persistent */
+    STEP_PROCESS, /* pid + start: SIGKILL if still that process */
+    STEP_POOL,    /* uri + name: refresh the pool (done after the files) */
+    STEP_KINDS
+};
+
+struct journal_step {
+    enum step_kind kind;
+    char *path;  /* FILE, TREE */
+    char *uri;   /* DOMAIN, POOL */
+    char *name;  /* DOMAIN, POOL */
+    pid_t pid;   /* PROCESS */
+    unsigned long long start;
+    int dropped; /* the step did not happen after all */
+};
+
+struct journal_record {
+    pid_t pid;
+    unsigned long long start;
+    char *command;
+    char *time;
+    struct journal_step *steps;
+    size_t nsteps;
+};
+
+/* What undoing a step means; real ones in pipeline/recover.c, fakes in tests.
+ * Each returns 1 if it removed something, 0 if there was nothing, -1 on an
+ * error (recorded). */
+struct journal_undo_ops {
+    int (*file)(void *ctx, const char *path);
+    int (*tree)(void *ctx, const char *path);
+    int (*domain)(void *ctx, const char *uri, const char *name);
+    int (*process)(void *ctx, pid_t pid, unsigned long long start);
+    int (*pool)(void *ctx, const char *uri, const char *name);
+};
+
+struct journal;
+
+/* Start this run's journal under DIR (NULL: JOURNAL_DIR); COMMAND says what
+ * the run is (shown by doctor and in recovery lines). */
+struct journal *journal_begin(const char *dir, const char *command);
+/* Record a step before doing it (appended and fsynced). Returns the step's
+ * index, or -1 (recorded). */
+int journal_file(struct journal *j, const char *path);
+int journal_tree(struct journal *j, const char *path);
+int journal_domain(struct journal *j, const char *uri, const char *name);
+int journal_process(struct journal *j, pid_t pid);
+int journal_pool(struct journal *j, const char *uri, const char *name);
+/* The step did not happen (e.g. an exclusive create found the file there):
+ * rollback and recovery leave its target alone. */
+int journal_drop(struct journal *j, int step);
+/* Success: what was made stays; the journal file is removed. */
+int journal_commit(struct journal *j);
+/* Failure: undo every step, newest first, with OPS; then remove the file.
+ * Returns -1 if an undo failed (the journal is then kept for recovery). */
+int journal_rollback(struct journal *j, const struct journal_undo_ops *ops, void *ctx);
+/* Free J (an uncommitted journal stays on disk: the next run recovers it). */
+void journal_free(struct journal *j);
+const char *journal_path(const struct journal *j);
+
+/* Reading journals (recovery, doctor, tests). */
+int journal_read(const char *path, struct journal_record *rec);
+void journal_record_release(struct journal_record *rec);
+/* Undo REC's steps newest first (pools after everything else); calls
+ * REPORT (may be NULL) once per thing removed. Returns -1 if any failed. */
+int journal_replay(const struct journal_record *rec, const struct journal_undo_ops *ops, void *ctx);
+
+#endif

@@ -1,0 +1,666 @@
+/* clone.c: the clone pipeline (see clone.h).
+ *
+ * Plan: every check before any work, names/volumes/MACs claimed across
+ * processes first so the checks cannot go stale. Run: disks under
+ * temporary names (exclusive creates), one appliance launch for every
+ * clone, renames that never replace, then the domains; each step journaled
+ * before it happens, so a failure, Ctrl-C or kill -9 leaves nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/accel.h"
+#include "adapters/command.h"
+#include "adapters/gfs.h"
+#include "adapters/qemuimg.h"
+#include "adapters/store.h"
+#include "adapters/virt.h"
+#include "base/cancel.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/proc.h"
+#include "guest/customize.h"
+#include "guest/layout.h"
+#include "pipeline/clone.h"
+#include "pure/domxml.h"
+#include "pure/util.h"
+
+struct planned {
+    char *name;
+    char *hostname;
+    char mac[18];
+    char *disk;        /* final path */
+    char *tmp_disk;    /* while being made */
+    char *console_log;
+    char *keys_dir;
+};
+
+struct clone_plan {
+    virConnectPtr conn;
+    char *uri;
+    struct clone_request req; /* pointers into the caller's request */
+    struct planned *c;
+    size_t n;
+    char *template;        /* resolved path */
+    char *template_arg;
+    char *os_id;           /* libosinfo id of a store template */
+    char *layout_key;
+    struct image_info tinfo;
+    struct netspec net;
+    char *pool;
+    char *password;
+    char *ssh_key;
+    enum accel accel;
+    uint64_t disk_size;    /* virtual size of each clone disk */
+    int grow;
+};
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s);
+
+    if (!r)
+        abort();
+    return r;
+}
+
+void clone_plan_free(struct clone_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->c[i].name);
+        free(p->c[i].hostname);
+        free(p->c[i].disk);
+        free(p->c[i].tmp_disk);
+        free(p->c[i].console_log);
+        free(p->c[i].keys_dir);
+    }
+    free(p->c);
+    free(p->uri);
+    free(p->template);
+    free(p->template_arg);
+    free(p->os_id);
+    free(p->layout_key);
+    free(p->pool);
+    if (p->password) {
+        explicit_bzero(p->password, strlen(p->password));
+        free(p->password);
+    }
+    free(p->ssh_key);
+    image_info_release(&p->tinfo);
+    netspec_release(&p->net);
+    free(p);
+}
+
+void clone_results_free(struct clone_result *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].name);
+        free(r[i].hostname);
+        free(r[i].disk);
+        for (int t = 0; t < CLONE_KEY_TYPES; t++) {
+            free(r[i].key_fingerprints[t]);
+            free(r[i].key_lines[t]);
+        }
+    }
+    free(r);
+}
+
+static char *read_ssh_key(const char *path)
+{
+    char *text = read_file(path, NULL);
+
+    if (!text)
+        return NULL;
+    if (strncmp(text, "ssh-", 4) != 0 && strncmp(text, "ecdsa-", 6) != 0 && strncmp(text, "sk-", 3) != 0) {
+        free(text);
+        error("'%s' is not an SSH public key: give the .pub file", path);
+        return NULL;
+    }
+    return text;
+}
+
+static int mac_in(char **macs, const char *mac)
+{
+    for (size_t i = 0; macs && macs[i]; i++)
+        if (strcasecmp(macs[i], mac) == 0)
+            return 1;
+    return 0;
+}
+
+/* The template: a store name, a pool volume or a path, which must be an
+ * intact disk image whose backing chain (if any) is all there. */
+static int resolve_template(struct clone_plan *p)
+{
+    const char *arg = p->req.template;
+
+    if (!strchr(arg, '/') && access(arg, F_OK) != 0) {
+        struct store st;
+        struct template_meta tm;
+        if (store_open(p->conn, p->req.template_pool, 0, &st) == 0 && store_load(&st, arg, &tm) == 0) {
+            /* Verified against its recorded SHA-256 (cached while its size and mtime hold). */
+            int v = store_verify(&st, &tm, 1);
+            if (v == 0) {
+                p->template = store_image_path(&st, arg);
+                p->os_id = steal_pointer(&tm.os_id);
+            }
+            template_meta_release(&tm);
+            store_close(&st);
+            if (v < 0)
+                return -1;
+        } else {
+            store_close(&st);
+            if (p->req.template_pool)
+                return -1;
+            error_clear();
+        }
+    }
+    if (!p->template)
+        p->template = virt_volume_path(p->conn, arg);
+    error_clear();
+    if (!p->template) {
+        char real[PATH_MAX];
+        if (!realpath(arg, real))
+            return error("template '%s' not found: give a disk image path or POOL/VOLUME", arg);
+        p->template = xstrdup(real);
+    }
+    p->layout_key = layout_key(p->template);
+    if (qemuimg_info(p->template, &p->tinfo) < 0) {
+        const char *m = error_message();
+        /* A missing backing file is named by qemuimg_info: keep that. */
+        if (!m || !strstr(m, "backing"))
+            error_replace("template '%s' is not a disk image: give a qcow2 or raw disk image", arg);
+        return -1;
+    }
+    /* A damaged image would clone "fine" and boot into nothing. */
+    if (qemuimg_check(p->template, p->tinfo.format) < 0)
+        return -1;
+    return 0;
+}
+
+/* Clone I's name, host name and MAC, checked against the others. */
+static int plan_clone(struct clone_plan *p, size_t i)
+{
+    struct planned *c = &p->c[i];
+    const struct clone_spec *s = &p->req.clones[i];
+    const char *problem;
+
+    c->name = xstrdup(s->name);
+    if ((problem = domain_name_problem(c->name)))
+        return error("invalid clone name '%s': %s", c->name, problem);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(p->c[j].name, c->name) == 0)
+            return error("clone name '%s' given twice", c->name);
+    const char *h = s->hostname ? s->hostname : c->name;
+    if (p->req.domain) {
+        if (asprintf(&c->hostname, "%s.%s", h, p->req.domain) < 0)
+            abort();
+    } else {
+        c->hostname = xstrdup(h);
+    }
+    if ((problem = hostname_problem(c->hostname)))
+        return error("invalid host name '%s' (RFC 1123): %s", c->hostname, problem);
+    if (s->mac) {
+        if (parse_mac(s->mac, c->mac) < 0)
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->c[j].mac, c->mac) == 0)
+                return error("MAC %s given twice: each clone needs its own", c->mac);
+    }
+    return 0;
+}
+
+/* Claim name, volume and MAC of clone I, then check them: a claim held by
+ * another run, or a name, volume or MAC already in use, is an error. */
+static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run *run)
+{
+    struct planned *c = &p->c[i];
+
+    if (run_claim_domain(run, p->conn, c->name) < 0)
+        return -1;
+    int exists = virt_domain_exists(p->conn, c->name);
+    if (exists < 0)
+        return -1;
+    if (exists)
+        return error("domain '%s' already exists: pick another name or remove it (vmstamp rm %s)", c->name,
+                     c->name);
+    if (run_claim_path(run, "volume", c->disk) < 0)
+        return -1;
+    if (access(c->disk, F_OK) == 0)
+        return error("volume '%s.qcow2' already exists in pool '%s': remove it or pick another name", c->name,
+                     p->pool);
+    if (c->mac[0]) {
+        if (run_claim_mac(run, p->conn, c->mac) < 0)
+            return -1;
+        if (mac_in(taken, c->mac))
+            return error("MAC %s is already used by another domain: pick another --mac/--ip", c->mac);
+        return 0;
+    }
+    for (int tries = 0; tries < 100; tries++) {
+        int dup = 0;
+        pid_t holder;
+        if (random_mac(c->mac) < 0)
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            dup |= strcmp(p->c[j].mac, c->mac) == 0;
+        if (dup || mac_in(taken, c->mac))
+            continue;
+        CLEANUP_FREE char *uri = virConnectGetURI(p->conn);
+        if (claim(run->claims, uri ? uri : "?", "mac", c->mac, &holder) == 0)
+            return 0;
+        if (holder == 0)
+            return -1;
+    }
+    return error("cannot find an unused MAC address for '%s'", c->name);
+}
+
+struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *req, struct run *run)
+{
+    struct clone_plan *p = calloc(1, sizeof *p);
+    CLEANUP_FREE char *pool_dir = NULL;
+    CLEANUP_STRV char **taken = NULL;
+
+    if (!p)
+        abort();
+    p->conn = conn;
+    p->req = *req;
+    p->n = req->n;
+    p->pool = xstrdup(req->pool ? req->pool : "default");
+    p->uri = virConnectGetURI(conn);
+    if (!p->uri)
+        p->uri = xstrdup("qemu:///system");
+    if (!req->memory_kib)
+        p->req.memory_kib = 1024 * 1024;
+    if (!req->vcpus)
+        p->req.vcpus = 1;
+    if (req->n == 0) {
+        error("no clones to make");
+        goto fail;
+    }
+    if (req->n > CLONE_MAX) {
+        error("too many clones (%zu): at most %d per run", req->n, CLONE_MAX);
+        goto fail;
+    }
+    if (netspec_parse(req->network ? req->network : "default", &p->net) < 0)
+        goto fail;
+    p->c = calloc(req->n, sizeof *p->c);
+    if (!p->c)
+        abort();
+
+    /* What needs neither libvirt nor the template. */
+    for (size_t i = 0; i < p->n; i++)
+        if (plan_clone(p, i) < 0)
+            goto fail;
+    if (req->password_file && !(p->password = read_password_file(req->password_file)))
+        goto fail;
+    if (req->ssh_key_file && !(p->ssh_key = read_ssh_key(req->ssh_key_file)))
+        goto fail;
+
+    if (resolve_template(p) < 0)
+        goto fail;
+    p->grow = req->size > p->tinfo.virtual_size;
+    p->disk_size = p->grow ? req->size : p->tinfo.virtual_size;
+    if (req->size && req->size < p->tinfo.virtual_size) {
+        char a[32], b[32];
+        error("--size %s is smaller than template '%s' (%s): clones can only grow",
+              human_size(req->size, a, sizeof a), req->template,
+              human_size(p->tinfo.virtual_size, b, sizeof b));
+        goto fail;
+    }
+    {
+        CLEANUP_FREE char *why = NULL;
+        p->accel = accel_decide(&why);
+        debug("accelerator: %s (%s)", accel_name(p->accel), why);
+    }
+    {
+        unsigned max = 0;
+        if (virt_max_vcpus(conn, accel_domain_type(p->accel), &max) == 0 && max && p->req.vcpus > max) {
+            error("--vcpus %u is more than this host's %s guests can have (%u): give at most %u", p->req.vcpus,
+                  accel_domain_type(p->accel), max, max);
+            goto fail;
+        }
+        error_clear();
+    }
+    if (virt_pool_dir(conn, p->pool, &pool_dir) < 0 || virt_network_check(conn, &p->net) < 0)
+        goto fail;
+    for (size_t i = 0; i < p->n; i++) {
+        struct planned *c = &p->c[i];
+        if (asprintf(&c->disk, "%s/%s.qcow2", pool_dir, c->name) < 0 ||
+            asprintf(&c->tmp_disk, "%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name) < 0 ||
+            asprintf(&c->console_log, "/var/log/libvirt/qemu/%s-serial0.log", c->name) < 0)
+            abort();
+    }
+
+    /* Names, volumes and MACs: claimed across processes, then checked. */
+    taken = virt_all_macs(conn);
+    if (!taken)
+        goto fail;
+    for (size_t i = 0; i < p->n; i++)
+        if (claim_clone(p, i, taken, run) < 0)
+            goto fail;
+    debug("clone plan ready: %zu clone(s) of %s", p->n, p->template);
+    return p;
+
+fail:
+    clone_plan_free(p);
+    return NULL;
+}
+
+/* SSH host keys for every clone, made in a child while the appliance
+ * boots. The child dies with us (kill -9 included). */
+static pid_t keygen_start(struct clone_plan *p)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    for (size_t i = 0; i < p->n; i++) {
+        for (int t = 0; t < SSH_KEY_TYPES; t++) {
+            struct command *cmd = command_new("ssh-keygen");
+            command_add(cmd, "-q");
+            command_add(cmd, "-t");
+            command_add(cmd, ssh_key_types[t]);
+            if (strcmp(ssh_key_types[t], "rsa") == 0) {
+                command_add(cmd, "-b");
+                command_add(cmd, "3072");
+            }
+            command_add(cmd, "-N");
+            command_add(cmd, "");
+            command_add(cmd, "-C");
+            command_addf(cmd, "root@%s", p->c[i].hostname);
+            command_add(cmd, "-f");
+            command_addf(cmd, "%s/ssh_host_%s_key", p->c[i].keys_dir, ssh_key_types[t]);
+            if (command_run(cmd, NULL) < 0) {
+                fprintf(stderr, "vmstamp: error: %s\n", error_message());
+                _exit(1);
+            }
+            command_free(cmd);
+        }
+    }
+    _exit(0);
+}
+
+static int keygen_wait(pid_t pid)
+{
+    int status;
+
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return error("cannot wait for ssh-keygen: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return error("cannot generate SSH host keys with ssh-keygen (is openssh-client installed?)");
+    return 0;
+}
+
+static void keygen_stop(pid_t *pid)
+{
+    if (*pid > 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    *pid = -1;
+}
+
+/* The fingerprint and known_hosts key of each host key that went in. */
+static void collect_keys(const struct planned *c, const struct clone_job *job, struct clone_result *r)
+{
+    for (int t = 0; t < SSH_KEY_TYPES && t < CLONE_KEY_TYPES; t++) {
+        if (!job->keys_installed[t])
+            continue;
+        char pub[PATH_MAX];
+        snprintf(pub, sizeof pub, "%s/ssh_host_%s_key.pub", c->keys_dir, ssh_key_types[t]);
+        struct command *cmd = command_new("ssh-keygen");
+        char *out = NULL;
+        command_add(cmd, "-l");
+        command_add(cmd, "-f");
+        command_add(cmd, pub);
+        if (command_run(cmd, &out) == 0) {
+            out[strcspn(out, "\n")] = '\0';
+            r->key_fingerprints[t] = steal_pointer(&out);
+        }
+        free(out);
+        error_clear();
+        command_free(cmd);
+        CLEANUP_FREE char *key = read_file(pub, NULL);
+        if (key) {
+            char type[64], b64[8192];
+            if (sscanf(key, "%63s %8191s", type, b64) == 2 && asprintf(&r->key_lines[t], "%s %s", type, b64) < 0)
+                abort();
+        }
+        error_clear();
+    }
+}
+
+/* Make disk I under its temporary name: claimed by an exclusive create,
+ * journaled first. */
+static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
+{
+    int step = journal_file(run->journal, c->tmp_disk);
+    int fd, r;
+
+    if (step < 0)
+        return -1;
+    fd = open(c->tmp_disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int e = errno;
+        journal_drop(run->journal, step); /* not ours: leave it */
+        if (e == EEXIST)
+            return error("'%s' already exists (another program's?): remove it and try again", c->tmp_disk);
+        return error("cannot create '%s': %s", c->tmp_disk, strerror(e));
+    }
+    close(fd);
+    if (p->req.full) {
+        r = qemuimg_convert(p->template, p->tinfo.format, c->tmp_disk);
+        if (r == 0 && p->grow)
+            r = qemuimg_resize(c->tmp_disk, "qcow2", p->req.size);
+    } else {
+        r = qemuimg_create_overlay(c->tmp_disk, p->template, p->tinfo.format, p->grow ? p->req.size : 0);
+    }
+    if (r < 0)
+        return -1;
+    /* The disk will hold private host keys and the password hash: owner
+     * only (libvirt hands it to qemu when the domain starts). */
+    if (chmod(c->tmp_disk, 0600) < 0)
+        return error("cannot chmod '%s': %s", c->tmp_disk, strerror(errno));
+    return 0;
+}
+
+static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, pid_t *keygen)
+{
+    struct gfs_disk *disks = calloc(p->n, sizeof *disks);
+    struct guest_os os = { 0 };
+    struct customize_opts copts = {
+        .root_password = p->password, .ssh_pubkey = p->ssh_key, .template_name = p->req.template,
+        .layout_key = p->layout_key, .cancel = cancel_flag(),
+    };
+    int r = -1;
+
+    if (!disks)
+        abort();
+    for (size_t i = 0; i < p->n; i++)
+        disks[i] = (struct gfs_disk){ .path = p->c[i].tmp_disk, .format = "qcow2" };
+    struct gfs_session *gs = gfs_launch_disks(disks, p->n, p->accel);
+    free(disks);
+    if (gs) {
+        /* A kill -9 from here on leaves the appliance to recovery. */
+        pid_t ap = gfs_appliance_pid(gs);
+        if (ap > 0 && journal_process(run->journal, ap) < 0) {
+            gfs_close(gs);
+            gs = NULL;
+        }
+    }
+    int k = keygen_wait(*keygen);
+    *keygen = -1;
+    if (gs && k == 0 && cancel_check("clones rolled back") == 0)
+        r = gfs_customize(gs, jobs, p->n, &copts, &os);
+    gfs_close(gs);
+    guest_os_release(&os);
+    return r;
+}
+
+int clone_run(struct clone_plan *p, struct run *run, struct clone_result **results)
+{
+    struct clone_job *jobs = calloc(p->n, sizeof *jobs);
+    virDomainPtr *doms = calloc(p->n, sizeof *doms);
+    struct clone_result *res = NULL;
+    CLEANUP_FREE char *keys_root = NULL;
+    pid_t keygen = -1;
+    int ret = -1;
+    char created[32];
+    const char *what = "clones rolled back";
+
+    if (!jobs || !doms)
+        abort();
+    *results = NULL;
+    if (cancel_check(what) < 0)
+        goto out;
+
+    /* Private host keys: a directory named after this run, so recovery
+     * finds it even if we die before the journal names it. */
+    if (mkdir("/run/vmstamp", 0755) < 0 && errno != EEXIST) {
+        error("cannot create /run/vmstamp: %s", strerror(errno));
+        goto out;
+    }
+    if (asprintf(&keys_root, "/run/vmstamp/keys.%s", proc_run_id()) < 0)
+        abort();
+    if (journal_tree(run->journal, keys_root) < 0)
+        goto out;
+    if (mkdir(keys_root, 0700) < 0) {
+        error("cannot create a private directory for SSH host keys (%s): %s", keys_root, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (asprintf(&p->c[i].keys_dir, "%s/%zu", keys_root, i) < 0)
+            abort();
+        if (mkdir(p->c[i].keys_dir, 0700) < 0) {
+            error("cannot create '%s': %s", p->c[i].keys_dir, strerror(errno));
+            goto out;
+        }
+    }
+    keygen = keygen_start(p);
+    if (keygen < 0) {
+        error("cannot fork: %s", strerror(errno));
+        goto out;
+    }
+
+    if (journal_pool(run->journal, p->uri, p->pool) < 0)
+        goto out;
+    for (size_t i = 0; i < p->n; i++) {
+        struct planned *c = &p->c[i];
+        if (cancel_check(what) < 0 || make_disk(p, c, run) < 0)
+            goto out;
+        jobs[i] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
+                                      .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir };
+    }
+    if (customize_all(p, run, jobs, &keygen) < 0 || cancel_check(what) < 0)
+        goto out;
+
+    /* Into place: a rename that never replaces (a name claimed by us
+     * cannot be another run's, but a file put there by hand is kept). */
+    for (size_t i = 0; i < p->n; i++) {
+        struct planned *c = &p->c[i];
+        int step = journal_file(run->journal, c->disk);
+        if (step < 0)
+            goto out;
+        int r = rename_noreplace(c->tmp_disk, c->disk);
+        if (r != 0) {
+            journal_drop(run->journal, step);
+            if (r > 0)
+                error("volume '%s.qcow2' appeared in pool '%s' while the clone was made: kept it; remove it or "
+                      "pick another name", c->name, p->pool);
+            goto out;
+        }
+    }
+    if (virt_pool_refresh(p->conn, p->pool) < 0)
+        goto out;
+
+    {
+        time_t now = time(NULL);
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct planned *c = &p->c[i];
+        struct domain_spec spec = {
+            .name = c->name, .virt_type = accel_domain_type(p->accel), .memory_kib = p->req.memory_kib,
+            .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = "qcow2", .net = &p->net,
+            .mac = c->mac, .console_log = c->console_log, .template_path = p->template,
+            .hostname = c->hostname, .created = created, .os_id = p->os_id,
+        };
+        CLEANUP_FREE char *xml = domxml_build(&spec);
+        if (!xml || cancel_check(what) < 0)
+            goto out;
+        debug("domain XML of %s:\n%s", c->name, xml);
+        if (journal_file(run->journal, c->console_log) < 0)
+            goto out;
+        int step = journal_domain(run->journal, p->uri, c->name);
+        if (step < 0)
+            goto out;
+        doms[i] = virDomainDefineXML(p->conn, xml);
+        if (!doms[i]) {
+            journal_drop(run->journal, step);
+            error("cannot define domain '%s': %s", c->name, virt_error());
+            goto out;
+        }
+        if (p->req.autostart && virDomainSetAutostart(doms[i], 1) < 0) {
+            error("cannot set autostart on '%s': %s", c->name, virt_error());
+            goto out;
+        }
+    }
+    for (size_t i = 0; p->req.start && i < p->n; i++) {
+        if (cancel_check(what) < 0)
+            goto out;
+        if (virDomainCreate(doms[i]) < 0) {
+            error("cannot start domain '%s': %s", p->c[i].name, virt_error());
+            goto out;
+        }
+    }
+
+    res = calloc(p->n, sizeof *res);
+    if (!res)
+        abort();
+    for (size_t i = 0; i < p->n; i++) {
+        struct planned *c = &p->c[i];
+        struct clone_result *r = &res[i];
+        r->name = xstrdup(c->name);
+        r->hostname = xstrdup(c->hostname);
+        memcpy(r->mac, c->mac, sizeof r->mac);
+        memcpy(r->machine_id, jobs[i].machine_id, sizeof r->machine_id);
+        r->disk = xstrdup(c->disk);
+        r->disk_size = p->disk_size;
+        r->started = p->req.start;
+        collect_keys(c, &jobs[i], r);
+    }
+    *results = steal_pointer(&res);
+    ret = 0;
+
+out:
+    keygen_stop(&keygen);
+    /* The private keys are in the disks now (or unused): never left on the host. */
+    if (keys_root && remove_tree(keys_root) < 0 && ret == 0) {
+        warning("cannot remove the private key directory %s: %s", keys_root, error_message());
+        error_clear();
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (doms[i])
+            virDomainFree(doms[i]);
+    free(doms);
+    free(jobs);
+    return ret;
+}

@@ -1,0 +1,68 @@
+/* clone.h: the clone pipeline as two calls.
+ *
+ * clone_plan() checks everything (names, host names, MACs, sizes, pool,
+ * network, template, vCPUs) and claims the names, volumes and MACs across
+ * processes; it makes nothing. clone_run() makes the disks, customizes
+ * every clone in one appliance launch, defines (and starts) the domains,
+ * journaling each step in the run, and returns what it made as data. The
+ * caller commits the run (or ends it, which undoes everything). */
+#ifndef VMSTAMP_PIPELINE_CLONE_H
+#define VMSTAMP_PIPELINE_CLONE_H
+
+#include <libvirt/libvirt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/run.h"
+
+#define CLONE_MAX 250 /* one libguestfs handle takes up to 255 drives */
+#define CLONE_KEY_TYPES 3
+
+/* One clone to make. */
+struct clone_spec {
+    const char *name;     /* domain name (and host name unless HOSTNAME) */
+    const char *hostname; /* NULL: NAME, with the request's DOMAIN appended */
+    const char *mac;      /* NULL: a random unused 52:54:00 MAC */
+};
+
+struct clone_request {
+    const char *template;      /* store template name, disk image path or POOL/VOLUME */
+    const char *template_pool; /* store to look TEMPLATE up in; NULL: the default */
+    const struct clone_spec *clones;
+    size_t n;
+    const char *domain;        /* appended to host names; NULL: none */
+    int full;                  /* independent copy, not an overlay */
+    uint64_t size;             /* grow to this many bytes; 0: keep */
+    const char *pool;          /* NULL: "default" */
+    const char *network;       /* NULL: "default" */
+    uint64_t memory_kib;       /* 0: 1 GiB */
+    unsigned vcpus;            /* 0: 1 */
+    const char *password_file; /* root password (first line, mode 0600); NULL: keep */
+    const char *ssh_key_file;  /* authorized_keys line for root; NULL: none */
+    int start, autostart;
+};
+
+/* What was made, per clone. */
+struct clone_result {
+    char *name;
+    char *hostname;
+    char mac[18];
+    char machine_id[33];
+    char *disk;                 /* path */
+    uint64_t disk_size;         /* virtual bytes */
+    int started;
+    char *key_fingerprints[CLONE_KEY_TYPES]; /* "3072 SHA256:... root@h (RSA)", NULL if none */
+    char *key_lines[CLONE_KEY_TYPES];        /* "ssh-ed25519 AAAA..." for known_hosts */
+};
+
+struct clone_plan;
+
+/* Check REQ against CONN and claim what it needs in RUN. NULL on error
+ * (recorded, one line). */
+struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *req, struct run *run);
+/* Make the clones. On success *RESULTS (N of them, in request order). */
+int clone_run(struct clone_plan *plan, struct run *run, struct clone_result **results);
+void clone_plan_free(struct clone_plan *plan);
+void clone_results_free(struct clone_result *results, size_t n);
+
+#endif

@@ -1,0 +1,368 @@
+/* run.c: a run as one transaction: journal, claims, signals, recovery. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/virt.h"
+#include "base/cancel.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/proc.h"
+#include "pipeline/run.h"
+
+/* Connections the undo steps use, one per URI. */
+struct undo_ctx {
+    struct {
+        char *uri;
+        virConnectPtr conn;
+    } conns[8];
+    size_t nconns;
+    const char *who; /* "run 1234 (clone a b)" when recovering; NULL: silent rollback */
+    int removed;
+};
+
+static void removed(struct undo_ctx *u, const char *what, const char *name)
+{
+    u->removed++;
+    if (u->who)
+        info("vmstamp: recovered %s: removed %s %s", u->who, what, name);
+}
+
+static virConnectPtr undo_conn(struct undo_ctx *u, const char *uri)
+{
+    for (size_t i = 0; i < u->nconns; i++)
+        if (strcmp(u->conns[i].uri, uri) == 0)
+            return u->conns[i].conn;
+    if (u->nconns == sizeof u->conns / sizeof u->conns[0])
+        return NULL;
+    virConnectPtr c = virt_connect(uri);
+    if (!c)
+        return NULL;
+    u->conns[u->nconns].uri = strdup(uri);
+    u->conns[u->nconns++].conn = c;
+    return c;
+}
+
+static void undo_ctx_release(struct undo_ctx *u)
+{
+    for (size_t i = 0; i < u->nconns; i++) {
+        free(u->conns[i].uri);
+        virConnectClose(u->conns[i].conn);
+    }
+    u->nconns = 0;
+}
+
+static int undo_file(void *ctx, const char *path)
+{
+    struct undo_ctx *u = ctx;
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return 0;
+    /* A dead run's appliance may still hold (and lock) the disk. */
+    proc_kill_holders(path, "qemu");
+    if (unlink(path) < 0 && errno != ENOENT)
+        return error("cannot remove '%s': %s", path, strerror(errno));
+    removed(u, "file", path);
+    return 1;
+}
+
+static int undo_tree(void *ctx, const char *path)
+{
+    struct undo_ctx *u = ctx;
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return 0;
+    if (remove_tree(path) < 0)
+        return -1;
+    removed(u, "directory", path);
+    return 1;
+}
+
+static int undo_domain(void *ctx, const char *uri, const char *name)
+{
+    struct undo_ctx *u = ctx;
+    virConnectPtr conn = undo_conn(u, uri);
+    virDomainPtr dom;
+    int r = 0;
+
+    if (!conn)
+        return -1;
+    dom = virDomainLookupByName(conn, name);
+    if (!dom) {
+        if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+            return 0;
+        return error("cannot look up domain '%s' on %s: %s", name, uri, virt_error());
+    }
+    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+        r = error("cannot stop domain '%s': %s", name, virt_error());
+    if (r == 0 && virDomainIsPersistent(dom) == 1 &&
+        virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                        VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
+        r = error("cannot undefine domain '%s': %s", name, virt_error());
+    virDomainFree(dom);
+    if (r == 0)
+        removed(u, "domain", name);
+    return r < 0 ? -1 : 1;
+}
+
+static int undo_process(void *ctx, pid_t pid, unsigned long long start)
+{
+    struct undo_ctx *u = ctx;
+    char what[32];
+
+    if (!proc_alive(pid, start))
+        return 0;
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 200 && proc_alive(pid, start); i++) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    snprintf(what, sizeof what, "%d", (int)pid);
+    removed(u, "process", what);
+    return 1;
+}
+
+static int undo_pool(void *ctx, const char *uri, const char *name)
+{
+    struct undo_ctx *u = ctx;
+    virConnectPtr conn = undo_conn(u, uri);
+
+    if (!conn)
+        return -1;
+    virt_pool_refresh(conn, name);
+    error_clear(); /* a pool that went away has nothing to list */
+    return 0;
+}
+
+const struct journal_undo_ops run_undo_ops = {
+    .file = undo_file, .tree = undo_tree, .domain = undo_domain, .process = undo_process, .pool = undo_pool,
+};
+
+/* The run id "<pid>-<start>" at the start of NAME (after PREFIX); 1 if that
+ * run is dead, 0 if alive or not a run id. */
+static int dead_run_name(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    int pid;
+    unsigned long long start;
+    char tail;
+
+    if (strncmp(name, prefix, n) != 0 || sscanf(name + n, "%d-%llu%c", &pid, &start, &tail) < 2)
+        return 0;
+    return pid != getpid() && !proc_alive(pid, start);
+}
+
+/* Private directories named after a dead run, whether or not its journal
+ * got as far as naming them. */
+static void sweep_private_dirs(void)
+{
+    static const struct { const char *dir, *prefix; } places[] = {
+        { "/run/vmstamp", "keys." },
+        { "/var/tmp", "vmstamp-work." },
+        { "/var/tmp", "vmstamp-install." },
+    };
+
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        DIR *d = opendir(places[i].dir);
+        struct dirent *e;
+        if (!d)
+            continue;
+        while ((e = readdir(d))) {
+            char path[PATH_MAX];
+            if (!dead_run_name(e->d_name, places[i].prefix))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", places[i].dir, e->d_name);
+            if (remove_tree(path) == 0)
+                info("vmstamp: recovered a dead run: removed directory %s", path);
+            error_clear();
+        }
+        closedir(d);
+    }
+}
+
+char **stale_journals(void)
+{
+    DIR *d = opendir(JOURNAL_DIR);
+    struct dirent *e;
+    char **out = NULL;
+
+    if (d) {
+        while ((e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0 && dead_run_name(e->d_name, "")) {
+                char *p;
+                if (asprintf(&p, "%s/%s", JOURNAL_DIR, e->d_name) < 0)
+                    abort();
+                strv_append(&out, p);
+            }
+        }
+        closedir(d);
+    }
+    if (!out)
+        out = calloc(1, sizeof *out);
+    return out;
+}
+
+static int recover_one(const char *path)
+{
+    CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct journal_record rec;
+    struct undo_ctx u = { 0 };
+    char who[256];
+    int r;
+
+    if (fd < 0)
+        return 0; /* another run recovered it meanwhile */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return 0; /* another run is recovering it now */
+    if (access(path, F_OK) < 0)
+        return 0;
+    if (journal_read(path, &rec) < 0) {
+        /* A header torn by a crash: the run made nothing yet. */
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size < 4096) {
+            error_clear();
+            unlink(path);
+            return 0;
+        }
+        return -1;
+    }
+    snprintf(who, sizeof who, "run %d (%.200s)", (int)rec.pid, rec.command ? rec.command : "?");
+    u.who = who;
+    r = journal_replay(&rec, &run_undo_ops, &u);
+    undo_ctx_release(&u);
+    journal_record_release(&rec);
+    if (r < 0)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT)
+        return error("cannot remove journal '%s': %s", path, strerror(errno));
+    fsync_parent(path);
+    if (u.removed == 0)
+        debug("recovered %s: nothing of it was left", who);
+    return 1;
+}
+
+int recover_dead_runs(void)
+{
+    CLEANUP_STRV char **stale = stale_journals();
+    int n = 0, ret = 0;
+
+    for (size_t i = 0; stale[i]; i++) {
+        int r = recover_one(stale[i]);
+        if (r < 0) {
+            CLEANUP_FREE char *msg = strdup(error_message() ? error_message() : "unknown error");
+            error_clear();
+            warning("cannot undo all of the dead run in '%s' (%s): run 'vmstamp gc' again", stale[i], msg);
+            ret = -1;
+        }
+        n += r > 0;
+    }
+    sweep_private_dirs();
+    claims_sweep_stale();
+    return ret < 0 ? -1 : n;
+}
+
+struct run *run_begin(const char *command)
+{
+    struct run *r = calloc(1, sizeof *r);
+
+    if (!r)
+        abort();
+    recover_dead_runs();
+    error_clear();
+    r->journal = journal_begin(NULL, command);
+    if (!r->journal) {
+        free(r);
+        return NULL;
+    }
+    r->claims = claims_new();
+    cancel_push();
+    return r;
+}
+
+int run_commit(struct run *r)
+{
+    if (journal_commit(r->journal) < 0)
+        return -1;
+    r->committed = 1;
+    return 0;
+}
+
+void run_end(struct run *r)
+{
+    if (!r)
+        return;
+    if (!r->committed) {
+        struct undo_ctx u = { 0 };
+        /* Keep the first error: the rollback's own messages must not hide it. */
+        CLEANUP_FREE char *msg = error_message() ? strdup(error_message()) : NULL;
+        if (journal_rollback(r->journal, &run_undo_ops, &u) < 0)
+            warning("could not undo everything (the next vmstamp run tries again): %s",
+                    error_message() ? error_message() : "?");
+        undo_ctx_release(&u);
+        error_clear();
+        if (msg)
+            error("%s", msg);
+    }
+    journal_free(r->journal);
+    claims_free(r->claims);
+    cancel_pop();
+    free(r);
+}
+
+static int claim_named(struct run *r, const char *scope, const char *kind, const char *value, const char *what)
+{
+    pid_t holder;
+
+    if (claim(r->claims, scope, kind, value, &holder) == 0)
+        return 0;
+    if (holder > 0)
+        return error("%s is being made by another vmstamp run (pid %d): pick another or wait for it", what,
+                     (int)holder);
+    if (holder < 0)
+        return error("%s is being made by another vmstamp run: pick another or wait for it", what);
+    return -1;
+}
+
+int run_claim_domain(struct run *r, struct _virConnect *conn, const char *name)
+{
+    CLEANUP_FREE char *uri = virConnectGetURI(conn);
+    CLEANUP_FREE char *what = NULL;
+
+    if (asprintf(&what, "domain name '%s'", name) < 0)
+        abort();
+    return claim_named(r, uri ? uri : "?", "domain", name, what);
+}
+
+int run_claim_mac(struct run *r, struct _virConnect *conn, const char *mac)
+{
+    CLEANUP_FREE char *uri = virConnectGetURI(conn);
+    CLEANUP_FREE char *what = NULL;
+
+    if (asprintf(&what, "MAC %s", mac) < 0)
+        abort();
+    return claim_named(r, uri ? uri : "?", "mac", mac, what);
+}
+
+int run_claim_path(struct run *r, const char *what, const char *path)
+{
+    CLEANUP_FREE char *w = NULL;
+
+    if (asprintf(&w, "%s '%s'", what, path) < 0)
+        abort();
+    return claim_named(r, "files", "path", path, w);
+}
