@@ -78,7 +78,7 @@ static int mkdirs(const char *dir)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
             return error("cannot create '%s': %s", buf, strerror(errno));
         *p = '/';
     }

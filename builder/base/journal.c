@@ -66,7 +66,11 @@ struct journal *journal_begin(const char *dir, const char *command)
         abort();
     if (!dir)
         dir = JOURNAL_DIR;
-    if (mkdir_p(dir, 0700) < 0) {
+    /* Parents as other tools expect them (qemu reads the template store
+     * under /var/lib/vmstamp); the journals themselves owner-only. */
+    if (mkdir_p(dir, 0755) < 0 || chmod(dir, 0700) < 0) {
+        if (!error_message())
+            error("cannot make '%s' private: %s", dir, strerror(errno));
         free(j);
         return NULL;
     }

@@ -146,6 +146,7 @@ static int mac_in(char **macs, const char *mac)
 static int resolve_template(struct clone_plan *p)
 {
     const char *arg = p->req.template;
+    int from_store = 0;
 
     if (!strchr(arg, '/') && access(arg, F_OK) != 0) {
         struct store st;
@@ -154,6 +155,7 @@ static int resolve_template(struct clone_plan *p)
             /* Verified against its recorded SHA-256 (cached while its size and mtime hold). */
             int v = store_verify(&st, &tm, 1);
             if (v == 0) {
+                from_store = 1;
                 p->template = store_image_path(&st, arg);
                 p->os_id = steal_pointer(&tm.os_id);
             }
@@ -185,8 +187,10 @@ static int resolve_template(struct clone_plan *p)
             error_replace("template '%s' is not a disk image: give a qcow2 or raw disk image", arg);
         return -1;
     }
-    /* A damaged image would clone "fine" and boot into nothing. */
-    if (qemuimg_check(p->template, p->tinfo.format) < 0)
+    /* A damaged image would clone "fine" and boot into nothing. A store
+     * template's SHA-256 was just verified (or its verification is cached
+     * with its size and mtime): it is the image template create checked. */
+    if (!from_store && qemuimg_check(p->template, p->tinfo.format) < 0)
         return -1;
     return 0;
 }
