@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "pure/util.h"
+#include "base/xalloc.h"
 
 enum accel accel_requested = ACCEL_AUTO;
 
@@ -47,7 +48,7 @@ static char *boot_id(void)
 
     if (!s) {
         error_clear();
-        return strdup("unknown");
+        return xstrdup("unknown");
     }
     s[strcspn(s, "\n")] = '\0';
     return s;
@@ -67,14 +68,13 @@ static char *probe_kernel(void)
             continue;
         if (!best || strverscmp(e->d_name, best) > 0) {
             free(best);
-            best = strdup(e->d_name);
+            best = xstrdup(e->d_name);
         }
     }
     closedir(d);
     if (best) {
         char *p;
-        if (asprintf(&p, "/boot/%s", best) < 0)
-            abort();
+        p = xasprintf("/boot/%s", best);
         free(best);
         return p;
     }
@@ -91,7 +91,7 @@ static void set_why(char **why, const char *fmt, ...)
     free(*why);
     va_start(ap, fmt);
     if (vasprintf(why, fmt, ap) < 0)
-        abort();
+        xalloc_die();
     va_end(ap);
 }
 
@@ -102,8 +102,7 @@ static void write_cache(enum accel a, const char *why)
     CLEANUP_FREE char *line = NULL;
     int had_error = error_message() != NULL;
 
-    if (asprintf(&line, "%s %s %s\n", id, accel_name(a), why ? why : "") < 0)
-        abort();
+    line = xasprintf("%s %s %s\n", id, accel_name(a), why ? why : "");
     mkdir("/run/vmstamp", 0755);
     if (write_file_atomic(ACCEL_CACHE, line, strlen(line), 0644) < 0 && !had_error) {
         debug("cannot cache the accelerator: %s", error_message());

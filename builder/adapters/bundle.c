@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "pure/meta.h"
+#include "base/xalloc.h"
 
 #define IO_BUF (1024 * 1024) /* image streaming buffer */
 #define SIG_LEN 64           /* raw Ed25519 signature */
@@ -193,10 +194,8 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
     if (template_meta_from_json(meta_json, &meta) < 0)
         return error_replace("bundle '%s': invalid metadata: %s", out,
                              error_message() ? error_message() : "unparsable");
-    want = strdup(meta.sha256);
+    want = xstrdup(meta.sha256);
     template_meta_release(&meta);
-    if (!want)
-        return error("out of memory");
     if (meta_len > BUNDLE_SMALL_MAX)
         return error("bundle '%s': metadata is %zu bytes, more than the %d a bundle may hold", out, meta_len,
                      BUNDLE_SMALL_MAX);
@@ -206,10 +205,8 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
         return error("cannot open image '%s': %s", image, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return error("image '%s' is not a regular file", image);
-    if (!(buf = malloc(IO_BUF)) || asprintf(&tmp, "%s.tmp", out) < 0) {
-        tmp = NULL;
-        return error("out of memory");
-    }
+    buf = xmalloc(IO_BUF);
+    tmp = xasprintf("%s.tmp", out);
     if (!(md = digest_new(DIGEST_SHA256)))
         return -1;
 
@@ -217,10 +214,8 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
     if (fd < 0)
         return error("cannot create '%s': %s", tmp, strerror(errno));
     /* From here on, failure removes TMP. */
-    if (!(a = archive_write_new())) {
-        error("out of memory");
-        goto out;
-    }
+    if (!(a = archive_write_new()))
+        xalloc_die();
     /* ARCHIVE_WARN here would mean libarchive runs an external zstd: refused. */
     if (archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
         error("libarchive was built without zstd support: cannot write bundle '%s'", out);
@@ -388,8 +383,7 @@ static int read_small(struct import *im, const char *name, int64_t size, char **
         return error("bundle '%s': member '%s' is %jd bytes, more than the %d allowed", im->bundle, name,
                      (intmax_t)size, BUNDLE_SMALL_MAX);
     len = (size_t)size;
-    if (!(buf = malloc(len + 1)))
-        return error("out of memory");
+    buf = xmalloc(len + 1);
     while (got < len) {
         la_ssize_t n = archive_read_data(im->a, buf + got, len - got);
         if (n < 0)
@@ -412,8 +406,7 @@ static int read_image(struct import *im, int64_t size)
     int64_t total = 0;
     la_ssize_t n;
 
-    if (!(buf = malloc(IO_BUF)))
-        return error("out of memory");
+    buf = xmalloc(IO_BUF);
     if (!(md = digest_new(DIGEST_SHA256)))
         return -1;
     im->fd = open(im->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -462,10 +455,8 @@ static int verify(struct import *im)
     if (template_meta_from_json(im->meta, &meta) < 0)
         return error_replace("bundle '%s': invalid %s: %s", im->bundle, BUNDLE_META,
                              error_message() ? error_message() : "unparsable");
-    im->want = strdup(meta.sha256);
+    im->want = xstrdup(meta.sha256);
     template_meta_release(&meta);
-    if (!im->want)
-        return error("out of memory");
     im->verified = 1;
     return 0;
 }
@@ -524,15 +515,9 @@ int bundle_import(const char *bundle, const char *trust_key, const char *image_o
         *meta_json_out = NULL;
     if (!(im.trust = load_key(trust_key, 0)))
         return -1;
-    if (asprintf(&im.tmp, "%s.tmp", image_out) < 0) {
-        im.tmp = NULL;
-        error("out of memory");
-        goto out;
-    }
-    if (!(im.a = archive_read_new())) {
-        error("out of memory");
-        goto out;
-    }
+    im.tmp = xasprintf("%s.tmp", image_out);
+    if (!(im.a = archive_read_new()))
+        xalloc_die();
     /* ARCHIVE_WARN from the zstd filter would mean an external program: refused. */
     if (archive_read_support_format_tar(im.a) != ARCHIVE_OK ||
         archive_read_support_filter_zstd(im.a) != ARCHIVE_OK) {

@@ -13,6 +13,7 @@
 #include "base/cleanup.h"
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 
 struct command {
     char **argv;
@@ -31,10 +32,8 @@ void command_set_dry_run(FILE *sink)
 
 struct command *command_new(const char *program)
 {
-    struct command *cmd = calloc(1, sizeof *cmd);
+    struct command *cmd = xcalloc(1, sizeof *cmd);
 
-    if (!cmd)
-        abort();
     cmd->exit_status = -1;
     command_add(cmd, program);
     return cmd;
@@ -44,13 +43,9 @@ void command_add(struct command *cmd, const char *arg)
 {
     if (cmd->argc + 2 > cmd->alloc) {
         cmd->alloc = cmd->alloc ? cmd->alloc * 2 : 16;
-        cmd->argv = realloc(cmd->argv, cmd->alloc * sizeof *cmd->argv);
-        if (!cmd->argv)
-            abort();
+        cmd->argv = xreallocarray(cmd->argv, cmd->alloc, sizeof *cmd->argv);
     }
-    cmd->argv[cmd->argc] = strdup(arg);
-    if (!cmd->argv[cmd->argc])
-        abort();
+    cmd->argv[cmd->argc] = xstrdup(arg);
     cmd->argv[++cmd->argc] = NULL;
 }
 
@@ -61,7 +56,7 @@ void command_addf(struct command *cmd, const char *fmt, ...)
 
     va_start(ap, fmt);
     if (vasprintf(&s, fmt, ap) < 0)
-        abort();
+        xalloc_die();
     va_end(ap);
     command_add(cmd, s);
     free(s);
@@ -110,7 +105,7 @@ char *command_to_string(const struct command *cmd)
     FILE *fp = open_memstream(&buf, &len);
 
     if (!fp)
-        abort();
+        xalloc_die();
     for (size_t i = 0; i < cmd->argc; i++) {
         const char *a = cmd->argv[i];
         if (i)
@@ -139,9 +134,7 @@ struct buffer {
 
 static void buffer_append(struct buffer *b, const char *p, size_t n)
 {
-    b->data = realloc(b->data, b->len + n + 1);
-    if (!b->data)
-        abort();
+    b->data = xrealloc(b->data, b->len + n + 1);
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -153,14 +146,14 @@ static char *last_line(const char *s)
     const char *end, *start;
 
     if (!s)
-        return strdup("");
+        return xstrdup("");
     end = s + strlen(s);
     while (end > s && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
         end--;
     start = end;
     while (start > s && start[-1] != '\n')
         start--;
-    return strndup(start, end - start);
+    return xstrndup(start, (size_t)(end - start));
 }
 
 static void child_exec(struct command *cmd, int out_fd, int err_fd)
@@ -203,7 +196,7 @@ int command_run(struct command *cmd, char **out)
         fprintf(dry_run_sink, "%s\n", line);
         cmd->exit_status = 0;
         if (out)
-            *out = strdup("");
+            *out = xstrdup("");
         return 0;
     }
 
@@ -259,7 +252,7 @@ int command_run(struct command *cmd, char **out)
         cmd->exit_status = WEXITSTATUS(status);
 
     if (out)
-        *out = obuf.data ? obuf.data : strdup("");
+        *out = obuf.data ? obuf.data : xstrdup("");
     else
         free(obuf.data);
 

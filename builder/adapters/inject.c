@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "adapters/inject.h"
 
 static int copy_fd(int in, int out, const char *src, const char *dst)
@@ -45,7 +46,7 @@ static int append_archive(int fd, const char *dst, const char *name, const char 
     int ret = -1;
 
     if (!a || !e)
-        abort();
+        xalloc_die();
     /* No blocking: the archive ends where its data ends (no padding). */
     if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
         archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||

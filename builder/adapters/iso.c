@@ -14,6 +14,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "adapters/iso.h"
 
 #define ISO_VD_OFFSET 32768   /* sector 16: the primary volume descriptor */
@@ -58,7 +59,7 @@ int iso_volume_id(const char *path, char **volid)
     for (size_t i = 0; i < len; i++)
         if (!isprint((unsigned char)id[i]))
             return error("ISO '%s' has a volume id with unprintable bytes", path);
-    *volid = strdup(id);
+    *volid = xstrdup(id);
     return 0;
 }
 
@@ -84,7 +85,7 @@ static const char *rel(const char *p)
 
 int iso_treeinfo_parse(const char *text, char **kernel, char **initrd)
 {
-    CLEANUP_FREE char *copy = strdup(text);
+    CLEANUP_FREE char *copy = xstrdup(text);
     char *section = NULL, *arch = NULL;
     /* [0]: [images-<arch>], [1]: [images-x86_64] */
     char *k[2] = { NULL, NULL }, *i[2] = { NULL, NULL };
@@ -95,7 +96,7 @@ int iso_treeinfo_parse(const char *text, char **kernel, char **initrd)
     /* Two passes: arch may come after the images sections. */
     for (int pass = 0; pass < 2; pass++) {
         free(copy);
-        copy = strdup(text);
+        copy = xstrdup(text);
         section = NULL;
         for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
             char *l = trim(line), *eq;
@@ -116,7 +117,7 @@ int iso_treeinfo_parse(const char *text, char **kernel, char **initrd)
             if (pass == 0) {
                 if (strcmp(section, "general") == 0 && strcmp(key, "arch") == 0 && *val) {
                     free(arch);
-                    arch = strdup(val);
+                    arch = xstrdup(val);
                 }
                 continue;
             }
@@ -131,10 +132,10 @@ int iso_treeinfo_parse(const char *text, char **kernel, char **initrd)
                 continue;
             if (strcmp(key, "kernel") == 0) {
                 free(k[slot]);
-                k[slot] = strdup(rel(val));
+                k[slot] = xstrdup(rel(val));
             } else if (strcmp(key, "initrd") == 0) {
                 free(i[slot]);
-                i[slot] = strdup(rel(val));
+                i[slot] = xstrdup(rel(val));
             }
         }
     }
@@ -207,10 +208,10 @@ static int src_close(struct archive *a, void *data)
 static struct archive *open_iso(const char *path, uint64_t *bytes)
 {
     struct archive *a = archive_read_new();
-    struct iso_src *s = calloc(1, sizeof *s);
+    struct iso_src *s = xcalloc(1, sizeof *s);
 
-    if (!a || !s)
-        abort();
+    if (!a)
+        xalloc_die();
     s->bytes = bytes;
     s->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0) {
@@ -247,15 +248,13 @@ static char **list_files(const char *iso, char **treeinfo, uint64_t *bytes)
         const char *p = rel(archive_entry_pathname(e));
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 64;
-            v = realloc(v, cap * sizeof *v);
-            if (!v)
-                abort();
+            v = xreallocarray(v, cap, sizeof *v);
         }
-        v[n++] = strdup(p);
+        v[n++] = xstrdup(p);
         v[n] = NULL;
         if (strcmp(p, ".treeinfo") == 0 && !*treeinfo && archive_entry_size(e) < TREEINFO_MAX) {
             size_t sz = (size_t)archive_entry_size(e);
-            char *buf = malloc(sz + 1);
+            char *buf = xmalloc(sz + 1);
             la_ssize_t got = archive_read_data(a, buf, sz);
             if (got < 0) {
                 free(buf);
@@ -272,7 +271,7 @@ static char **list_files(const char *iso, char **treeinfo, uint64_t *bytes)
         *treeinfo = NULL;
         v = NULL;
     } else if (!v) {
-        v = calloc(1, sizeof *v);
+        v = xcalloc(1, sizeof *v);
     }
     archive_read_free(a);
     return v;
@@ -361,7 +360,7 @@ int iso_extract_boot(const char *iso, const char *kernel, const char *initrd,
 
     tf = open_memstream(&tried, &tlen);
     if (!tf)
-        abort();
+        xalloc_die();
     if (kernel || initrd) {
         k = find(files, kernel);
         i = find(files, initrd);
@@ -388,10 +387,10 @@ int iso_extract_boot(const char *iso, const char *kernel, const char *initrd,
         return error("no kernel and initrd found in ISO '%s' (tried %s): give --kernel PATH --initrd PATH inside the ISO",
                      iso, tried);
     }
-    out->kernel_path = strdup(k);
-    out->initrd_path = strdup(i);
-    if (asprintf(&out->kernel, "%s/vmlinuz", dir) < 0 || asprintf(&out->initrd, "%s/initrd", dir) < 0)
-        abort();
+    out->kernel_path = xstrdup(k);
+    out->initrd_path = xstrdup(i);
+    out->kernel = xasprintf("%s/vmlinuz", dir);
+    out->initrd = xasprintf("%s/initrd", dir);
     debug("ISO %s: volume id '%s', kernel %s, initrd %s", iso, out->volume_id, k, i);
     return extract(iso, k, i, out);
 }

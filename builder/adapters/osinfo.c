@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "adapters/osinfo.h"
 
 static OsinfoDb *db;
@@ -97,7 +98,7 @@ int os_variant_lookup(const char *spec, struct os_variant *out)
 
     memset(out, 0, sizeof *out);
     if (strcmp(spec, "generic") == 0) {
-        out->name = strdup("generic");
+        out->name = xstrdup("generic");
         return 0;
     }
     if (!*spec)
@@ -122,10 +123,10 @@ int os_variant_lookup(const char *spec, struct os_variant *out)
     g_object_unref(all);
     if (!os)
         return error("unknown os variant '%s': 'osinfo-query os' lists the known ids (or use generic)", spec);
-    out->short_id = strdup(osinfo_product_get_short_id(OSINFO_PRODUCT(os)));
-    out->id = strdup(osinfo_entity_get_id(OSINFO_ENTITY(os)));
-    out->name = strdup(osinfo_product_get_name(OSINFO_PRODUCT(os)) ? osinfo_product_get_name(OSINFO_PRODUCT(os))
-                                                                   : out->short_id);
+    out->short_id = xstrdup_or_null(osinfo_product_get_short_id(OSINFO_PRODUCT(os)));
+    out->id = xstrdup_or_null(osinfo_entity_get_id(OSINFO_ENTITY(os)));
+    out->name = xstrdup_or_null(osinfo_product_get_name(OSINFO_PRODUCT(os)) ? osinfo_product_get_name(OSINFO_PRODUCT(os))
+                                                                           : out->short_id);
     out->legacy_ks = legacy_ks(os, 0);
     return 0;
 }

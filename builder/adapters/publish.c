@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "adapters/publish.h"
+#include "base/xalloc.h"
 
 #define XZ_SUFFIX ".qcow2.xz"
 
@@ -56,10 +57,8 @@ static int cmp_names(const void *a, const void *b, void *arg)
  * error recorded if an entry cannot go into an index. */
 static size_t *check_and_sort(const struct template_meta *metas, size_t n)
 {
-    CLEANUP_FREE size_t *order = calloc(n ? n : 1, sizeof *order);
+    CLEANUP_FREE size_t *order = xcalloc(n, sizeof *order);
 
-    if (!order)
-        abort();
     for (size_t i = 0; i < n; i++) {
         const struct template_meta *m = &metas[i];
         const char *fields[] = { "product", m->product, "os", m->os, "arch", m->arch,
@@ -151,7 +150,7 @@ char *publish_index_text(const struct template_meta *metas, const uint64_t *xz_s
     }
     fp = open_memstream(&buf, &len);
     if (!fp)
-        abort();
+        xalloc_die();
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
         const struct template_meta *m = &metas[i];
@@ -176,7 +175,7 @@ char *publish_index_text(const struct template_meta *metas, const uint64_t *xz_s
         put_notes(fp, m);
     }
     if (fclose(fp) != 0)
-        abort();
+        xalloc_die(); /* a memory stream fails only for want of memory */
     return buf; /* caller frees */
 }
 
@@ -219,9 +218,8 @@ static int compress_image(const char *tmpdir, const char *name, const char *imag
     if (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))
         return error("cannot publish template '%s': image '%s' is not a regular file",
                      name, image);
-    if (asprintf(&link, "%s/%s.qcow2", tmpdir, name) < 0 ||
-        asprintf(&xz, "%s/%s" XZ_SUFFIX, tmpdir, name) < 0)
-        abort();
+    link = xasprintf("%s/%s.qcow2", tmpdir, name);
+    xz = xasprintf("%s/%s" XZ_SUFFIX, tmpdir, name);
     if (symlink(abs, link) < 0)
         return error("cannot create '%s': %s", link, strerror(errno));
     info("compressing %s (%s)", name, image);
@@ -253,19 +251,16 @@ int publish_repository(const char *dir, const struct template_meta *metas,
 {
     CLEANUP_FREE size_t *order = check_and_sort(metas, n);
     CLEANUP_FREE char *tmpdir = NULL, *index = NULL, *text = NULL;
-    CLEANUP_FREE uint64_t *sizes = calloc(n ? n : 1, sizeof *sizes);
-    CLEANUP_FREE char (*sums)[129] = calloc(n ? n : 1, sizeof *sums);
-    CLEANUP_FREE const char **sum_ptrs = calloc(n ? n : 1, sizeof *sum_ptrs);
+    CLEANUP_FREE uint64_t *sizes = xcalloc(n, sizeof *sizes);
+    CLEANUP_FREE char (*sums)[129] = xcalloc(n, sizeof *sums);
+    CLEANUP_FREE const char **sum_ptrs = xcalloc(n, sizeof *sum_ptrs);
     size_t done = 0, moved = 0;
     int ret = -1;
 
-    if (!sizes || !sums || !sum_ptrs)
-        abort();
     if (!order || ensure_dir(dir) < 0)
         return -1;
-    if (asprintf(&tmpdir, "%s/.publish-XXXXXX", dir) < 0 ||
-        asprintf(&index, "%s/index", dir) < 0)
-        abort();
+    tmpdir = xasprintf("%s/.publish-XXXXXX", dir);
+    index = xasprintf("%s/index", dir);
     if (!mkdtemp(tmpdir))
         return error("cannot create a temporary directory in '%s': %s", dir, strerror(errno));
 
@@ -282,9 +277,8 @@ int publish_repository(const char *dir, const struct template_meta *metas,
      * where the index and an image disagree is as short as it can be. */
     for (; moved < n; moved++) {
         CLEANUP_FREE char *from = NULL, *to = NULL;
-        if (asprintf(&from, "%s/%s" XZ_SUFFIX, tmpdir, metas[moved].name) < 0 ||
-            asprintf(&to, "%s/%s" XZ_SUFFIX, dir, metas[moved].name) < 0)
-            abort();
+        from = xasprintf("%s/%s" XZ_SUFFIX, tmpdir, metas[moved].name);
+        to = xasprintf("%s/%s" XZ_SUFFIX, dir, metas[moved].name);
         if (rename(from, to) < 0) {
             error("cannot rename '%s' to '%s': %s", from, to, strerror(errno));
             goto out;
@@ -299,8 +293,7 @@ int publish_repository(const char *dir, const struct template_meta *metas,
 out:
     for (size_t i = moved; i < done; i++) {
         CLEANUP_FREE char *xz = NULL;
-        if (asprintf(&xz, "%s/%s" XZ_SUFFIX, tmpdir, metas[i].name) < 0)
-            abort();
+        xz = xasprintf("%s/%s" XZ_SUFFIX, tmpdir, metas[i].name);
         unlink(xz);
     }
     if (rmdir(tmpdir) < 0 && ret == 0)

@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "adapters/command.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "adapters/qemuimg.h"
 
 void image_info_release(struct image_info *info)
@@ -22,9 +23,8 @@ char *qemuimg_safe_path(const char *path)
     char *s;
 
     if (path[0] == '/' || (path[0] == '.' && path[1] == '/'))
-        return strdup(path);
-    if (asprintf(&s, "./%s", path) < 0)
-        abort();
+        return xstrdup(path); /* caller frees */
+    s = xasprintf("./%s", path);
     return s; /* caller frees */
 }
 
@@ -38,14 +38,16 @@ int qemuimg_parse_info(const char *json, struct image_info *info)
         goto out;
     if (!json_object_object_get_ex(root, "format", &v))
         goto out;
-    info->format = strdup(json_object_get_string(v));
+    info->format = xstrdup_or_null(json_object_get_string(v));
+    if (!info->format)
+        goto out;
     if (!json_object_object_get_ex(root, "virtual-size", &v))
         goto out;
     info->virtual_size = (uint64_t)json_object_get_int64(v);
     if (json_object_object_get_ex(root, "actual-size", &v))
         info->actual_size = (uint64_t)json_object_get_int64(v);
     if (json_object_object_get_ex(root, "backing-filename", &v))
-        info->backing = strdup(json_object_get_string(v));
+        info->backing = xstrdup_or_null(json_object_get_string(v));
     ret = 0;
 out:
     json_object_put(root);

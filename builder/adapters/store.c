@@ -9,6 +9,7 @@
 
 #include "adapters/bundle.h"
 #include "base/digest.h"
+#include "base/cleanup-virt.h"
 #include "base/cleanup.h"
 #include "pure/domxml.h"
 #include "base/error.h"
@@ -16,33 +17,32 @@
 #include "adapters/store.h"
 #include "pure/util.h"
 #include "adapters/virt.h"
+#include "base/xalloc.h"
 
 static int define_default_pool(virConnectPtr conn)
 {
     CLEANUP_FREE char *xml = NULL;
-    virStoragePoolPtr p;
+    CLEANUP_POOL virStoragePoolPtr p = NULL;
 
     if (mkdir_p(STORE_DEFAULT_DIR, 0755) < 0)
         return -1;
-    if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>",
-                 STORE_DEFAULT_POOL, STORE_DEFAULT_DIR) < 0)
-        abort();
+    xml = xasprintf("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>",
+                    STORE_DEFAULT_POOL, STORE_DEFAULT_DIR);
     p = virStoragePoolDefineXML(conn, xml, 0);
     if (!p)
         return error("cannot define storage pool '%s': %s", STORE_DEFAULT_POOL, virt_error());
     virStoragePoolSetAutostart(p, 1);
-    virStoragePoolFree(p);
     info("vmstamp: defined storage pool '%s' at %s", STORE_DEFAULT_POOL, STORE_DEFAULT_DIR);
     return 0;
 }
 
 int store_open(virConnectPtr conn, const char *pool, int create, struct store *st)
 {
-    virStoragePoolPtr p;
+    CLEANUP_POOL virStoragePoolPtr p = NULL;
 
     memset(st, 0, sizeof *st);
     st->conn = conn;
-    st->pool = strdup(pool ? pool : STORE_DEFAULT_POOL);
+    st->pool = xstrdup(pool ? pool : STORE_DEFAULT_POOL);
     p = virStoragePoolLookupByName(conn, st->pool);
     if (!p && create && strcmp(st->pool, STORE_DEFAULT_POOL) == 0) {
         if (define_default_pool(conn) < 0)
@@ -54,15 +54,11 @@ int store_open(virConnectPtr conn, const char *pool, int create, struct store *s
         return error("template store '%s' not found: make a template first (vmstamp template create) or pass --pool",
                      st->pool);
     }
-    if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0) {
-        virStoragePoolFree(p);
+    if (virStoragePoolIsActive(p) == 0 && virStoragePoolCreate(p, 0) < 0)
         return error("cannot start storage pool '%s': %s", st->pool, virt_error());
-    }
-    virStoragePoolFree(p);
     if (virt_pool_dir(conn, st->pool, &st->dir) < 0)
         return -1;
-    if (asprintf(&st->index, "%s/%s", STORE_INDEX_ROOT, st->pool) < 0)
-        abort();
+    st->index = xasprintf("%s/%s", STORE_INDEX_ROOT, st->pool);
     return mkdir_p(st->index, 0755);
 }
 
@@ -78,8 +74,7 @@ char *store_image_path(const struct store *st, const char *name)
 {
     char *s;
 
-    if (asprintf(&s, "%s/%s.qcow2", st->dir, name) < 0)
-        abort();
+    s = xasprintf("%s/%s.qcow2", st->dir, name);
     return s;
 }
 
@@ -87,8 +82,7 @@ char *store_meta_path(const struct store *st, const char *name)
 {
     char *s;
 
-    if (asprintf(&s, "%s/%s.json", st->index, name) < 0)
-        abort();
+    s = xasprintf("%s/%s.json", st->index, name);
     return s;
 }
 
@@ -122,8 +116,7 @@ int store_save_meta(const struct store *st, const struct template_meta *meta)
     CLEANUP_FREE char *json = template_meta_to_json(meta);
     CLEANUP_FREE char *text = NULL;
 
-    if (asprintf(&text, "%s\n", json) < 0)
-        abort();
+    text = xasprintf("%s\n", json);
     return write_file_atomic(path, text, strlen(text), 0644);
 }
 
@@ -136,14 +129,14 @@ char **store_names(const struct store *st)
 {
     DIR *d = opendir(st->index);
     struct dirent *e;
-    char **v = calloc(1, sizeof *v);
+    char **v = xcalloc(1, sizeof *v);
     size_t n = 0;
 
     while (d && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0 && e->d_name[0] != '.') {
-            v = realloc(v, (n + 2) * sizeof *v);
-            v[n++] = strndup(e->d_name, l - 5);
+            v = xreallocarray(v, n + 2, sizeof *v);
+            v[n++] = xstrndup(e->d_name, l - 5);
             v[n] = NULL;
         }
     }
@@ -164,10 +157,9 @@ int store_verify(const struct store *st, const struct template_meta *meta, int u
 
     if (stat(img, &sb) < 0)
         return error("template '%s': image %s is missing", meta->name, img);
-    if (asprintf(&cache, "%s/.%s.verified", st->index, meta->name) < 0 ||
-        asprintf(&stamp, "%lld %lld.%09ld %s\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
-                 sb.st_mtim.tv_nsec, meta->sha256) < 0)
-        abort();
+    cache = xasprintf("%s/.%s.verified", st->index, meta->name);
+    stamp = xasprintf("%lld %lld.%09ld %s\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                      sb.st_mtim.tv_nsec, meta->sha256);
     if (use_cache) {
         old = read_file(cache, NULL);
         error_clear();
@@ -193,14 +185,14 @@ char **store_clones_of(virConnectPtr conn, const char *image)
 {
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(conn, &doms, 0);
-    char **v = calloc(1, sizeof *v);
+    char **v = xcalloc(1, sizeof *v);
 
     for (int i = 0; i < n; i++) {
         char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
         struct clone_meta meta;
         if (xml && domxml_parse(xml, &meta) == 0) {
             if (meta.is_vmstamp && strcmp(meta.template_path, image) == 0) {
-                strv_append(&v, strdup(virDomainGetName(doms[i])));
+                strv_append(&v, xstrdup(virDomainGetName(doms[i])));
             }
             clone_meta_release(&meta);
         }

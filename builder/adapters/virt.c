@@ -4,8 +4,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/cleanup-virt.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "adapters/virt.h"
 
 static void quiet_handler(void *opaque, virErrorPtr err)
@@ -42,12 +44,10 @@ virConnectPtr virt_connect(const char *uri)
 
 int virt_domain_exists(virConnectPtr conn, const char *name)
 {
-    virDomainPtr dom = virDomainLookupByName(conn, name);
+    CLEANUP_DOMAIN virDomainPtr dom = virDomainLookupByName(conn, name);
 
-    if (dom) {
-        virDomainFree(dom);
+    if (dom)
         return 1;
-    }
     virErrorPtr e = virGetLastError();
     if (e && e->code == VIR_ERR_NO_DOMAIN)
         return 0;
@@ -74,7 +74,7 @@ char **virt_all_macs(virConnectPtr conn)
         error("cannot list domains: %s", virt_error());
         return NULL;
     }
-    all = calloc(cap, sizeof *all);
+    all = xcalloc(cap, sizeof *all);
     for (int i = 0; i < n; i++) {
         char *xml = virDomainGetXMLDesc(doms[i], 0);
         struct clone_meta meta;
@@ -82,9 +82,9 @@ char **virt_all_macs(virConnectPtr conn)
             for (size_t j = 0; meta.macs[j]; j++) {
                 if (k + 2 > cap) {
                     cap *= 2;
-                    all = realloc(all, cap * sizeof *all);
+                    all = xreallocarray(all, cap, sizeof *all);
                 }
-                all[k++] = strdup(meta.macs[j]);
+                all[k++] = xstrdup(meta.macs[j]);
             }
             clone_meta_release(&meta);
         }
@@ -99,71 +99,50 @@ char **virt_all_macs(virConnectPtr conn)
 
 int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
 {
-    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    CLEANUP_POOL virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
     virStoragePoolInfo info;
-    char *xml = NULL;
+    CLEANUP_FREE char *xml = NULL;
     CLEANUP_FREE char *type = NULL;
-    int ret = -1;
 
     if (!p)
         return error("storage pool '%s' not found: create it (virsh pool-define-as) or pass --pool", pool);
-    if (virStoragePoolGetInfo(p, &info) < 0) {
-        error("cannot query storage pool '%s': %s", pool, virt_error());
-        goto out;
-    }
-    if (info.state != VIR_STORAGE_POOL_RUNNING) {
-        error("storage pool '%s' is not active: start it with 'virsh pool-start %s'", pool, pool);
-        goto out;
-    }
+    if (virStoragePoolGetInfo(p, &info) < 0)
+        return error("cannot query storage pool '%s': %s", pool, virt_error());
+    if (info.state != VIR_STORAGE_POOL_RUNNING)
+        return error("storage pool '%s' is not active: start it with 'virsh pool-start %s'", pool, pool);
     xml = virStoragePoolGetXMLDesc(p, 0);
-    if (!xml) {
-        error("cannot read storage pool '%s': %s", pool, virt_error());
-        goto out;
-    }
+    if (!xml)
+        return error("cannot read storage pool '%s': %s", pool, virt_error());
     type = xml_get(xml, "/pool/@type");
-    if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0)) {
-        error("storage pool '%s' is of type '%s': vmstamp puts clone disks in dir, fs or netfs pools",
-              pool, type ? type : "unknown");
-        goto out;
-    }
+    if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0))
+        return error("storage pool '%s' is of type '%s': vmstamp puts clone disks in dir, fs or netfs pools",
+                     pool, type ? type : "unknown");
     *target_path = xml_get(xml, "/pool/target/path");
-    if (!*target_path) {
-        error("storage pool '%s' has no target path", pool);
-        goto out;
-    }
-    ret = 0;
-out:
-    free(xml);
-    virStoragePoolFree(p);
-    return ret;
+    if (!*target_path)
+        return error("storage pool '%s' has no target path", pool);
+    return 0;
 }
 
 int virt_pool_refresh(virConnectPtr conn, const char *pool)
 {
-    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
-    int r;
+    CLEANUP_POOL virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
 
     if (!p)
         return error("storage pool '%s' not found", pool);
-    r = virStoragePoolRefresh(p, 0);
-    virStoragePoolFree(p);
-    if (r < 0)
+    if (virStoragePoolRefresh(p, 0) < 0)
         return error("cannot refresh storage pool '%s': %s", pool, virt_error());
     return 0;
 }
 
 int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail)
 {
-    virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+    CLEANUP_POOL virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
     virStoragePoolInfo info;
-    int r;
 
     if (!p)
         return error("storage pool '%s' not found", pool);
     virStoragePoolRefresh(p, 0); /* best effort: a pool may be busy */
-    r = virStoragePoolGetInfo(p, &info);
-    virStoragePoolFree(p);
-    if (r < 0)
+    if (virStoragePoolGetInfo(p, &info) < 0)
         return error("cannot query storage pool '%s': %s", pool, virt_error());
     *avail = info.available;
     return 0;
@@ -171,7 +150,7 @@ int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail)
 
 int virt_network_check(virConnectPtr conn, const struct netspec *net)
 {
-    virNetworkPtr n;
+    CLEANUP_NETWORK virNetworkPtr n = NULL;
     struct stat st;
     CLEANUP_FREE char *sys = NULL;
 
@@ -179,8 +158,7 @@ int virt_network_check(virConnectPtr conn, const struct netspec *net)
     case NET_USER:
         return 0;
     case NET_BRIDGE:
-        if (asprintf(&sys, "/sys/class/net/%s/bridge", net->source) < 0)
-            abort();
+        sys = xasprintf("/sys/class/net/%s/bridge", net->source);
         if (stat(sys, &st) < 0)
             return error("bridge '%s' not found on this host: create it or pick another --network", net->source);
         return 0;
@@ -188,7 +166,6 @@ int virt_network_check(virConnectPtr conn, const struct netspec *net)
         n = virNetworkLookupByName(conn, net->source);
         if (!n)
             return error("network '%s' not found: define it (virsh net-define) or pass --network", net->source);
-        virNetworkFree(n);
         return 0;
     }
     return 0;
@@ -198,23 +175,19 @@ char *virt_volume_path(virConnectPtr conn, const char *pool_vol)
 {
     const char *slash = strchr(pool_vol, '/');
     CLEANUP_FREE char *pool_name = NULL;
-    virStoragePoolPtr p;
-    virStorageVolPtr v;
-    char *path;
+    CLEANUP_POOL virStoragePoolPtr p = NULL;
+    CLEANUP_VOL virStorageVolPtr v = NULL;
 
     if (!slash || slash == pool_vol || strchr(slash + 1, '/'))
         return NULL;
-    pool_name = strndup(pool_vol, slash - pool_vol);
+    pool_name = xstrndup(pool_vol, (size_t)(slash - pool_vol));
     p = virStoragePoolLookupByName(conn, pool_name);
     if (!p)
         return NULL;
     v = virStorageVolLookupByName(p, slash + 1);
-    virStoragePoolFree(p);
     if (!v)
         return NULL;
-    path = virStorageVolGetPath(v);
-    virStorageVolFree(v);
-    return path; /* caller frees */
+    return virStorageVolGetPath(v); /* caller frees */
 }
 
 int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max)

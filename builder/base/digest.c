@@ -10,6 +10,7 @@
 #include "base/cleanup.h"
 #include "base/digest.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 
 #define IO_BUF (1024 * 1024) /* file streaming buffer */
 
@@ -53,10 +54,8 @@ void hex_encode(const void *bytes, size_t len, char *out)
 
 struct digest *digest_new(enum digest_alg alg)
 {
-    struct digest *d = calloc(1, sizeof *d);
+    struct digest *d = xcalloc(1, sizeof *d);
 
-    if (!d)
-        abort();
     d->alg = alg;
     d->ctx = EVP_MD_CTX_new();
     if (!d->ctx ||
@@ -112,8 +111,7 @@ int digest_file_hex(enum digest_alg alg, const char *path, char *out, uint64_t *
 
     if (fd < 0)
         return error("cannot open '%s' to checksum it: %s", path, strerror(errno));
-    if (!(buf = malloc(IO_BUF)))
-        abort();
+    buf = xmalloc(IO_BUF);
     if (!(d = digest_new(alg)))
         return -1;
     for (;;) {

@@ -12,15 +12,14 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/xalloc.h"
 
 int fsync_parent(const char *path)
 {
-    CLEANUP_FREE char *copy = strdup(path);
+    CLEANUP_FREE char *copy = xstrdup(path);
     CLEANUP_CLOSE int fd = -1;
     const char *dir;
 
-    if (!copy)
-        abort();
     dir = dirname(copy);
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -60,8 +59,7 @@ static char *write_temp(const char *path, const void *data, size_t len, mode_t m
     const char *p = data;
     int fd;
 
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-        abort();
+    tmp = xasprintf("%s.tmp.XXXXXX", path);
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         error("cannot create a temporary file beside '%s': %s", path, strerror(errno));
@@ -151,7 +149,7 @@ char *read_file(const char *path, size_t *len)
     }
     mem = open_memstream(&buf, &size);
     if (!mem)
-        abort();
+        xalloc_die();
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         fwrite(chunk, 1, n, mem);
     fclose(mem);
@@ -181,10 +179,8 @@ static int mkdir_one(const char *p, mode_t mode)
 
 int mkdir_p(const char *path, int mode)
 {
-    CLEANUP_FREE char *p = strdup(path);
+    CLEANUP_FREE char *p = xstrdup(path);
 
-    if (!p)
-        abort();
     if (!*p)
         return error("cannot create a directory with an empty name");
     for (char *s = p + 1; *s; s++) {
@@ -229,8 +225,7 @@ static int remove_at(int parent, const char *name, const char *path)
         if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
             continue;
         CLEANUP_FREE char *child = NULL;
-        if (asprintf(&child, "%s/%s", path, ent->d_name) < 0)
-            abort();
+        child = xasprintf("%s/%s", path, ent->d_name);
         r = remove_at(dirfd(d), ent->d_name, child);
     }
     closedir(d);

@@ -13,6 +13,7 @@
 #include "adapters/accel.h"
 #include "adapters/bundle.h"
 #include "base/cleanup.h"
+#include "base/cleanup-virt.h"
 #include "commands/cmd.h"
 #include "adapters/command.h"
 #include "pure/domxml.h"
@@ -30,6 +31,19 @@
 #include "adapters/virt.h"
 #include "pipeline/run.h"
 #include "pipeline/template.h"
+
+static void cleanup_store(struct store *st)
+{
+    store_close(st);
+}
+
+static void cleanup_meta(struct template_meta *m)
+{
+    template_meta_release(m);
+}
+
+#define CLEANUP_STORE __attribute__((cleanup(cleanup_store)))
+#define CLEANUP_META __attribute__((cleanup(cleanup_meta)))
 
 static int fail(void)
 {
@@ -138,8 +152,8 @@ static int pool_opt(int argc, char **argv, const char **pool)
 static int template_list(int argc, char **argv)
 {
     const char *pool;
-    struct store st;
-    virConnectPtr conn;
+    CLEANUP_STORE struct store st = { 0 };
+    CLEANUP_CONN virConnectPtr conn = NULL;
 
     if (pool_opt(argc, argv, &pool) < 0 || optind != argc)
         return cmd_bad_usage("template", "usage: vmstamp template list [--pool POOL]");
@@ -166,17 +180,15 @@ static int template_list(int argc, char **argv)
                m.created ? m.created : "-", nc);
         template_meta_release(&m);
     }
-    store_close(&st);
-    virConnectClose(conn);
     return EXIT_SUCCESS;
 }
 
 static int template_info(int argc, char **argv)
 {
     const char *pool;
-    struct store st;
-    struct template_meta m;
-    virConnectPtr conn;
+    CLEANUP_STORE struct store st = { 0 };
+    CLEANUP_META struct template_meta m = { 0 };
+    CLEANUP_CONN virConnectPtr conn = NULL;
 
     if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
         return cmd_bad_usage("template", "usage: vmstamp template info [--pool POOL] NAME");
@@ -190,18 +202,15 @@ static int template_info(int argc, char **argv)
     for (size_t i = 0; clones[i]; i++)
         printf(" %s", clones[i]);
     printf("%s\n", clones[0] ? "" : " none");
-    template_meta_release(&m);
-    store_close(&st);
-    virConnectClose(conn);
     return EXIT_SUCCESS;
 }
 
 static int template_verify(int argc, char **argv)
 {
     const char *pool;
-    struct store st;
-    struct template_meta m;
-    virConnectPtr conn;
+    CLEANUP_STORE struct store st = { 0 };
+    CLEANUP_META struct template_meta m = { 0 };
+    CLEANUP_CONN virConnectPtr conn = NULL;
 
     if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
         return cmd_bad_usage("template", "usage: vmstamp template verify [--pool POOL] NAME");
@@ -210,9 +219,6 @@ static int template_verify(int argc, char **argv)
         store_verify(&st, &m, 0) < 0)
         return fail();
     printf("%s: ok, sha256 %s\n", m.name, m.sha256);
-    template_meta_release(&m);
-    store_close(&st);
-    virConnectClose(conn);
     return EXIT_SUCCESS;
 }
 
@@ -265,31 +271,22 @@ static int key_opts(int argc, char **argv, const char *keyopt, const char **pool
 static int template_export(int argc, char **argv)
 {
     const char *pool, *key;
-    struct store st = { 0 };
-    struct template_meta m = { 0 };
-    virConnectPtr conn;
-    int ret = EXIT_FAILURE;
+    CLEANUP_STORE struct store st = { 0 };
+    CLEANUP_META struct template_meta m = { 0 };
+    CLEANUP_CONN virConnectPtr conn = NULL;
 
     if (key_opts(argc, argv, "sign-key", &pool, &key) < 0 || optind + 2 != argc || !key)
         return cmd_bad_usage("template", "usage: vmstamp template export [--pool POOL] NAME FILE.tar.zst --sign-key KEY.pem");
     conn = cmd_connect();
-    if (!conn)
+    if (!conn || store_open(conn, pool, 0, &st) < 0 || store_load(&st, argv[optind], &m) < 0 ||
+        store_verify(&st, &m, 1) < 0)
         return fail();
-    if (store_open(conn, pool, 0, &st) == 0 && store_load(&st, argv[optind], &m) == 0 &&
-        store_verify(&st, &m, 1) == 0) {
-        CLEANUP_FREE char *img = store_image_path(&st, m.name);
-        CLEANUP_FREE char *json = template_meta_to_json(&m);
-        if (bundle_export(argv[optind + 1], img, json, key) == 0) {
-            printf("%s: exported to %s (signed with %s)\n", m.name, argv[optind + 1], key);
-            ret = EXIT_SUCCESS;
-        }
-    }
-    if (ret != EXIT_SUCCESS)
-        error_report();
-    template_meta_release(&m);
-    store_close(&st);
-    virConnectClose(conn);
-    return ret;
+    CLEANUP_FREE char *img = store_image_path(&st, m.name);
+    CLEANUP_FREE char *json = template_meta_to_json(&m);
+    if (bundle_export(argv[optind + 1], img, json, key) < 0)
+        return fail();
+    printf("%s: exported to %s (signed with %s)\n", m.name, argv[optind + 1], key);
+    return EXIT_SUCCESS;
 }
 
 static int cmd_template_import(int argc, char **argv)

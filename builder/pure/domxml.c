@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup-xml.h"
 #include "base/cleanup.h"
 #include "pure/domxml.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 
 int netspec_parse(const char *s, struct netspec *out)
 {
@@ -21,7 +23,7 @@ int netspec_parse(const char *s, struct netspec *out)
     }
     if (strncmp(s, "bridge:", 7) == 0 && s[7]) {
         out->kind = NET_BRIDGE;
-        out->source = strdup(s + 7);
+        out->source = xstrdup(s + 7);
         return 0;
     }
     if (strncmp(s, "network:", 8) == 0)
@@ -29,7 +31,7 @@ int netspec_parse(const char *s, struct netspec *out)
     if (!*s || strchr(s, ':'))
         return error("invalid --network '%s': use NAME, network:NAME, bridge:BRIDGE or user", s);
     out->kind = NET_NETWORK;
-    out->source = strdup(s);
+    out->source = xstrdup(s);
     return 0;
 }
 
@@ -189,35 +191,30 @@ char *domxml_build(const struct domain_spec *spec)
         error("cannot serialise the domain XML of '%s'", spec->name);
         return NULL;
     }
-    ret = strdup((const char *)buf);
+    ret = xstrdup((const char *)buf);
     xmlFree(buf);
     return ret; /* caller frees */
 }
 
 static char **xpath_strings(xmlXPathContextPtr ctx, const char *expr)
 {
-    xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    CLEANUP_XPATH_OBJ xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
     int n = (obj && obj->nodesetval) ? obj->nodesetval->nodeNr : 0;
-    char **v = calloc(n + 1, sizeof *v);
+    char **v = xcalloc((size_t)n + 1, sizeof *v);
     int k = 0;
 
-    if (!v)
-        abort();
     for (int i = 0; i < n; i++) {
-        xmlChar *s = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
-        if (s) {
-            v[k++] = strdup((const char *)s);
-            xmlFree(s);
-        }
+        CLEANUP_XMLCHAR xmlChar *s = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
+        if (s)
+            v[k++] = xstrdup((const char *)s);
     }
-    xmlXPathFreeObject(obj);
-    return v;
+    return v; /* caller frees (strv_free) */
 }
 
 static char *xpath_string(xmlXPathContextPtr ctx, const char *expr)
 {
     char **v = xpath_strings(ctx, expr);
-    char *s = v[0] ? strdup(v[0]) : NULL;
+    char *s = xstrdup_or_null(v[0]);
 
     strv_free(v);
     return s;
@@ -225,8 +222,8 @@ static char *xpath_string(xmlXPathContextPtr ctx, const char *expr)
 
 int domxml_parse(const char *xml, struct clone_meta *meta)
 {
-    xmlDocPtr doc;
-    xmlXPathContextPtr ctx;
+    CLEANUP_XMLDOC xmlDocPtr doc = NULL;
+    CLEANUP_XPATH_CTX xmlXPathContextPtr ctx = NULL;
 
     memset(meta, 0, sizeof *meta);
     doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
@@ -243,25 +240,21 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     meta->created = xpath_string(ctx, "/domain/metadata/v:clone/v:created");
     meta->disks = xpath_strings(ctx, "/domain/metadata/v:clone/v:disk");
     meta->macs = xpath_strings(ctx, "/domain/devices/interface/mac/@address");
-    xmlXPathFreeContext(ctx);
-    xmlFreeDoc(doc);
     return 0;
 }
 
 char *xml_get(const char *xml, const char *xpath)
 {
-    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "in.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xmlXPathContextPtr ctx;
-    char *s;
+    CLEANUP_XMLDOC xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "in.xml", NULL,
+                                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    CLEANUP_XPATH_CTX xmlXPathContextPtr ctx = NULL;
 
     if (!doc)
         return NULL;
     ctx = xmlXPathNewContext(doc);
-    s = xpath_string(ctx, xpath);
-    xmlXPathFreeContext(ctx);
-    xmlFreeDoc(doc);
-    return s; /* caller frees */
+    if (!ctx)
+        xalloc_die();
+    return xpath_string(ctx, xpath); /* caller frees */
 }
 
 void clone_meta_release(struct clone_meta *meta)

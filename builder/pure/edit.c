@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "pure/edit.h"
+#include "base/xalloc.h"
 
 struct sbuf {
     char *s;
@@ -20,7 +21,7 @@ static void sb_init(struct sbuf *b)
     b->len = 0;
     b->fp = open_memstream(&b->s, &b->len);
     if (!b->fp)
-        abort();
+        xalloc_die();
 }
 
 static char *sb_finish(struct sbuf *b, const char *orig)
@@ -150,9 +151,9 @@ static char *replace_word(const char *text, const char *word, const char *repl, 
 
 char *edit_hosts(const char *text, const char *old_fqdn, const char *new_fqdn, int append_loopback)
 {
-    CLEANUP_FREE char *old_short = strndup(old_fqdn ? old_fqdn : "", strcspn(old_fqdn ? old_fqdn : "", "."));
-    CLEANUP_FREE char *new_short = strndup(new_fqdn, strcspn(new_fqdn, "."));
-    char *cur = strdup(text), *next;
+    CLEANUP_FREE char *old_short = xstrndup(old_fqdn ? old_fqdn : "", strcspn(old_fqdn ? old_fqdn : "", "."));
+    CLEANUP_FREE char *new_short = xstrndup(new_fqdn, strcspn(new_fqdn, "."));
+    char *cur = xstrdup(text), *next;
     int n1 = 0, n2 = 0;
 
     if (old_fqdn && *old_fqdn && strcmp(old_fqdn, "localhost") != 0) {
@@ -168,13 +169,11 @@ char *edit_hosts(const char *text, const char *old_fqdn, const char *new_fqdn, i
     if (n1 + n2 == 0 && append_loopback) {
         size_t l = strlen(cur);
         char *app;
-        if (strcmp(new_fqdn, new_short) == 0) {
-            if (asprintf(&app, "%s%s127.0.1.1\t%s\n", cur, l && cur[l - 1] != '\n' ? "\n" : "", new_fqdn) < 0)
-                abort();
-        } else if (asprintf(&app, "%s%s127.0.1.1\t%s %s\n", cur, l && cur[l - 1] != '\n' ? "\n" : "",
-                            new_fqdn, new_short) < 0) {
-            abort();
-        }
+        if (strcmp(new_fqdn, new_short) == 0)
+            app = xasprintf("%s%s127.0.1.1\t%s\n", cur, l && cur[l - 1] != '\n' ? "\n" : "", new_fqdn);
+        else
+            app = xasprintf("%s%s127.0.1.1\t%s %s\n", cur, l && cur[l - 1] != '\n' ? "\n" : "",
+                            new_fqdn, new_short);
         free(cur);
         cur = app;
     }
@@ -221,7 +220,7 @@ char *edit_os_release_get(const char *text, const char *key)
                 v++;
                 n -= 2;
             }
-            return strndup(v, n);
+            return xstrndup(v, n);
         }
     }
     return NULL;
@@ -230,13 +229,12 @@ char *edit_os_release_get(const char *text, const char *key)
 char *edit_guest_file(const char *path, const char *text, const struct clone_edit *e)
 {
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *cur = strdup(text), *next;
+    char *cur = xstrdup(text), *next;
 
     if (strcmp(path, "/etc/hostname") == 0 || strcmp(path, "/etc/HOSTNAME") == 0 ||
         strcmp(path, "/etc/mailname") == 0) {
         free(cur);
-        if (asprintf(&cur, "%s\n", e->new_hostname) < 0)
-            abort();
+        cur = xasprintf("%s\n", e->new_hostname);
     } else if (strcmp(path, "/etc/sysconfig/network") == 0) {
         next = edit_shell_var(cur, "HOSTNAME", e->new_hostname);
         if (next) {
@@ -300,7 +298,7 @@ char *edit_netplan_unpin(const char *text)
     for (const char *p = strstr(text, "set-name:"); p && !set_name; p = NULL) {
         p += strlen("set-name:");
         p += strspn(p, " \t\"'");
-        set_name = strndup(p, strcspn(p, " \t\"'\r\n#"));
+        set_name = xstrndup(p, strcspn(p, " \t\"'\r\n#"));
     }
     sb_init(&b);
     for (const char *line = text; *line;) {
@@ -322,13 +320,13 @@ char *edit_netplan_unpin(const char *text)
 
 char **edit_normal_users(const char *passwd)
 {
-    char **v = calloc(1, sizeof *v);
+    char **v = xcalloc(1, sizeof *v);
 
     for (const char *line = passwd; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         char name[256];
         long uid;
         if (sscanf(line, "%255[^:]:%*[^:]:%ld:", name, &uid) == 2 && uid >= 1000 && uid != 65534) {
-            strv_append(&v, strdup(name));
+            strv_append(&v, xstrdup(name));
         }
     }
     return v;

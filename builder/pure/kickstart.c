@@ -7,6 +7,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "pure/kickstart.h"
 
 /* Commands Anaconda (pykickstart) knows, current and past releases; the
@@ -65,7 +66,7 @@ static FILE *memstream(char **buf, size_t *len)
     FILE *fp = open_memstream(buf, len);
 
     if (!fp)
-        abort();
+        xalloc_die();
     return fp;
 }
 
@@ -198,9 +199,7 @@ char *ks_substitute(const char *text, char *const *vars, char **err_line)
                       p + 2, (int)klen, p + 2);
                 if (err_line) {
                     size_t n = strcspn(line_start, "\r\n");
-                    *err_line = strndup(line_start, n);
-                    if (!*err_line)
-                        abort();
+                    *err_line = xstrndup(line_start, n);
                 }
                 return NULL;
             }
@@ -318,13 +317,11 @@ static void add_issue(struct issues *is, int line, const char *fmt, ...)
 
     if (is->n == is->cap) {
         is->cap = is->cap ? 2 * is->cap : 8;
-        is->v = realloc(is->v, is->cap * sizeof *is->v);
-        if (!is->v)
-            abort();
+        is->v = xreallocarray(is->v, is->cap, sizeof *is->v);
     }
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+        xalloc_die();
     va_end(ap);
     is->v[is->n].line = line;
     is->v[is->n].message = msg;

@@ -5,6 +5,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "pure/meta.h"
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -59,7 +60,7 @@ char *template_meta_to_json(const struct template_meta *m)
         add_str(i, "command", m->install.command);
         json_object_object_add(o, "install", i);
     }
-    s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s; /* caller frees */
 }
@@ -70,7 +71,7 @@ static char *get_str(struct json_object *o, const char *k)
 
     if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
-    return strdup(json_object_get_string(v));
+    return xstrdup(json_object_get_string(v));
 }
 
 static char **get_strv(struct json_object *o, const char *k)
@@ -80,13 +81,13 @@ static char **get_strv(struct json_object *o, const char *k)
     char **v;
 
     if (!json_object_object_get_ex(o, k, &a) || !json_object_is_type(a, json_type_array))
-        return calloc(1, sizeof(char *));
+        return xcalloc(1, sizeof(char *));
     n = json_object_array_length(a);
-    v = calloc(n + 1, sizeof *v);
+    v = xcalloc(n + 1, sizeof *v);
     for (size_t i = 0, j = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(a, i);
         if (json_object_is_type(e, json_type_string))
-            v[j++] = strdup(json_object_get_string(e));
+            v[j++] = xstrdup(json_object_get_string(e));
     }
     return v;
 }

@@ -13,6 +13,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/xalloc.h"
 #include "pure/util.h"
 
 int parse_size(const char *s, uint64_t *bytes)
@@ -170,8 +171,7 @@ char *expand_name_pattern(const char *pattern, int n)
     }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    if (asprintf(&out, pattern, n) < 0)
-        abort();
+    out = xasprintf(pattern, n);
 #pragma GCC diagnostic pop
     return out; /* caller frees */
 }
@@ -250,7 +250,7 @@ char *hash_password(const char *password)
     salt = crypt_gensalt_rn("$6$", 0, NULL, 0, cd.setting, sizeof cd.setting);
     hash = salt ? crypt_r(password, salt, &cd) : NULL;
     if (hash && hash[0] != '*')
-        out = strdup(hash);
+        out = xstrdup(hash);
     explicit_bzero(&cd, sizeof cd);
     if (!out)
         error("cannot hash the root password with crypt_gensalt('$6$')");
