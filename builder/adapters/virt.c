@@ -37,8 +37,9 @@ virConnectPtr virt_connect(const char *uri)
     if (!uri || !*uri)
         uri = "qemu:///system";
     conn = virConnectOpen(uri);
+    /* libvirt's reason says which socket and why (not running, no permission). */
     if (!conn)
-        error("cannot connect to libvirt at '%s': start libvirtd (scripts/setup.sh does) or pass -c URI", uri);
+        error("cannot connect to libvirt at '%s': %s", uri, virt_error());
     return conn;
 }
 

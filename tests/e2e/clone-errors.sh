@@ -49,7 +49,7 @@ expect_error "duplicate MAC (same run)" "MAC 52:54:00:01:02:03 given twice" clon
 expect_error "size smaller than template" "--size 512.0 MiB is smaller than template" clone "${NET[@]}" --size 512M "$tpl" "$N"
 expect_error "unknown pool" "storage pool 'nosuchpool' not found" clone "${NET[@]}" --pool nosuchpool "$tpl" "$N"
 expect_error "unknown network" "network 'nosuchnet' not found" clone --network nosuchnet "$tpl" "$N"
-expect_error "libvirtd not running" "cannot connect to libvirt at 'qemu:///system\?socket=/nonexistent/libvirt-sock'" \
+expect_error "libvirtd not running" "cannot connect to libvirt at 'qemu:///system\?socket=/nonexistent/libvirt-sock': Failed to connect socket to '/nonexistent/libvirt-sock': No such file or directory" \
   -c 'qemu:///system?socket=/nonexistent/libvirt-sock' clone "${NET[@]}" "$tpl" "$N"
 for bad in "${N}<x" "${N}&x" "${N}'x" "${N}/x"; do
   expect_error "name with ${bad: -2:1}" "invalid clone name" clone "${NET[@]}" "$tpl" "$bad"
