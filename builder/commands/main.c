@@ -140,15 +140,30 @@ static void usage(FILE *fp)
         fprintf(fp, "  %-22s %s\n", c->name, c->summary);
 }
 
+static const struct cmd *find_command(const char *name)
+{
+    for (const struct cmd *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* The one line for a command name that is not in commands[]. */
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "vmstamp: unknown command '%s': 'vmstamp help' lists the commands\n", name);
+    return 2;
+}
+
 int cmd_usage(const char *name, int to_stderr)
 {
     FILE *fp = to_stderr ? stderr : stdout;
+    const struct cmd *c = find_command(name);
 
-    for (const struct cmd *c = commands; c->name; c++)
-        if (strcmp(c->name, name) == 0) {
-            fprintf(fp, "usage: vmstamp %s %s", c->name, c->usage);
-            fprintf(fp, "\n%s.\n", c->summary);
-        }
+    if (!c)
+        return unknown_command(name);
+    fprintf(fp, "usage: vmstamp %s %s", c->name, c->usage);
+    fprintf(fp, "\n%s.\n", c->summary);
     return EXIT_SUCCESS;
 }
 
@@ -241,14 +256,19 @@ int main(int argc, char **argv)
     }
     const char *name = argv[optind];
     if (strcmp(name, "help") == 0) {
-        if (optind + 1 < argc)
+        if (optind + 2 < argc) {
+            fprintf(stderr, "vmstamp help: give one command, not %d (see 'vmstamp help')\n", argc - optind - 1);
+            return 2;
+        }
+        if (optind + 1 < argc && strcmp(argv[optind + 1], "-h") != 0 && strcmp(argv[optind + 1], "--help") != 0)
             return cmd_usage(argv[optind + 1], 0);
         usage(stdout);
         return EXIT_SUCCESS;
     }
-    for (const struct cmd *cmd = commands; cmd->name; cmd++) {
-        if (strcmp(cmd->name, name) != 0)
-            continue;
+    {
+        const struct cmd *cmd = find_command(name);
+        if (!cmd)
+            return unknown_command(name);
         /* -h works with nothing running and as any user. */
         for (int i = optind + 1; i < argc; i++)
             if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
@@ -271,6 +291,4 @@ int main(int argc, char **argv)
         }
         return ret;
     }
-    fprintf(stderr, "vmstamp: unknown command '%s' (see 'vmstamp -h')\n", name);
-    return 2;
 }

@@ -13,5 +13,17 @@ for c in $cmds; do
   run "$VMSTAMP" "$c" -h | grep -e "^usage: vmstamp $c " >/dev/null || { echo "FAIL: $c -h"; exit 1; }
 done
 run "$VMSTAMP" --version | grep -e '^vmstamp [0-9]' >/dev/null
-if run "$VMSTAMP" no-such-command 2>/dev/null; then echo "FAIL: unknown command accepted"; exit 1; fi
+# An unknown command, directly or after help: one line naming it, exit 2.
+for args in "no-such-command" "help no-such-command"; do
+  rc=0; run "$VMSTAMP" $args >/tmp/help-out.$$ 2>/tmp/help-err.$$ || rc=$?
+  err=$(cat /tmp/help-err.$$); out=$(cat /tmp/help-out.$$); rm -f /tmp/help-out.$$ /tmp/help-err.$$
+  [ "$rc" = 2 ] || { echo "FAIL: vmstamp $args: exit $rc, not 2"; exit 1; }
+  [ -z "$out" ] || { echo "FAIL: vmstamp $args: printed on stdout: $out"; exit 1; }
+  [ "$(wc -l <<<"$err")" = 1 ] && grep -q "unknown command 'no-such-command'.*'vmstamp help'" <<<"$err" \
+    || { echo "FAIL: vmstamp $args: '$err'"; exit 1; }
+done
+rc=0; run "$VMSTAMP" help clone rm >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || { echo "FAIL: vmstamp help clone rm: exit $rc, not 2"; exit 1; }
+run "$VMSTAMP" help clone | grep -q '^usage: vmstamp clone ' || { echo "FAIL: vmstamp help clone"; exit 1; }
+run "$VMSTAMP" help | grep -q '^usage: vmstamp' || { echo "FAIL: vmstamp help"; exit 1; }
 echo "help: $(wc -w <<<"$cmds") commands answer -h"
