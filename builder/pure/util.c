@@ -47,39 +47,85 @@ int parse_size(const char *s, uint64_t *bytes)
     return 0;
 }
 
-int valid_hostname(const char *s)
+/* The phrases below that show a length or a character are made here; one
+ * buffer per thread, overwritten by the next call. */
+static __thread char problem_buf[96];
+
+static const char *bad_char(char c)
+{
+    if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+        snprintf(problem_buf, sizeof problem_buf, "has character 0x%02x", (unsigned char)c);
+    else
+        snprintf(problem_buf, sizeof problem_buf, "has character '%c'", c);
+    return problem_buf;
+}
+
+const char *domain_name_problem(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return "is empty";
+    if (s[0] == '.' || s[0] == '-')
+        return s[0] == '.' ? "starts with '.'" : "starts with '-'";
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'))
+            return bad_char(*p);
+    if (n > 64) {
+        snprintf(problem_buf, sizeof problem_buf, "is %zu characters long: a name has at most 64", n);
+        return problem_buf;
+    }
+    return NULL;
+}
+
+const char *hostname_problem(const char *s)
 {
     size_t total = strlen(s), label = 0;
+    int one_label = !strchr(s, '.');
 
-    if (total == 0 || total > 253)
-        return 0;
-    for (const char *p = s; ; p++) {
+    if (total == 0)
+        return "is empty";
+    for (const char *p = s;; p++) {
         if (*p == '.' || *p == '\0') {
-            if (label == 0 || label > 63 || p[-1] == '-')
-                return 0;
+            if (label == 0)
+                return "has an empty label (a '.' at the start or end, or two in a row)";
+            if (p[-1] == '-')
+                return one_label ? "ends with '-'" : "has a label ending with '-'";
+            if (label > 63) {
+                if (one_label)
+                    snprintf(problem_buf, sizeof problem_buf,
+                             "is %zu characters long: a host name label has at most 63", label);
+                else
+                    snprintf(problem_buf, sizeof problem_buf,
+                             "has a label of %zu characters: a host name label has at most 63", label);
+                return problem_buf;
+            }
             if (*p == '\0')
-                return 1;
+                break;
             label = 0;
             continue;
         }
         if (!(isalnum((unsigned char)*p) || *p == '-'))
-            return 0;
+            return bad_char(*p);
         if (*p == '-' && label == 0)
-            return 0;
+            return p == s ? "starts with '-'" : "has a label starting with '-'";
         label++;
     }
+    if (total > 253) {
+        snprintf(problem_buf, sizeof problem_buf, "is %zu characters long: a host name has at most 253", total);
+        return problem_buf;
+    }
+    return NULL;
+}
+
+int valid_hostname(const char *s)
+{
+    return hostname_problem(s) == NULL;
 }
 
 int valid_domain_name(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-        return 0;
-    for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-'))
-            return 0;
-    return 1;
+    return domain_name_problem(s) == NULL;
 }
 
 int parse_mac(const char *s, char out[18])
@@ -255,49 +301,4 @@ char *hash_password(const char *password)
     if (!out)
         error("cannot hash the root password with crypt_gensalt('$6$')");
     return out; /* caller frees */
-}
-
-const char *domain_name_problem(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0)
-        return "it is empty";
-    if (n > 64)
-        return "it is longer than 64 characters";
-    if (s[0] == '.' || s[0] == '-')
-        return "it may not start with '.' or '-'";
-    for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-'))
-            return "use 1-64 letters, digits, '.', '_' or '-'";
-    return NULL;
-}
-
-const char *hostname_problem(const char *s)
-{
-    size_t total = strlen(s), label = 0;
-
-    if (total == 0)
-        return "it is empty";
-    if (total > 253)
-        return "it is longer than 253 characters";
-    for (const char *p = s;; p++) {
-        if (*p == '.' || *p == '\0') {
-            if (label == 0)
-                return "it has an empty label: labels are separated by single '.'";
-            if (label > 63)
-                return "a label is longer than 63 characters (the DNS limit): use a shorter name or split it with '.'";
-            if (p[-1] == '-')
-                return "a label may not end with '-'";
-            if (*p == '\0')
-                return NULL;
-            label = 0;
-            continue;
-        }
-        if (label == 0 && *p == '-')
-            return "a label may not start with '-'";
-        if (!(isalnum((unsigned char)*p) || *p == '-'))
-            return "use letters, digits and '-', labels separated by '.'";
-        label++;
-    }
 }

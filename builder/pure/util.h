@@ -14,14 +14,17 @@ int mkdir_p(const char *path, int mode);
 
 /* "20G", "512M", "1.5T", "1048576" -> bytes (K/M/G/T are powers of 1024). */
 int parse_size(const char *s, uint64_t *bytes);
-/* RFC 1123 host name (labels of [a-z0-9-], not starting/ending with '-',
+/* RFC 1123 host name (labels of [A-Za-z0-9-], not starting/ending with '-',
  * each <= 63, total <= 253). A FQDN is accepted. */
 int valid_hostname(const char *s);
 /* A libvirt domain name vmstamp accepts: 1..64 of [A-Za-z0-9._-], not
  * starting with '.' or '-'. Names with '<', '&', '\'', '/' are refused. */
 int valid_domain_name(const char *s);
-/* What is wrong with S as a domain name / RFC 1123 host name, as a phrase
- * to follow "invalid ... 'S': "; NULL if nothing. */
+/* What is wrong with S as a domain name / an RFC 1123 host name, as a short
+ * phrase for `error("invalid clone name '%s': %s", s, problem)`: "is empty",
+ * "starts with '-'", "has character '<'", "is 64 characters long: a host
+ * name label has at most 63"...; NULL if nothing. The phrase may live in a
+ * per-thread buffer that the next call overwrites. */
 const char *domain_name_problem(const char *s);
 const char *hostname_problem(const char *s);
 /* "52:54:00:ab:cd:ef" (either case): 0 and lowercase copy in out[18]. */

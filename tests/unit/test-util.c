@@ -56,6 +56,71 @@ static void test_domain_name(void **state)
     assert_false(valid_domain_name(".a"));
 }
 
+/* The phrase says what is wrong, in the words a user can act on. */
+static void test_name_problems(void **state)
+{
+    char name64[65], name70[71], long_fqdn[300];
+    static const struct { const char *in, *problem; } host[] = {
+        { "web01", NULL },
+        { "web-01.example.com", NULL },
+        { "", "is empty" },
+        { "-web", "starts with '-'" },
+        { "web-", "ends with '-'" },
+        { "a.-b", "has a label starting with '-'" },
+        { "a.b-", "has a label ending with '-'" },
+        { "we_b", "has character '_'" },
+        { "a<b", "has character '<'" },
+        { "a b", "has character ' '" },
+        { "a\tb", "has character 0x09" },
+        { "a..b", "has an empty label (a '.' at the start or end, or two in a row)" },
+        { ".a", "has an empty label (a '.' at the start or end, or two in a row)" },
+    };
+    static const struct { const char *in, *problem; } dom[] = {
+        { "web_01.lab-a", NULL },
+        { "", "is empty" },
+        { "-a", "starts with '-'" },
+        { ".a", "starts with '.'" },
+        { "a<b", "has character '<'" },
+        { "a&b", "has character '&'" },
+        { "a'b", "has character '''" },
+        { "a/b", "has character '/'" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof host / sizeof *host; i++) {
+        const char *p = hostname_problem(host[i].in);
+        if (host[i].problem)
+            assert_string_equal(p, host[i].problem);
+        else
+            assert_null(p);
+    }
+    for (size_t i = 0; i < sizeof dom / sizeof *dom; i++) {
+        const char *p = domain_name_problem(dom[i].in);
+        if (dom[i].problem)
+            assert_string_equal(p, dom[i].problem);
+        else
+            assert_null(p);
+    }
+    /* 64 valid characters: a fine domain name, one too many for a host name label. */
+    memset(name64, 'a', 64);
+    name64[64] = '\0';
+    assert_null(domain_name_problem(name64));
+    assert_string_equal(hostname_problem(name64), "is 64 characters long: a host name label has at most 63");
+    name64[63] = '\0';
+    assert_null(hostname_problem(name64));
+    memset(name70, 'b', 70);
+    name70[70] = '\0';
+    assert_string_equal(domain_name_problem(name70), "is 70 characters long: a name has at most 64");
+    name70[3] = '.';
+    assert_string_equal(hostname_problem(name70), "has a label of 66 characters: a host name label has at most 63");
+    /* 5 labels of 59 and 4 dots: 299 characters. */
+    for (size_t i = 0; i < 299; i++)
+        long_fqdn[i] = i % 60 == 59 ? '.' : 'c';
+    long_fqdn[299] = '\0';
+    assert_string_equal(hostname_problem(long_fqdn), "is 299 characters long: a host name has at most 253");
+    assert_false(valid_hostname(long_fqdn));
+}
+
 static void test_mac(void **state)
 {
     char out[18];
@@ -128,7 +193,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_size), cmocka_unit_test(test_hostname),
-        cmocka_unit_test(test_domain_name), cmocka_unit_test(test_mac),
+        cmocka_unit_test(test_domain_name), cmocka_unit_test(test_name_problems), cmocka_unit_test(test_mac),
         cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
         cmocka_unit_test(test_error_first_wins),
     };
