@@ -24,10 +24,18 @@ struct command {
 };
 
 static FILE *dry_run_sink;
+static command_dry_run_fn dry_run_fn;
+static void *dry_run_opaque;
 
 void command_set_dry_run(FILE *sink)
 {
     dry_run_sink = sink;
+}
+
+void command_set_dry_run_callback(command_dry_run_fn fn, void *opaque)
+{
+    dry_run_fn = fn;
+    dry_run_opaque = opaque;
 }
 
 struct command *command_new(const char *program)
@@ -140,20 +148,42 @@ static void buffer_append(struct buffer *b, const char *p, size_t n)
     b->data[b->len] = '\0';
 }
 
-/* The last non-empty line of a captured stderr, for the one-line message. */
-static char *last_line(const char *s)
+char *command_stderr_summary(const char *s, size_t max)
 {
-    const char *end, *start;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp;
 
-    if (!s)
-        return xstrdup("");
-    end = s + strlen(s);
-    while (end > s && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
-        end--;
-    start = end;
-    while (start > s && start[-1] != '\n')
-        start--;
-    return xstrndup(start, (size_t)(end - start));
+    if (max < 4)
+        max = 4;
+    fp = open_memstream(&buf, &len);
+    if (!fp)
+        xalloc_die();
+    while (s && *s) {
+        size_t n = strcspn(s, "\n");
+        const char *start = s, *end = s + n;
+
+        s = *end ? end + 1 : end;
+        while (start < end && (*start == ' ' || *start == '\t' || *start == '\r'))
+            start++;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+            end--;
+        if (start == end)
+            continue;
+        if (ftello(fp) > 0)
+            fputs("; ", fp);
+        fwrite(start, 1, (size_t)(end - start), fp);
+    }
+    if (fclose(fp) != 0)
+        xalloc_die();
+    if (len > max) {
+        /* Cut at a character boundary (not inside a UTF-8 sequence). */
+        size_t cut = max - 3;
+        while (cut > 0 && ((unsigned char)buf[cut] & 0xc0) == 0x80)
+            cut--;
+        memcpy(buf + cut, "...", 4);
+    }
+    return buf; /* caller frees */
 }
 
 static void child_exec(struct command *cmd, int out_fd, int err_fd)
@@ -179,6 +209,40 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Set CMD's outcome from its exit status (or signal/timeout) and stderr;
+ * the one-line error if it failed. */
+static int finish(struct command *cmd, int signaled, int sig, const char *err)
+{
+    int ret = 0;
+
+    if (cmd->timed_out) {
+        ret = error("%s timed out after %d s", cmd->argv[0], cmd->timeout);
+    } else if (signaled) {
+        ret = error("%s was killed by signal %d", cmd->argv[0], sig);
+    } else if (cmd->exit_status != 0) {
+        CLEANUP_FREE char *msg = command_stderr_summary(err, COMMAND_STDERR_MAX);
+        ret = error("%s failed (exit %d)%s%s", cmd->argv[0], cmd->exit_status, *msg ? ": " : "", msg);
+    }
+    if (err && *err && verbose)
+        fputs(err, stderr);
+    return ret;
+}
+
+/* The test hook: the callback's stdout, stderr and exit status stand in for a run. */
+static int run_dry(struct command *cmd, char **out)
+{
+    CLEANUP_FREE char *o = NULL;
+    CLEANUP_FREE char *e = NULL;
+    int status = dry_run_fn((const char *const *)cmd->argv, &o, &e, dry_run_opaque);
+
+    if (status < 0 || status > 255)
+        return error("%s: the dry-run callback answered exit status %d", cmd->argv[0], status);
+    cmd->exit_status = status;
+    if (out)
+        *out = o ? steal_pointer(&o) : xstrdup("");
+    return finish(cmd, 0, 0, e);
+}
+
 int command_run(struct command *cmd, char **out)
 {
     int outp[2], errp[2], status = 0;
@@ -186,20 +250,23 @@ int command_run(struct command *cmd, char **out)
     CLEANUP_FREE char *line = command_to_string(cmd);
     double deadline = cmd->timeout > 0 ? now() + cmd->timeout : 0;
     pid_t pid;
+    int ret;
 
     if (out)
         *out = NULL;
     cmd->timed_out = 0;
     cmd->exit_status = -1;
     debug("run: %s", line);
-    if (dry_run_sink) {
+    if (dry_run_sink)
         fprintf(dry_run_sink, "%s\n", line);
+    if (dry_run_fn)
+        return run_dry(cmd, out);
+    if (dry_run_sink) {
         cmd->exit_status = 0;
         if (out)
             *out = xstrdup("");
         return 0;
     }
-
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
         return error("cannot create a pipe: %s", strerror(errno));
     pid = fork();
@@ -255,20 +322,7 @@ int command_run(struct command *cmd, char **out)
         *out = obuf.data ? obuf.data : xstrdup("");
     else
         free(obuf.data);
-
-    int ret = 0;
-    if (cmd->timed_out) {
-        ret = error("%s timed out after %d s", cmd->argv[0], cmd->timeout);
-    } else if (cmd->exit_status != 0) {
-        CLEANUP_FREE char *last = last_line(ebuf.data);
-        if (WIFSIGNALED(status))
-            ret = error("%s was killed by signal %d", cmd->argv[0], WTERMSIG(status));
-        else
-            ret = error("%s failed (exit %d)%s%s", cmd->argv[0], cmd->exit_status,
-                        *last ? ": " : "", last);
-    }
-    if (ebuf.data && verbose)
-        fputs(ebuf.data, stderr);
+    ret = finish(cmd, WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0, ebuf.data);
     free(ebuf.data);
     return ret;
 }

@@ -4,6 +4,7 @@
 #ifndef VMSTAMP_QEMUIMG_H
 #define VMSTAMP_QEMUIMG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct image_info {
@@ -11,10 +12,14 @@ struct image_info {
     uint64_t virtual_size; /* bytes */
     uint64_t actual_size;  /* bytes allocated on the host */
     char *backing;         /* backing file name or NULL */
+    char *backing_full;    /* that name as qemu-img resolves it (relative to the image), or NULL */
 };
 
 void image_info_release(struct image_info *info);
-/* Reads PATH's header; a file that is not a disk image gets a one-line error. */
+/* Reads PATH's header; a file that is not a disk image gets a one-line error,
+ * and so does an image whose backing file is missing: "image 'PATH' needs
+ * its backing file 'BACKING', which is missing: restore it or give another
+ * template". */
 int qemuimg_info(const char *path, struct image_info *info);
 /* Parse qemu-img info --output=json text (pure; unit-tested). */
 int qemuimg_parse_info(const char *json, struct image_info *info);
@@ -24,10 +29,27 @@ int qemuimg_create_overlay(const char *path, const char *backing,
 /* Full copy to a sparse qcow2 (zero clusters dropped). */
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst);
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
-/* qemu-img check: a qcow2 with corruptions (a truncated copy, say) gets a
- * one-line error naming it; leaked clusters are harmless and pass; raw
- * images have nothing to check. */
+/* qemu-img check -U (a template, which clones only read): a qcow2 with
+ * corruptions (a truncated copy, say) gets "template 'PATH' is damaged:
+ * qemu-img check found N errors (C corruptions, ...): re-create or re-import
+ * it"; leaked clusters alone are harmless and pass; raw images have nothing
+ * to check. */
 int qemuimg_check(const char *path, const char *format);
+/* What a qemu-img check --output=json result says is wrong ("qemu-img check
+ * found 581 errors (581 corruptions)"), or NULL if nothing that matters
+ * (leaks only) or JSON is not a check result. Pure; caller frees. */
+char *qemuimg_check_problem(const char *json);
+
+/* The qcow2 header fields naming the backing file (offset 8: u64 BE offset
+ * of the name, offset 16: u32 BE its length), from the first LEN bytes of
+ * the image. 0 (offset and size 0 when there is none), -1 if HEADER is not
+ * a qcow2 header. Pure; unit-tested. */
+#define QCOW2_HEADER_MIN 20
+int qcow2_backing_location(const void *header, size_t len, uint64_t *offset, uint32_t *size);
+/* The backing file name recorded in the qcow2 image PATH (read from its
+ * header, without qemu-img, so it works when the backing file is gone):
+ * *BACKING is NULL if there is none, else the name (caller frees). */
+int qcow2_read_backing(const char *path, char **backing);
 
 /* "./name" for a relative path, path unchanged otherwise. Caller frees. */
 char *qemuimg_safe_path(const char *path);
