@@ -1,77 +1,47 @@
-/* gfs.h: customize many clones in ONE libguestfs appliance launch.
+/* gfs.h: the libguestfs handle: made, given its disks, launched, closed.
  *
- * All clone disks go on one handle. The guest layout (root filesystem,
- * fstab mounts, partition to grow) is found once, on the first clone, and
- * reused for the rest by partition number and LV name. Clones share
- * filesystem UUIDs and VG names, so LVM is filtered to one clone's disk at a
- * time, filesystems are mounted by device and XFS with nouuid. */
+ * One launch of the appliance costs seconds (8-12 s under TCG), so callers
+ * put every disk they need on one session and launch once. What is done
+ * with the guest (its layout, customizing clones, preparing templates) is
+ * the guest layer's (guest/layout.h, guest/customize.h, guest/prepare.h). */
 #ifndef VMSTAMP_GFS_H
 #define VMSTAMP_GFS_H
 
-#include <stdint.h>
+#include <guestfs.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "adapters/accel.h"
 
-#define SSH_KEY_TYPES 3 /* rsa, ecdsa, ed25519 */
+struct gfs_session;
 
-struct clone_job {
-    /* in */
-    const char *name;
-    const char *disk_path;
-    const char *hostname;
-    const char *mac;
-    int grow;                 /* the virtual disk was enlarged: grow partition and fs */
-    const char *keys_dir;     /* ssh_host_<type>_key{,.pub} made for this clone */
-    /* out */
-    char machine_id[33];
-    uint64_t rootfs_bytes;    /* size of the root filesystem after growing */
-    int keys_installed[SSH_KEY_TYPES]; /* which host key types went in */
+/* A disk to add: FORMAT (qcow2, raw), never probed. DISCARD: let fstrim
+ * and blkdiscard reach the image (free space becomes zero clusters). All
+ * disks are added with cache=unsafe: the session flushes at shutdown. */
+struct gfs_disk {
+    const char *path;
+    const char *format;
+    int discard;
 };
 
-struct customize_opts {
-    const char *root_password; /* plaintext, hashed per clone; NULL: keep */
-    const char *ssh_pubkey;    /* authorized_keys line(s) for root; NULL: none */
-    const char *template_name; /* for messages */
-    const char *layout_key;    /* template identity: record/reuse its layout; NULL: find it */
-    volatile int *cancel;      /* set (by a signal handler) to stop between clones */
-};
-
-/* What was found in the template (filled by gfs_customize). */
-struct guest_os {
-    char *id;         /* os-release ID: centos, rocky, debian, ubuntu... */
-    char *version;    /* VERSION_ID */
-    char *pretty;     /* PRETTY_NAME */
-    char *root_fs;    /* e.g. "xfs on LV centos/root" */
-};
-
-void guest_os_release(struct guest_os *os);
-
-/* Key types vmstamp generates for each clone. */
-extern const char *const ssh_key_types[SSH_KEY_TYPES];
-
-/* Add every clone disk to one handle and launch the appliance. */
-struct gfs_session *gfs_launch(const struct clone_job *jobs, size_t n, enum accel accel);
-/* Find the layout on the first disk, customize every clone, flush. */
-int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
-                  const struct customize_opts *opts, struct guest_os *os);
+/* Make a handle (errors recorded, not printed; own process group, so Ctrl-C
+ * reaches us and not the appliance; TCG if ACCEL says so; traced under -vv),
+ * add the N DISKS and launch the appliance. NULL on error (recorded). */
+struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enum accel accel);
+/* One template work disk, with discard. */
+struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel);
+/* Close the handle (kills the appliance if still up) and free S; NULL is fine. */
 void gfs_close(struct gfs_session *s);
 
-/* Launch and shut down an empty appliance (doctor). */
+/* The session's handle, for the guest layer. */
+guestfs_h *gfs_handle(struct gfs_session *s);
+/* The appliance's process id once launched (to journal it), 0 if unknown. */
+pid_t gfs_appliance_pid(struct gfs_session *s);
+
+/* Record "WHAT: <libguestfs's last error>" and return -1. */
+int gfs_error(guestfs_h *g, const char *what);
+
+/* Launch and shut down an empty appliance (doctor); *SECONDS: how long. */
 int gfs_test_launch(enum accel accel, double *seconds);
 
 #endif
-
-/* Template preparation, in one appliance launch on a work overlay:
- * inspect (unless !inspect), run the selected sysprep operations, trim free
- * space on every filesystem, discard free LVM space, keep swap headers.
- * Fills META's OS fields, root, expand, filesystems, min_size. The layout
- * clone needs is kept in *LAYOUT for gfs_record_layout(). */
-struct template_meta;
-struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel);
-int gfs_prepare_template(struct gfs_session *s, const int *selected_ops, int inspect,
-                         struct template_meta *meta, void **layout);
-/* Record LAYOUT for the template file identified by KEY (see layout_key);
- * frees LAYOUT. */
-void gfs_record_layout(const char *key, void *layout, const char *os_name);
-/* The identity key of a template file: path, device, inode, size, mtime. */
-char *layout_key(const char *path);

@@ -1,0 +1,426 @@
+/* customize.c: see customize.h. */
+#include <guestfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapters/gfs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "guest/customize.h"
+#include "guest/layout.h"
+#include "pure/edit.h"
+#include "pure/util.h"
+
+const char *const ssh_key_types[SSH_KEY_TYPES] = { "rsa", "ecdsa", "ed25519" };
+
+/* Grow the last partition, the PV and root LV, and an unmounted ext fs.
+ * XFS and btrfs grow once mounted (*grow_mounted set). */
+static int grow(guestfs_h *g, const char *dev, const struct layout *l, int *grow_mounted)
+{
+    const struct fs_ref *root = &l->mounts[0];
+    CLEANUP_FREE char *part = NULL;
+    CLEANUP_FREE char *fs = NULL;
+    int64_t total, ss;
+
+    *grow_mounted = 0;
+    if (l->last_partnum <= 0)
+        return error("cannot grow disk '%s': it has no partition table", dev);
+    if (!l->gpt && l->last_partnum > 4)
+        return error("cannot grow the template's last partition: it is a logical partition (%d); use a template whose root is on a primary partition",
+                     l->last_partnum);
+    if (!(root->partnum == l->last_partnum || (root->lv && l->last_is_pv)))
+        return error("cannot grow the root filesystem: it is not on the last partition (%d) of the template disk",
+                     l->last_partnum);
+    if (asprintf(&part, "%s%d", dev, l->last_partnum) < 0)
+        abort();
+    if (l->gpt && guestfs_part_expand_gpt(g, dev) == -1)
+        return gfs_error(g, "part_expand_gpt");
+    total = guestfs_blockdev_getsz(g, dev);
+    ss = guestfs_blockdev_getss(g, dev);
+    if (total < 0 || ss <= 0)
+        return gfs_error(g, "blockdev_getsz");
+    int64_t sectors = total * 512 / ss;
+    int64_t end = l->gpt ? sectors - 34 : sectors - 1;
+    if (guestfs_part_resize(g, dev, l->last_partnum, end) == -1)
+        return gfs_error(g, "part_resize");
+    if (root->lv) {
+        if (guestfs_pvresize(g, part) == -1)
+            return gfs_error(g, "pvresize");
+        if (guestfs_lvresize_free(g, root->lv, 100) == -1)
+            return gfs_error(g, "lvresize_free");
+    }
+    fs = layout_fs_device(dev, root);
+    if (strncmp(root->type, "ext", 3) == 0) {
+        if (guestfs_e2fsck(g, fs, GUESTFS_E2FSCK_CORRECT, 1, GUESTFS_E2FSCK_FORCEALL, 0, -1) == -1)
+            return gfs_error(g, "e2fsck");
+        if (guestfs_resize2fs(g, fs) == -1)
+            return gfs_error(g, "resize2fs");
+    } else {
+        *grow_mounted = 1;
+    }
+    return 0;
+}
+
+static char *read_guest(guestfs_h *g, const char *path)
+{
+    size_t sz;
+
+    if (guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) <= 0)
+        return NULL;
+    return guestfs_read_file(g, path, &sz);
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
+
+/* Files that may pin the NIC's MAC; ifcfg-* also carry DHCP_HOSTNAME. */
+static const char *mac_globs[] = {
+    "/etc/sysconfig/network-scripts/ifcfg-*",
+    "/etc/NetworkManager/system-connections/*",
+    "/etc/netplan/*.yaml",
+    "/etc/systemd/network/*.link",
+    "/etc/systemd/network/*.network",
+    "/etc/udev/rules.d/*persistent-net.rules",
+    "/etc/network/interfaces",
+    "/etc/network/interfaces.d/*",
+    NULL,
+};
+
+static const char *hostname_files[] = {
+    "/etc/hostname", "/etc/sysconfig/network", "/etc/hosts", "/etc/HOSTNAME", "/etc/mailname", NULL,
+};
+
+/* The template's configuration, read once from the first clone: every clone
+ * starts from the same bytes, so the rest only get writes. */
+struct snapshot {
+    char **paths;          /* files to edit (NULL-terminated) */
+    char **texts;          /* their template contents */
+    size_t nfiles;
+    char *old_hostname;
+    char old_mac[18];
+    int debian_like;
+    int dbus_id_is_file;   /* /var/lib/dbus/machine-id is a copy, not a symlink */
+    int ssh_dir;
+    int have_key[SSH_KEY_TYPES];
+    char *shadow;          /* only read when a password is set */
+    int root_ssh_dir;
+    char *authorized_keys; /* template's, or NULL */
+    int selinux;
+};
+
+static void snapshot_release(struct snapshot *s)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->paths[i]);
+        free(s->texts[i]);
+    }
+    free(s->paths);
+    free(s->texts);
+    free(s->old_hostname);
+    free(s->shadow);
+    free(s->authorized_keys);
+    memset(s, 0, sizeof *s);
+}
+
+static void snapshot_add(guestfs_h *g, struct snapshot *s, const char *path)
+{
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (strcmp(s->paths[i], path) == 0)
+            return;
+    char *text = read_guest(g, path);
+    if (!text) {
+        /* /etc/hostname is written even when the template lacks it. */
+        if (strcmp(path, "/etc/hostname") != 0)
+            return;
+        text = strdup("");
+    }
+    s->paths = realloc(s->paths, (s->nfiles + 2) * sizeof *s->paths);
+    s->texts = realloc(s->texts, (s->nfiles + 2) * sizeof *s->texts);
+    s->paths[s->nfiles] = strdup(path);
+    s->texts[s->nfiles] = text;
+    s->nfiles++;
+    s->paths[s->nfiles] = NULL;
+}
+
+static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct customize_opts *opts,
+                         struct snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int k = 0; hostname_files[k]; k++)
+        snapshot_add(g, s, hostname_files[k]);
+    for (int k = 0; mac_globs[k]; k++) {
+        CLEANUP_STRV char **files = guestfs_glob_expand(g, mac_globs[k]);
+        for (size_t i = 0; files && files[i]; i++)
+            snapshot_add(g, s, files[i]);
+    }
+    /* Old host name: /etc/hostname, else HOSTNAME= of sysconfig/network. */
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (strcmp(s->paths[i], "/etc/hostname") == 0 && s->texts[i][0]) {
+            s->old_hostname = strdup(s->texts[i]);
+            trim(s->old_hostname);
+        }
+    }
+    for (size_t i = 0; i < s->nfiles && (!s->old_hostname || !*s->old_hostname); i++)
+        if (strcmp(s->paths[i], "/etc/sysconfig/network") == 0) {
+            free(s->old_hostname);
+            s->old_hostname = edit_os_release_get(s->texts[i], "HOSTNAME");
+        }
+    /* The pinned MAC: the first found, in mac_globs order. */
+    for (size_t i = 0; i < s->nfiles && !s->old_mac[0]; i++)
+        if (edit_find_pinned_mac(s->texts[i], s->old_mac) == 0)
+            debug("template pins MAC %s in %s", s->old_mac, s->paths[i]);
+    s->debian_like = os->id && (strcmp(os->id, "debian") == 0 || strcmp(os->id, "ubuntu") == 0);
+    s->dbus_id_is_file =
+        guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0;
+    s->ssh_dir = guestfs_is_dir(g, "/etc/ssh") > 0;
+    if (s->ssh_dir) {
+        CLEANUP_STRV char **keys = guestfs_glob_expand(g, "/etc/ssh/ssh_host_*_key");
+        for (size_t i = 0; keys && keys[i]; i++)
+            for (int t = 0; t < SSH_KEY_TYPES; t++) {
+                char p[128];
+                snprintf(p, sizeof p, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
+                if (strcmp(keys[i], p) == 0)
+                    s->have_key[t] = 1;
+            }
+    }
+    if (opts->root_password) {
+        s->shadow = read_guest(g, "/etc/shadow");
+        if (!s->shadow)
+            return error("cannot set the root password: the template has no /etc/shadow");
+    }
+    if (opts->ssh_pubkey) {
+        s->root_ssh_dir = guestfs_is_dir(g, "/root/.ssh") > 0;
+        s->authorized_keys = s->root_ssh_dir ? read_guest(g, "/root/.ssh/authorized_keys") : NULL;
+    }
+    {
+        CLEANUP_FREE char *cfg = read_guest(g, "/etc/selinux/config");
+        CLEANUP_FREE char *mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
+        s->selinux = mode && strcmp(mode, "disabled") != 0;
+    }
+    return 0;
+}
+
+static int write_guest(guestfs_h *g, const char *path, const char *data, size_t len)
+{
+    /* Over an existing file this keeps its inode, mode, owner and label. */
+    if (guestfs_write(g, path, data, len) == -1)
+        return gfs_error(g, path);
+    return 0;
+}
+
+static int put_host_file(guestfs_h *g, const char *local, const char *remote, int exists, int mode,
+                         int *created)
+{
+    size_t len;
+    CLEANUP_FREE char *data = read_file(local, &len);
+
+    if (!data)
+        return -1;
+    if (write_guest(g, remote, data, len) < 0)
+        return -1;
+    if (!exists) {
+        *created = 1;
+        if (guestfs_chmod(g, mode, remote) == -1)
+            return gfs_error(g, remote);
+    }
+    return 0;
+}
+
+static int set_ssh_keys(guestfs_h *g, const struct snapshot *s, struct clone_job *job, int *created)
+{
+    int any = 0;
+
+    if (!s->ssh_dir)
+        return 0;
+    for (int t = 0; t < SSH_KEY_TYPES; t++)
+        any |= s->have_key[t];
+    for (int t = 0; t < SSH_KEY_TYPES; t++) {
+        if (any && !s->have_key[t])
+            continue;
+        char local[4096], remote[128];
+        snprintf(local, sizeof local, "%s/ssh_host_%s_key", job->keys_dir, ssh_key_types[t]);
+        snprintf(remote, sizeof remote, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
+        if (put_host_file(g, local, remote, s->have_key[t], 0600, created) < 0)
+            return -1;
+        strcat(local, ".pub");
+        strcat(remote, ".pub");
+        if (put_host_file(g, local, remote, s->have_key[t], 0644, created) < 0)
+            return -1;
+        job->keys_installed[t] = 1;
+    }
+    return 0;
+}
+
+static int set_root_password(guestfs_h *g, const struct snapshot *s, const char *password)
+{
+    CLEANUP_FREE char *hash = hash_password(password);
+    CLEANUP_FREE char *text = NULL;
+
+    if (!hash)
+        return -1;
+    text = edit_shadow(s->shadow, "root", hash);
+    if (!text)
+        return error("cannot set the root password: /etc/shadow has no root entry");
+    return write_guest(g, "/etc/shadow", text, strlen(text));
+}
+
+static int add_authorized_key(guestfs_h *g, const struct snapshot *s, const char *pubkey, int *created)
+{
+    CLEANUP_FREE char *text = NULL;
+    const char *old = s->authorized_keys;
+    const char *path = "/root/.ssh/authorized_keys";
+
+    if (old && strstr(old, pubkey))
+        return 0;
+    if (!s->root_ssh_dir) {
+        if (guestfs_mkdir_mode(g, "/root/.ssh", 0700) == -1)
+            return gfs_error(g, "/root/.ssh");
+        *created = 1;
+    }
+    size_t ol = old ? strlen(old) : 0;
+    if (asprintf(&text, "%s%s%s", old ? old : "", ol && old[ol - 1] != '\n' ? "\n" : "", pubkey) < 0)
+        abort();
+    if (write_guest(g, path, text, strlen(text)) < 0)
+        return -1;
+    if (!old) {
+        *created = 1;
+        if (guestfs_chmod(g, 0600, path) == -1)
+            return gfs_error(g, path);
+    }
+    return 0;
+}
+
+static int customize_one(guestfs_h *g, const char *dev, int first, int filtered, const struct layout *l,
+                         struct clone_job *job, const struct customize_opts *opts,
+                         const struct guest_os *os, struct snapshot *snap)
+{
+    int grow_mounted = 0, created = 0;
+    char idline[34];
+
+    /* LVM sees this clone's disk only (unless the layout was just found on
+     * it, which left the filter so, or it is the only disk). */
+    if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
+        return -1;
+    if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
+        return -1;
+    for (size_t i = 0; i < l->nmounts; i++) {
+        CLEANUP_FREE char *fsdev = layout_fs_device(dev, &l->mounts[i]);
+        if (layout_mount(g, fsdev, l->mounts[i].type, l->mounts[i].mountpoint, 0) < 0)
+            return -1;
+    }
+    if (grow_mounted) {
+        const char *t = l->mounts[0].type;
+        if (strcmp(t, "xfs") == 0) {
+            if (guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
+                return gfs_error(g, "xfs_growfs");
+        } else if (strcmp(t, "btrfs") == 0) {
+            if (guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
+                return gfs_error(g, "btrfs filesystem resize");
+        }
+    }
+    if (job->grow) {
+        struct guestfs_statvfs *sv = guestfs_statvfs(g, "/");
+        if (sv) {
+            job->rootfs_bytes = (uint64_t)sv->blocks * (uint64_t)sv->frsize;
+            guestfs_free_statvfs(sv);
+        }
+    }
+    if (first && take_snapshot(g, os, opts, snap) < 0)
+        return -1;
+
+    struct clone_edit e = { snap->old_hostname, job->hostname, snap->old_mac, job->mac, snap->debian_like };
+    for (size_t i = 0; i < snap->nfiles; i++) {
+        CLEANUP_FREE char *text = edit_guest_file(snap->paths[i], snap->texts[i], &e);
+        if (text && write_guest(g, snap->paths[i], text, strlen(text)) < 0)
+            return -1;
+    }
+    if (random_machine_id(job->machine_id) < 0)
+        return -1;
+    snprintf(idline, sizeof idline, "%s\n", job->machine_id);
+    if (write_guest(g, "/etc/machine-id", idline, 33) < 0)
+        return -1;
+    if (snap->dbus_id_is_file && write_guest(g, "/var/lib/dbus/machine-id", idline, 33) < 0)
+        return -1;
+    if (job->keys_dir && set_ssh_keys(g, snap, job, &created) < 0)
+        return -1;
+    if (opts->root_password && set_root_password(g, snap, opts->root_password) < 0)
+        return -1;
+    if (opts->ssh_pubkey && add_authorized_key(g, snap, opts->ssh_pubkey, &created) < 0)
+        return -1;
+    /* SELinux guests relabel the files vmstamp created at first boot. */
+    if (created && snap->selinux && guestfs_touch(g, "/.autorelabel") == -1)
+        return gfs_error(g, "/.autorelabel");
+    if (guestfs_umount_all(g) == -1)
+        return gfs_error(g, "umount_all");
+    return 0;
+}
+
+int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
+                  const struct customize_opts *opts, struct guest_os *os)
+{
+    guestfs_h *g = gfs_handle(s);
+    CLEANUP_STRV char **devices = NULL;
+    struct layout l = { 0 };
+    struct snapshot snap = { 0 };
+    struct timespec t0, t1;
+    int ret = -1;
+
+    memset(os, 0, sizeof *os);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    devices = guestfs_list_devices(g);
+    if (!devices) {
+        gfs_error(g, "list_devices");
+        goto out;
+    }
+    int need_grow = 0, cached = 0;
+    /* One clone: its disk is the appliance's only one, LVM already sees
+     * just it (the filter is for clones sharing VG names). */
+    int alone = n == 1;
+    for (size_t i = 0; i < n; i++)
+        need_grow |= jobs[i].grow;
+    if (opts->layout_key && layout_cache_load(opts->layout_key, &l, os) == 0) {
+        cached = 1;
+    } else {
+        /* What gets recorded must serve a later --size too. */
+        if (layout_find(g, devices[0], need_grow || opts->layout_key, alone, NULL, &l, os,
+                        opts->template_name ? opts->template_name : jobs[0].disk_path) < 0)
+            goto out;
+        if (opts->layout_key)
+            layout_cache_save(opts->layout_key, &l, os);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    info("vmstamp: template: %s, root %s (%s in %.1f s)", os->pretty ? os->pretty : os->id, os->root_fs,
+         cached ? "recorded layout read" : "layout found",
+         (t0.tv_sec - t1.tv_sec) + (t0.tv_nsec - t1.tv_nsec) / 1e9);
+    for (size_t i = 0; i < n; i++) {
+        if (opts->cancel && *opts->cancel) {
+            error("interrupted");
+            goto out;
+        }
+        if (customize_one(g, devices[i], i == 0, alone || (i == 0 && !cached), &l, &jobs[i], opts, os, &snap) < 0) {
+            error_replace("cannot customize clone '%s': %s", jobs[i].name,
+                          error_message() ? error_message() : "unknown error");
+            goto out;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        info("vmstamp: customized %s (%zu/%zu) in %.2f s", jobs[i].name, i + 1, n,
+             (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        t0 = t1;
+    }
+    if (guestfs_shutdown(g) == -1) {
+        gfs_error(g, "cannot flush the clone disks (appliance shutdown)");
+        goto out;
+    }
+    ret = 0;
+out:
+    layout_release(&l);
+    snapshot_release(&snap);
+    return ret;
+}

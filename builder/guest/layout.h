@@ -1,0 +1,90 @@
+/* layout.h: where a template's filesystems are, found once and recorded.
+ *
+ * The layout (root filesystem, the fstab mounts vmstamp edits, the
+ * partition to grow) is found on a launched handle by partition number and
+ * LV name, so it serves any clone of the template: clones share filesystem
+ * UUIDs and VG names, so LVM is filtered to one clone's disk at a time and
+ * XFS is mounted with nouuid.
+ *
+ * Finding it costs seconds of appliance time, so it is recorded in
+ * LAYOUT_CACHE_DIR, keyed by the template file's identity (layout_key:
+ * path, device, inode, size, mtime), and every later run reads it back. */
+#ifndef VMSTAMP_LAYOUT_H
+#define VMSTAMP_LAYOUT_H
+
+#include <guestfs.h>
+#include <stddef.h>
+
+#define LAYOUT_CACHE_DIR "/var/cache/vmstamp/layouts"
+
+/* A filesystem of the template, named so it can be found on any clone. */
+struct fs_ref {
+    int partnum;  /* > 0: partition N of the clone's disk */
+    char *lv;     /* else "/dev/VG/LV" */
+    char *type;   /* ext4, xfs, ... */
+    char *mountpoint;
+};
+
+struct layout {
+    struct fs_ref *mounts; /* root first, then parents before children */
+    size_t nmounts;
+    int last_partnum;       /* partition to grow */
+    int gpt;
+    int last_is_pv;
+    int lvm;                /* the template has LVs: filter LVM per clone */
+    char **swaps;           /* swap devices (found, not recorded in the cache) */
+};
+
+/* What was found in the template (recorded with its layout). */
+struct guest_os {
+    char *id;         /* os-release ID: centos, rocky, debian, ubuntu... */
+    char *version;    /* VERSION_ID */
+    char *pretty;     /* PRETTY_NAME */
+    char *root_fs;    /* e.g. "xfs on LV centos/root" */
+};
+
+void layout_release(struct layout *l);
+void guest_os_release(struct guest_os *os);
+
+/* Find the layout on disk DEV ("/dev/sda") of launched handle G, and the OS
+ * from the root filesystem's os-release. NEED_GROW: also find the partition
+ * to grow (parted is slow). ALONE: DEV is the appliance's only disk, so its
+ * LVs are active already and no LVM filter is set (else the filter is left
+ * on DEV). ROOT_HINT: the root device inspection found, tried first (NULL:
+ * each in turn). A root filesystem lacking /usr, /etc, /bin or /lib is
+ * refused (a damaged image). TEMPLATE_NAME: for messages. Filesystems are
+ * left unmounted. */
+int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const char *root_hint,
+                struct layout *l, struct guest_os *os, const char *template_name);
+
+/* Device name of filesystem F on the clone disk DEV; caller frees. */
+char *layout_fs_device(const char *dev, const struct fs_ref *f);
+/* Mount DEVICE of fs TYPE at MP (read-only if RO; XFS with nouuid). */
+int layout_mount(guestfs_h *g, const char *device, const char *type, const char *mp, int ro);
+/* Restrict LVM to disk DEV (rescans, activates what the filter lets through). */
+int layout_lvm_only(guestfs_h *g, const char *dev);
+
+/* The identity key of a template file: path, device, inode, size, mtime;
+ * NULL if it cannot be stat'ed. Caller frees. */
+char *layout_key(const char *path);
+/* 0 and the layout and OS recorded for KEY, or -1 (nothing usable there). */
+int layout_cache_load(const char *key, struct layout *l, struct guest_os *os);
+/* Record L and OS for KEY; a failure only costs a later search (-v says). */
+void layout_cache_save(const char *key, const struct layout *l, const struct guest_os *os);
+/* Remove what is recorded for the template file at TEMPLATE_PATH (every key
+ * of that path: the file may be gone or changed already). */
+void layout_forget(const char *template_path);
+
+/* A layout found while preparing a template, with its OS (guest/prepare.h
+ * hands it out as void *). */
+struct template_layout {
+    struct layout l;
+    struct guest_os os;
+};
+
+/* Record LAYOUT (a struct template_layout *) for the template file
+ * identified by KEY (see layout_key; NULL: record nothing), OS_NAME naming
+ * the OS if nothing better was found; frees LAYOUT. */
+void gfs_record_layout(const char *key, void *layout, const char *os_name);
+
+#endif
