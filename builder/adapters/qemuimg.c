@@ -242,6 +242,20 @@ int qemuimg_convert(const char *src, const char *src_fmt, const char *dst)
     return convert(src, src_fmt, dst, 0);
 }
 
+int qemuimg_create(const char *path, const char *format, uint64_t size)
+{
+    CLEANUP_FREE char *safe = qemuimg_safe_path(path);
+    struct command *cmd = command_new("qemu-img");
+
+    command_add(cmd, "create");
+    command_add(cmd, "-q");
+    command_add(cmd, "-f");
+    command_add(cmd, format);
+    command_add(cmd, safe);
+    command_addf(cmd, "%llu", (unsigned long long)size);
+    return run(cmd);
+}
+
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size)
 {
     CLEANUP_FREE char *safe = qemuimg_safe_path(path);

@@ -29,6 +29,8 @@ int qemuimg_create_overlay(const char *path, const char *backing,
 /* Full copy to a sparse qcow2 (zero clusters dropped). */
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst);
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
+/* A new empty image of FORMAT, SIZE bytes (an existing PATH is overwritten). */
+int qemuimg_create(const char *path, const char *format, uint64_t size);
 /* qemu-img check -U (a template, which clones only read): a qcow2 with
  * corruptions (a truncated copy, say) gets "template 'PATH' is damaged:
  * qemu-img check found N errors (C corruptions, ...): re-create or re-import
