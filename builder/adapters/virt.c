@@ -1,4 +1,5 @@
 /* virt.c: see virt.h. */
+#include <errno.h>
 #include <libvirt/virterror.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +194,22 @@ char *virt_volume_path(virConnectPtr conn, const char *pool_vol)
 
 int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max)
 {
-    CLEANUP_FREE char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, virt_type, 0);
+    /* The arch domxml gives every domain; the default machine type, as domxml leaves it. */
+    CLEANUP_FREE char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, virt_type, 0);
     CLEANUP_FREE char *v = NULL;
+    unsigned long n;
+    char *end;
 
     *max = 0;
     if (!caps)
         return error("cannot read the domain capabilities of %s guests: %s", virt_type, virt_error());
     v = xml_get(caps, "/domainCapabilities/vcpu/@max");
     if (!v)
-        return error("the domain capabilities name no vCPU maximum");
-    *max = (unsigned)strtoul(v, NULL, 10);
+        return error("the domain capabilities of %s guests give no vCPU maximum", virt_type);
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || n == 0 || n > 1u << 20)
+        return error("the domain capabilities of %s guests give an odd vCPU maximum '%s'", virt_type, v);
+    *max = (unsigned)n;
     return 0;
 }

@@ -26,8 +26,9 @@ int virt_network_check(virConnectPtr conn, const struct netspec *net);
 char *virt_volume_path(virConnectPtr conn, const char *pool_vol);
 /* Domain XML (inactive, with metadata) of DOM; caller frees. */
 char *virt_domain_xml(virDomainPtr dom);
-/* The most vCPUs a VIRT_TYPE ("kvm", "qemu") guest of the default machine
- * type can have on this host (domain capabilities). */
+/* The most vCPUs a VIRT_TYPE ("kvm", "qemu") x86_64 guest of the default
+ * machine type can have on this host (<vcpu max='N'/> of the domain
+ * capabilities), so a plan can refuse --vcpus 300 before any work. */
 int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max);
 /* The libvirt message of the last failed call. */
 const char *virt_error(void);

@@ -41,6 +41,23 @@ NET=(--network user)
 expect_error "missing template" "template '/nonexistent/t.qcow2' not found" clone "${NET[@]}" /nonexistent/t.qcow2 "$N"
 echo "just text" >"$SCRATCH/notes.txt"
 expect_error "non-image template" "not a disk image" clone "${NET[@]}" "$SCRATCH/notes.txt" "$N"
+# A damaged template (a copy cut short): refused in the plan, before any disk is made.
+cp --sparse=always "$tpl" "$SCRATCH/truncated.qcow2"
+truncate -s 10M "$SCRATCH/truncated.qcow2"
+expect_error "truncated template" "template '$SCRATCH/truncated.qcow2' is damaged: qemu-img check found [0-9]+ errors? \([0-9]+ corruption" \
+  clone "${NET[@]}" "$SCRATCH/truncated.qcow2" "$N"
+# A linked template whose backing file is gone: the missing path is named.
+cp --sparse=always "$tpl" "$SCRATCH/base.qcow2"
+qemu-img create -q -f qcow2 -b "$SCRATCH/base.qcow2" -F qcow2 "$SCRATCH/linked.qcow2"
+rm "$SCRATCH/base.qcow2"
+expect_error "linked template without its backing file" \
+  "image '$SCRATCH/linked.qcow2' needs its backing file '$SCRATCH/base.qcow2', which is missing" \
+  clone "${NET[@]}" "$SCRATCH/linked.qcow2" "$N"
+# More vCPUs than the host's guests can have: refused at once, naming the maximum.
+t0=$(date +%s%N)
+expect_error "--vcpus 300" "--vcpus 300 .*at most [0-9]+" clone "${NET[@]}" --vcpus 300 "$tpl" "$N"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 5000 ] || fail "--vcpus 300: took ${ms} ms to refuse"
 expect_error "invalid host name" "invalid host name '${PREFIX}bad_name' \(RFC 1123\)" clone "${NET[@]}" "$tpl" "${PREFIX}bad_name"
 expect_error "name already defined" "domain '$other' already exists" clone "${NET[@]}" "$tpl" "$other"
 expect_error "malformed MAC" "invalid MAC address '52:54:00:zz:00:01'" clone "${NET[@]}" --mac 52:54:00:zz:00:01 "$tpl" "$N"
