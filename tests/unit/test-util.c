@@ -56,6 +56,14 @@ static void test_domain_name(void **state)
     assert_false(valid_domain_name(".a"));
 }
 
+static void assert_problem(const char *got, const char *want)
+{
+    if (want)
+        assert_string_equal(got, want);
+    else
+        assert_null(got);
+}
+
 /* The phrase says what is wrong, in the words a user can act on. */
 static void test_name_problems(void **state)
 {
@@ -87,20 +95,10 @@ static void test_name_problems(void **state)
     };
 
     (void)state;
-    for (size_t i = 0; i < sizeof host / sizeof *host; i++) {
-        const char *p = hostname_problem(host[i].in);
-        if (host[i].problem)
-            assert_string_equal(p, host[i].problem);
-        else
-            assert_null(p);
-    }
-    for (size_t i = 0; i < sizeof dom / sizeof *dom; i++) {
-        const char *p = domain_name_problem(dom[i].in);
-        if (dom[i].problem)
-            assert_string_equal(p, dom[i].problem);
-        else
-            assert_null(p);
-    }
+    for (size_t i = 0; i < sizeof host / sizeof *host; i++)
+        assert_problem(hostname_problem(host[i].in), host[i].problem);
+    for (size_t i = 0; i < sizeof dom / sizeof *dom; i++)
+        assert_problem(domain_name_problem(dom[i].in), dom[i].problem);
     /* 64 valid characters: a fine domain name, one too many for a host name label. */
     memset(name64, 'a', 64);
     name64[64] = '\0';
