@@ -5,12 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* read_file and mkdir_p live in base/fileio.c (include "base/fileio.h").
- * Declared here too for the callers that still expect them from util.h;
- * not by including base/fileio.h, whose remove_tree() clashes with a
- * static one in commands/cmd-clone.c. */
-char *read_file(const char *path, size_t *len);
-int mkdir_p(const char *path, int mode);
+/* read_file and mkdir_p moved to base/fileio.h; included for the callers
+ * that still expect them from here (include "base/fileio.h" instead). */
+#include "base/fileio.h"
 
 /* "20G", "512M", "1.5T", "1048576" -> bytes (K/M/G/T are powers of 1024). */
 int parse_size(const char *s, uint64_t *bytes);
