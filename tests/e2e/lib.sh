@@ -124,3 +124,44 @@ console() {
 domiflist_mac() {
   $V domiflist "$1" | awk 'NF >= 5 {print $5; exit}'
 }
+
+# ---- runs as transactions (kill9.sh, concurrent.sh) ------------------------------
+JOURNAL_DIR=/var/lib/vmstamp/journal
+
+# run_id PID: the id a vmstamp run names its journal and private files with,
+# "<pid>-<start time>" (clock ticks since boot, /proc/PID/stat field 22).
+run_id() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  echo "$1-$(echo "$stat" | awk '{print $20}')"
+}
+
+# run_things ID: what is left that a run names after its id (ID: pid-start,
+# or a bare pid): its journal, SSH host key, template work and install directories.
+run_things() {
+  local id=$1
+  [[ $id == *-* ]] || id="$id-*"
+  # shellcheck disable=SC2086 # the glob is wanted
+  ls -d $JOURNAL_DIR/$id.json /run/vmstamp/keys.$id /var/tmp/vmstamp-work.$id \
+        /var/tmp/vmstamp-install.$id 2>/dev/null || true
+}
+
+# qemu_of STRING...: qemu processes (pid, command line) whose command line
+# contains one of the STRINGs (a disk path, a domain name).
+qemu_of() {
+  local s args=()
+  for s in "$@"; do args+=(-e "$s"); done
+  ps -eo pid=,args= | awk '$2 ~ /qemu/' | grep -F "${args[@]}" || true
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds;
+# status 1 if it never did.
+wait_for() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
