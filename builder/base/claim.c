@@ -22,6 +22,7 @@
 
 #include "base/claim.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/proc.h"
 
 struct held {
@@ -89,11 +90,8 @@ static int mkdirs(const char *dir)
 
 struct claims *claims_new(void)
 {
-    struct claims *c = calloc(1, sizeof *c);
+    struct claims *c = xcalloc(1, sizeof *c);
     struct rlimit rl;
-
-    if (!c)
-        abort();
     /* A claim holds an fd; a run of 250 clones holds ~750. */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 8192) {
         rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
@@ -122,13 +120,9 @@ static void keep(struct claims *c, const char *path, int fd)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
-        c->v = realloc(c->v, c->cap * sizeof *c->v);
-        if (!c->v)
-            abort();
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
     }
-    c->v[c->n].path = strdup(path);
-    if (!c->v[c->n].path)
-        abort();
+    c->v[c->n].path = xstrdup(path);
     c->v[c->n++].fd = fd;
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/journal.h"
 #include "base/proc.h"
@@ -24,28 +25,13 @@ struct journal {
 
 static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool" };
 
-static char *xstrdup_or_null(const char *s)
-{
-    char *r;
-
-    if (!s)
-        return NULL;
-    r = strdup(s);
-    if (!r)
-        abort();
-    return r;
-}
-
 /* Append one JSON line and make it durable. */
 static int append(struct journal *j, struct json_object *o)
 {
     const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     size_t len = strlen(text);
-    char *line = malloc(len + 2);
+    char *line = xmalloc(len + 2);
     int r = 0;
-
-    if (!line)
-        abort();
     memcpy(line, text, len);
     line[len] = '\n';
     if (write(j->fd, line, len + 1) != (ssize_t)(len + 1) || fdatasync(j->fd) < 0)
@@ -57,13 +43,10 @@ static int append(struct journal *j, struct json_object *o)
 
 struct journal *journal_begin(const char *dir, const char *command)
 {
-    struct journal *j = calloc(1, sizeof *j);
+    struct journal *j = xcalloc(1, sizeof *j);
     struct json_object *o;
     char created[32];
     time_t now = time(NULL);
-
-    if (!j)
-        abort();
     if (!dir)
         dir = JOURNAL_DIR;
     /* Parents as other tools expect them (qemu reads the template store
@@ -74,8 +57,7 @@ struct journal *journal_begin(const char *dir, const char *command)
         free(j);
         return NULL;
     }
-    if (asprintf(&j->path, "%s/%s.json", dir, proc_run_id()) < 0)
-        abort();
+    j->path = xasprintf("%s/%s.json", dir, proc_run_id());
     j->fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->fd < 0) {
         error("cannot create journal '%s': %s", j->path, strerror(errno));
@@ -123,9 +105,7 @@ static int add_step(struct journal *j, const struct journal_step *s)
     if (append(j, o) < 0)
         return -1;
     struct journal_record *r = &j->rec;
-    r->steps = realloc(r->steps, (r->nsteps + 1) * sizeof *r->steps);
-    if (!r->steps)
-        abort();
+    r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof *r->steps);
     r->steps[r->nsteps] = (struct journal_step){
         .kind = s->kind, .path = xstrdup_or_null(s->path), .uri = xstrdup_or_null(s->uri),
         .name = xstrdup_or_null(s->name), .pid = s->pid, .start = s->start,
@@ -265,9 +245,7 @@ int journal_read(const char *path, struct journal_record *rec)
                 journal_record_release(rec);
                 return error("journal '%s' line %d: unknown step", path, line);
             }
-            rec->steps = realloc(rec->steps, (rec->nsteps + 1) * sizeof *rec->steps);
-            if (!rec->steps)
-                abort();
+            rec->steps = xrealloc(rec->steps, (rec->nsteps + 1) * sizeof *rec->steps);
             rec->steps[rec->nsteps++] = (struct journal_step){
                 .kind = (enum step_kind)kk, .path = xstrdup_or_null(get_str(o, "path")),
                 .uri = xstrdup_or_null(get_str(o, "uri")), .name = xstrdup_or_null(get_str(o, "name")),

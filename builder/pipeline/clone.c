@@ -27,6 +27,7 @@
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/proc.h"
 #include "guest/customize.h"
@@ -64,15 +65,6 @@ struct clone_plan {
     uint64_t disk_size;    /* virtual size of each clone disk */
     int grow;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *r = strdup(s);
-
-    if (!r)
-        abort();
-    return r;
-}
 
 void clone_plan_free(struct clone_plan *p)
 {
@@ -210,8 +202,7 @@ static int plan_clone(struct clone_plan *p, size_t i)
             return error("clone name '%s' given twice", c->name);
     const char *h = s->hostname ? s->hostname : c->name;
     if (p->req.domain) {
-        if (asprintf(&c->hostname, "%s.%s", h, p->req.domain) < 0)
-            abort();
+        c->hostname = xasprintf("%s.%s", h, p->req.domain);
     } else {
         c->hostname = xstrdup(h);
     }
@@ -273,12 +264,9 @@ static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run 
 
 struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *req, struct run *run)
 {
-    struct clone_plan *p = calloc(1, sizeof *p);
+    struct clone_plan *p = xcalloc(1, sizeof *p);
     CLEANUP_FREE char *pool_dir = NULL;
     CLEANUP_STRV char **taken = NULL;
-
-    if (!p)
-        abort();
     p->conn = conn;
     p->req = *req;
     p->n = req->n;
@@ -300,9 +288,7 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     }
     if (netspec_parse(req->network ? req->network : "default", &p->net) < 0)
         goto fail;
-    p->c = calloc(req->n, sizeof *p->c);
-    if (!p->c)
-        abort();
+    p->c = xcalloc(req->n, sizeof *p->c);
 
     /* What needs neither libvirt nor the template. */
     for (size_t i = 0; i < p->n; i++)
@@ -342,10 +328,9 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         goto fail;
     for (size_t i = 0; i < p->n; i++) {
         struct planned *c = &p->c[i];
-        if (asprintf(&c->disk, "%s/%s.qcow2", pool_dir, c->name) < 0 ||
-            asprintf(&c->tmp_disk, "%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name) < 0 ||
-            asprintf(&c->console_log, "/var/log/libvirt/qemu/%s-serial0.log", c->name) < 0)
-            abort();
+        c->disk = xasprintf("%s/%s.qcow2", pool_dir, c->name);
+        c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
+        c->console_log = xasprintf("/var/log/libvirt/qemu/%s-serial0.log", c->name);
     }
 
     /* Names, volumes and MACs: claimed across processes, then checked. */
@@ -445,8 +430,8 @@ static void collect_keys(const struct planned *c, const struct clone_job *job, s
         CLEANUP_FREE char *key = read_file(pub, NULL);
         if (key) {
             char type[64], b64[8192];
-            if (sscanf(key, "%63s %8191s", type, b64) == 2 && asprintf(&r->key_lines[t], "%s %s", type, b64) < 0)
-                abort();
+            if (sscanf(key, "%63s %8191s", type, b64) == 2)
+                r->key_lines[t] = xasprintf("%s %s", type, b64);
         }
         error_clear();
     }
@@ -488,16 +473,13 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
 
 static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, pid_t *keygen)
 {
-    struct gfs_disk *disks = calloc(p->n, sizeof *disks);
+    struct gfs_disk *disks = xcalloc(p->n, sizeof *disks);
     struct guest_os os = { 0 };
     struct customize_opts copts = {
         .root_password = p->password, .ssh_pubkey = p->ssh_key, .template_name = p->req.template,
         .layout_key = p->layout_key, .cancel = cancel_flag(),
     };
     int r = -1;
-
-    if (!disks)
-        abort();
     for (size_t i = 0; i < p->n; i++)
         disks[i] = (struct gfs_disk){ .path = p->c[i].tmp_disk, .format = "qcow2" };
     struct gfs_session *gs = gfs_launch_disks(disks, p->n, p->accel);
@@ -521,17 +503,14 @@ static int customize_all(struct clone_plan *p, struct run *run, struct clone_job
 
 int clone_run(struct clone_plan *p, struct run *run, struct clone_result **results)
 {
-    struct clone_job *jobs = calloc(p->n, sizeof *jobs);
-    virDomainPtr *doms = calloc(p->n, sizeof *doms);
+    struct clone_job *jobs = xcalloc(p->n, sizeof *jobs);
+    virDomainPtr *doms = xcalloc(p->n, sizeof *doms);
     struct clone_result *res = NULL;
     CLEANUP_FREE char *keys_root = NULL;
     pid_t keygen = -1;
     int ret = -1;
     char created[32];
     const char *what = "clones rolled back";
-
-    if (!jobs || !doms)
-        abort();
     *results = NULL;
     if (cancel_check(what) < 0)
         goto out;
@@ -542,8 +521,7 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
         error("cannot create /run/vmstamp: %s", strerror(errno));
         goto out;
     }
-    if (asprintf(&keys_root, "/run/vmstamp/keys.%s", proc_run_id()) < 0)
-        abort();
+    keys_root = xasprintf("/run/vmstamp/keys.%s", proc_run_id());
     if (journal_tree(run->journal, keys_root) < 0)
         goto out;
     if (mkdir(keys_root, 0700) < 0) {
@@ -551,8 +529,7 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
         goto out;
     }
     for (size_t i = 0; i < p->n; i++) {
-        if (asprintf(&p->c[i].keys_dir, "%s/%zu", keys_root, i) < 0)
-            abort();
+        p->c[i].keys_dir = xasprintf("%s/%zu", keys_root, i);
         if (mkdir(p->c[i].keys_dir, 0700) < 0) {
             error("cannot create '%s': %s", p->c[i].keys_dir, strerror(errno));
             goto out;
@@ -636,9 +613,7 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
         }
     }
 
-    res = calloc(p->n, sizeof *res);
-    if (!res)
-        abort();
+    res = xcalloc(p->n, sizeof *res);
     for (size_t i = 0; i < p->n; i++) {
         struct planned *c = &p->c[i];
         struct clone_result *r = &res[i];

@@ -18,6 +18,7 @@
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/proc.h"
 #include "pipeline/run.h"
@@ -50,7 +51,7 @@ static virConnectPtr undo_conn(struct undo_ctx *u, const char *uri)
     virConnectPtr c = virt_connect(uri);
     if (!c)
         return NULL;
-    u->conns[u->nconns].uri = strdup(uri);
+    u->conns[u->nconns].uri = xstrdup(uri);
     u->conns[u->nconns++].conn = c;
     return c;
 }
@@ -205,15 +206,14 @@ char **stale_journals(void)
             size_t len = strlen(e->d_name);
             if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0 && dead_run_name(e->d_name, "")) {
                 char *p;
-                if (asprintf(&p, "%s/%s", JOURNAL_DIR, e->d_name) < 0)
-                    abort();
+                p = xasprintf("%s/%s", JOURNAL_DIR, e->d_name);
                 strv_append(&out, p);
             }
         }
         closedir(d);
     }
     if (!out)
-        out = calloc(1, sizeof *out);
+        out = xcalloc(1, sizeof *out);
     return out;
 }
 
@@ -264,7 +264,7 @@ int recover_dead_runs(void)
     for (size_t i = 0; stale[i]; i++) {
         int r = recover_one(stale[i]);
         if (r < 0) {
-            CLEANUP_FREE char *msg = strdup(error_message() ? error_message() : "unknown error");
+            CLEANUP_FREE char *msg = xstrdup(error_message() ? error_message() : "unknown error");
             error_clear();
             warning("cannot undo all of the dead run in '%s' (%s): run 'vmstamp gc' again", stale[i], msg);
             ret = -1;
@@ -278,10 +278,7 @@ int recover_dead_runs(void)
 
 struct run *run_begin(const char *command)
 {
-    struct run *r = calloc(1, sizeof *r);
-
-    if (!r)
-        abort();
+    struct run *r = xcalloc(1, sizeof *r);
     recover_dead_runs();
     error_clear();
     r->journal = journal_begin(NULL, command);
@@ -309,7 +306,7 @@ void run_end(struct run *r)
     if (!r->committed) {
         struct undo_ctx u = { 0 };
         /* Keep the first error: the rollback's own messages must not hide it. */
-        CLEANUP_FREE char *msg = error_message() ? strdup(error_message()) : NULL;
+        CLEANUP_FREE char *msg = error_message() ? xstrdup(error_message()) : NULL;
         if (journal_rollback(r->journal, &run_undo_ops, &u) < 0)
             warning("could not undo everything (the next vmstamp run tries again): %s",
                     error_message() ? error_message() : "?");
@@ -343,8 +340,7 @@ int run_claim_domain(struct run *r, struct _virConnect *conn, const char *name)
     CLEANUP_FREE char *uri = virConnectGetURI(conn);
     CLEANUP_FREE char *what = NULL;
 
-    if (asprintf(&what, "domain name '%s'", name) < 0)
-        abort();
+    what = xasprintf("domain name '%s'", name);
     return claim_named(r, uri ? uri : "?", "domain", name, what);
 }
 
@@ -353,8 +349,7 @@ int run_claim_mac(struct run *r, struct _virConnect *conn, const char *mac)
     CLEANUP_FREE char *uri = virConnectGetURI(conn);
     CLEANUP_FREE char *what = NULL;
 
-    if (asprintf(&what, "MAC %s", mac) < 0)
-        abort();
+    what = xasprintf("MAC %s", mac);
     return claim_named(r, uri ? uri : "?", "mac", mac, what);
 }
 
@@ -362,7 +357,6 @@ int run_claim_path(struct run *r, const char *what, const char *path)
 {
     CLEANUP_FREE char *w = NULL;
 
-    if (asprintf(&w, "%s '%s'", what, path) < 0)
-        abort();
+    w = xasprintf("%s '%s'", what, path);
     return claim_named(r, "files", "path", path, w);
 }

@@ -23,6 +23,7 @@
 #include "base/cleanup.h"
 #include "base/digest.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/proc.h"
 #include "guest/layout.h"
@@ -71,12 +72,11 @@ static char *running_user_of(virConnectPtr conn, const char *path)
     char *who = NULL;
     CLEANUP_FREE char *needle = NULL;
 
-    if (asprintf(&needle, "'%s'", path) < 0)
-        abort();
+    needle = xasprintf("'%s'", path);
     for (int i = 0; i < n; i++) {
         char *xml = virDomainGetXMLDesc(doms[i], 0);
         if (!who && xml && strstr(xml, needle))
-            who = strdup(virDomainGetName(doms[i]));
+            who = xstrdup(virDomainGetName(doms[i]));
         free(xml);
         virDomainFree(doms[i]);
     }
@@ -104,8 +104,7 @@ static char *store_tmp_image(const struct store *st, const char *name, struct ru
     char *tmp;
     int fd, step;
 
-    if (asprintf(&tmp, "%s/.%s.qcow2.vmstamp-tmp", st->dir, name) < 0)
-        abort();
+    tmp = xasprintf("%s/.%s.qcow2.vmstamp-tmp", st->dir, name);
     step = journal_file(run->journal, tmp);
     if (step < 0) {
         free(tmp);
@@ -176,10 +175,10 @@ static int fill_image_fields(const char *tmp_image, struct template_meta *meta)
 
     if (qemuimg_info(tmp_image, &out_info) < 0 || sha256_file(tmp_image, sum) < 0 || stat(tmp_image, &sb) < 0)
         return -1;
-    meta->format = strdup("qcow2");
+    meta->format = xstrdup("qcow2");
     meta->virtual_size = out_info.virtual_size;
     meta->stored_size = (uint64_t)sb.st_size;
-    meta->sha256 = strdup(sum);
+    meta->sha256 = xstrdup(sum);
     image_info_release(&out_info);
     return 0;
 }
@@ -212,7 +211,7 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
         char real[PATH_MAX];
         int is_domain = 0;
         if (realpath(from, real)) {
-            source = strdup(real);
+            source = xstrdup(real);
         } else {
             source = domain_disk(conn, from, &is_domain);
             if (!source) {
@@ -243,11 +242,10 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
     /* Work on a throw-away overlay: the source is never written (unless
      * --in-place). Its directory is named after this run, for recovery. */
     if (req->in_place) {
-        work = strdup(source);
+        work = xstrdup(source);
     } else {
-        if (asprintf(&work_dir, "/var/tmp/vmstamp-work.%s", proc_run_id()) < 0 ||
-            asprintf(&work, "%s/overlay.qcow2", work_dir) < 0)
-            abort();
+        work_dir = xasprintf("/var/tmp/vmstamp-work.%s", proc_run_id());
+        work = xasprintf("%s/overlay.qcow2", work_dir);
         if (journal_tree(run->journal, work_dir) < 0)
             goto out;
         if (mkdir(work_dir, 0700) < 0) {
@@ -257,8 +255,8 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
         if (qemuimg_create_overlay(work, source, src.format, 0) < 0)
             goto out;
     }
-    meta->name = strdup(name);
-    meta->source = strdup(source);
+    meta->name = xstrdup(name);
+    meta->source = xstrdup(source);
     {
         CLEANUP_FREE char *why = NULL;
         enum accel accel = accel_decide(&why);
@@ -300,12 +298,12 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
         time_t now = time(NULL);
         char created[32];
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        meta->created = strdup(created);
+        meta->created = xstrdup(created);
         size_t k = 0;
-        meta->operations = calloc(sysprep_nops + 1, sizeof *meta->operations);
+        meta->operations = xcalloc(sysprep_nops + 1, sizeof *meta->operations);
         for (size_t i = 0; i < sysprep_nops; i++)
             if (selected[i])
-                meta->operations[k++] = strdup(sysprep_ops[i].name);
+                meta->operations[k++] = xstrdup(sysprep_ops[i].name);
     }
     if (cancel_check(what) < 0 || store_commit(conn, &st, meta, tmp_image, run, &res->image) < 0)
         goto out;
@@ -341,8 +339,7 @@ int template_import(virConnectPtr conn, const struct import_request *req, struct
     memset(res, 0, sizeof *res);
     if (store_open(conn, req->pool, 1, &st) < 0)
         goto out;
-    if (asprintf(&tmp, "%s/.import-%s.qcow2.vmstamp-tmp", st.dir, proc_run_id()) < 0)
-        abort();
+    tmp = xasprintf("%s/.import-%s.qcow2.vmstamp-tmp", st.dir, proc_run_id());
     step = journal_file(run->journal, tmp);
     if (step < 0)
         goto out;
@@ -397,8 +394,7 @@ int template_remove(virConnectPtr conn, const char *pool, const char *name, stru
               clones[1] ? " and others" : "");
         goto out;
     }
-    if (asprintf(&ver, "%s/.%s.verified", st.index, m.name) < 0)
-        abort();
+    ver = xasprintf("%s/.%s.verified", st.index, m.name);
     layout_forget(img);
     chmod(img, 0644);
     if (unlink(img) < 0 && errno != ENOENT) {
