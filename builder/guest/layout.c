@@ -13,6 +13,7 @@
 #include "adapters/gfs.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "guest/layout.h"
 #include "pure/edit.h"
 
@@ -79,7 +80,6 @@ static void json_add_str(struct json_object *o, const char *k, const char *v)
 void layout_cache_save(const char *key, const struct layout *l, const struct guest_os *os)
 {
     CLEANUP_FREE char *path = layout_cache_path(key);
-    CLEANUP_FREE char *tmp = NULL;
     struct json_object *o = json_object_new_object(), *mounts = json_object_new_array();
 
     json_object_object_add(o, "version", json_object_new_int(LAYOUT_CACHE_VERSION));
@@ -101,13 +101,10 @@ void layout_cache_save(const char *key, const struct layout *l, const struct gue
     json_add_str(o, "os_version", os->version);
     json_add_str(o, "os_pretty", os->pretty);
     json_add_str(o, "root_fs", os->root_fs);
-    mkdir("/var/cache/vmstamp", 0755);
-    mkdir(LAYOUT_CACHE_DIR, 0755);
-    if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-        abort();
-    if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) < 0 || rename(tmp, path) < 0) {
-        debug("cannot record the template layout in %s: %s", path, strerror(errno));
-        unlink(tmp);
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+    if (mkdir_p(LAYOUT_CACHE_DIR, 0755) < 0 || write_file_atomic(path, text, strlen(text), 0644) < 0) {
+        debug("cannot record the template layout in %s: %s", path, error_message());
+        error_clear();
     }
     json_object_put(o);
 }
