@@ -8,10 +8,10 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "commands/cmd.h"
 #include "pipeline/build.h"
 #include "pipeline/run.h"
-#include "pure/domxml.h"
 #include "pure/util.h"
 
 static int once(const char *opt, const void *cur)
@@ -22,8 +22,8 @@ static int once(const char *opt, const void *cur)
 }
 
 /* Options into *REQ; --var values go to *VARS (REQ points at it; caller
- * frees the array, not the strings). 0, or the exit code of a usage error. */
-static int parse_options(int argc, char **argv, struct build_request *req, const char ***vars)
+ * frees). 0, or the exit code of a usage error. */
+static int parse_options(int argc, char **argv, struct build_request *req, char ***vars)
 {
     enum { O_ISO = 256, O_NAME, O_NET, O_POOL, O_PW, O_KEEP, O_VAR };
     static const struct option opts[] = {
@@ -55,11 +55,9 @@ static int parse_options(int argc, char **argv, struct build_request *req, const
         case O_VAR:
             if (!strchr(optarg, '='))
                 return cmd_bad_usage("build", "invalid --var '%s': use KEY=VALUE", optarg);
-            *vars = realloc(*vars, (req->nvars + 1) * sizeof **vars);
-            if (!*vars)
-                abort();
-            (*vars)[req->nvars++] = optarg;
-            req->vars = *vars;
+            strv_append(vars, xstrdup(optarg));
+            req->vars = (const char *const *)*vars;
+            req->nvars++;
             break;
         default:
             return cmd_bad_usage("build", "unknown option");
@@ -70,14 +68,6 @@ static int parse_options(int argc, char **argv, struct build_request *req, const
     if (optind + 1 != argc)
         return cmd_bad_usage("build", "give one template definition (YAML)");
     req->definition = argv[optind];
-    if (req->network) {
-        struct netspec net;
-        if (netspec_parse(req->network, &net) < 0) {
-            error_report();
-            return 2;
-        }
-        netspec_release(&net);
-    }
     return 0;
 }
 
@@ -85,7 +75,7 @@ int cmd_build(int argc, char **argv)
 {
     struct build_request req = { 0 };
     struct build_result res = { 0 };
-    CLEANUP_FREE const char **vars = NULL;
+    CLEANUP_STRV char **vars = NULL;
     CLEANUP_FREE char *what = NULL;
     virConnectPtr conn = NULL;
     struct run *run = NULL;
@@ -97,8 +87,7 @@ int cmd_build(int argc, char **argv)
     conn = cmd_connect();
     if (!conn)
         goto out;
-    if (asprintf(&what, "build %s", req.definition) < 0)
-        abort();
+    what = xasprintf("build %s", req.definition);
     run = run_begin(what);
     if (!run || build_run(conn, &req, run, &res) < 0 || run_commit(run) < 0)
         goto out;

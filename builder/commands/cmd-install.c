@@ -9,6 +9,7 @@
 #include "adapters/virt.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "commands/cmd.h"
 #include "pipeline/install.h"
 #include "pipeline/run.h"
@@ -35,8 +36,8 @@ static int once(const char *opt, const void *cur)
 }
 
 /* Options into *REQ; --var values go to *VARS (REQ points at it; caller
- * frees the array, not the strings). 0, or the exit code of a usage error. */
-static int parse_options(int argc, char **argv, struct install_request *req, const char ***vars)
+ * frees). 0, or the exit code of a usage error. */
+static int parse_options(int argc, char **argv, struct install_request *req, char ***vars)
 {
     enum { O_ISO = 256, O_KS, O_NAME, O_SIZE, O_MEM, O_VCPUS, O_POOL, O_NET, O_VAR, O_PW,
            O_KERNEL, O_INITRD, O_EXTRA, O_SHA, O_TIMEOUT, O_INACT, O_KEEP, O_OSV };
@@ -98,11 +99,9 @@ static int parse_options(int argc, char **argv, struct install_request *req, con
         case O_VAR:
             if (!strchr(optarg, '='))
                 return cmd_bad_usage("install", "invalid --var '%s': use KEY=VALUE", optarg);
-            *vars = realloc(*vars, (req->nvars + 1) * sizeof **vars);
-            if (!*vars)
-                abort();
-            (*vars)[req->nvars++] = optarg;
-            req->vars = *vars;
+            strv_append(vars, xstrdup(optarg));
+            req->vars = (const char *const *)*vars;
+            req->nvars++;
             break;
         case O_PW: r = once("root-password-file", req->password_file); req->password_file = optarg; break;
         case O_KERNEL: r = once("kernel", req->kernel); req->kernel = optarg; break;
@@ -162,7 +161,7 @@ int cmd_install(int argc, char **argv)
 {
     struct install_request req = { 0 };
     struct install_result res = { 0 };
-    CLEANUP_FREE const char **vars = NULL;
+    CLEANUP_STRV char **vars = NULL;
     CLEANUP_FREE char *what = NULL;
     virConnectPtr conn = NULL;
     struct run *run = NULL;
@@ -174,8 +173,7 @@ int cmd_install(int argc, char **argv)
     conn = cmd_connect();
     if (!conn)
         goto out;
-    if (asprintf(&what, "install %s", req.name) < 0)
-        abort();
+    what = xasprintf("install %s", req.name);
     run = run_begin(what);
     if (!run || install_run(conn, &req, run, &res) < 0 || run_commit(run) < 0)
         goto out;

@@ -11,6 +11,7 @@
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "guest/sysprep.h"
 #include "pipeline/build.h"
 #include "pipeline/install.h"
@@ -38,18 +39,16 @@ static int check_definition(const struct definition *d)
     if (d->os_variant) {
         struct os_variant v;
         if (os_variant_lookup(d->os_variant, &v) < 0) {
-            CLEANUP_FREE char *msg = strdup(error_message());
+            CLEANUP_FREE char *msg = xstrdup(error_message() ? error_message() : "?");
             error_clear();
             return definition_error(d, DEF_OS_VARIANT, "%s", msg);
         }
         os_variant_release(&v);
     }
     if (d->operations) {
-        CLEANUP_FREE int *selected = calloc(sysprep_nops, sizeof *selected);
-        if (!selected)
-            abort();
+        CLEANUP_FREE int *selected = xcalloc(sysprep_nops, sizeof *selected);
         if (sysprep_select(d->operations, selected) < 0) {
-            CLEANUP_FREE char *msg = strdup(error_message());
+            CLEANUP_FREE char *msg = xstrdup(error_message() ? error_message() : "?");
             error_clear();
             return definition_error(d, DEF_OPERATIONS, "%s", msg);
         }
@@ -98,11 +97,11 @@ static int record_install(virConnectPtr conn, const char *name, const struct bui
         struct template_install *in = &m.install;
         set(&in->command, install_command_line(ir));
         set(&in->definition, realpath(req->definition, NULL));
-        set(&in->iso, strdup(ires->iso));
-        set(&in->iso_sha256, ir->iso_sha256 ? strdup(ir->iso_sha256) : NULL);
-        set(&in->os_variant, ir->os_variant ? strdup(ir->os_variant) : NULL);
+        set(&in->iso, xstrdup(ires->iso));
+        set(&in->iso_sha256, xstrdup_or_null(ir->iso_sha256));
+        set(&in->os_variant, xstrdup_or_null(ir->os_variant));
         set(&in->kickstart, realpath(ir->kickstart, NULL));
-        set(&in->kickstart_sha256, strdup(ires->kickstart_sha256));
+        set(&in->kickstart_sha256, xstrdup(ires->kickstart_sha256));
         r = store_save_meta(&st, &m);
         template_meta_release(&m);
     }
@@ -146,19 +145,16 @@ int build_run(virConnectPtr conn, const struct build_request *req, struct run *r
     if (check_definition(&d) < 0)
         goto out;
     ks = definition_resolve(&d, d.kickstart);
-    iso = req->iso ? strdup(req->iso) : definition_resolve(&d, d.iso);
-    if (asprintf(&install_name, "%s-install", name) < 0 ||
-        asprintf(&stopped, "build of '%s' stopped, nothing kept", name) < 0 ||
-        asprintf(&sha_from, "iso_sha256, %s:%d", d.path, d.line[DEF_ISO_SHA256]) < 0)
-        abort();
+    iso = req->iso ? xstrdup(req->iso) : definition_resolve(&d, d.iso);
+    install_name = xasprintf("%s-install", name);
+    stopped = xasprintf("build of '%s' stopped, nothing kept", name);
+    sha_from = xasprintf("iso_sha256, %s:%d", d.path, d.line[DEF_ISO_SHA256]);
     if (check_template_name(conn, name, run) < 0)
         goto out;
 
     /* 1. install, into POOL/NAME-install.qcow2; the template's host name
      * is not the install's */
-    vars = calloc(req->nvars + 1, sizeof *vars);
-    if (!vars)
-        abort();
+    vars = xcalloc(req->nvars + 1, sizeof *vars);
     vars[0] = "HOSTNAME=localhost.localdomain";
     for (size_t i = 0; i < req->nvars; i++)
         vars[i + 1] = req->vars[i];
@@ -184,7 +180,7 @@ int build_run(virConnectPtr conn, const struct build_request *req, struct run *r
 
     /* 3. the installed disk goes (its journal step then finds nothing) */
     if (req->keep_install) {
-        res->install_disk = strdup(ires.disk);
+        res->install_disk = xstrdup(ires.disk);
     } else if (unlink(ires.disk) < 0) {
         warning("cannot remove the installed disk '%s': %s", ires.disk, strerror(errno));
     } else if (virt_pool_refresh(conn, ires.pool) < 0) {
@@ -196,10 +192,10 @@ int build_run(virConnectPtr conn, const struct build_request *req, struct run *r
         warning("template '%s' was built, but its install record was not saved: %s", name, error_message());
         error_clear();
     }
-    res->name = strdup(name);
+    res->name = xstrdup(name);
     res->iso = steal_pointer(&iso);
     res->kickstart = steal_pointer(&ks);
-    res->image = tres.image ? strdup(tres.image) : NULL;
+    res->image = xstrdup_or_null(tres.image);
     res->install_elapsed = ires.elapsed;
     ret = 0;
 out:

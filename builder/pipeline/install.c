@@ -22,6 +22,7 @@
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/journal.h"
 #include "base/proc.h"
@@ -87,10 +88,10 @@ static char *prepare_kickstart(const struct install_request *r, char *const *var
     if (!subst) {
         const char *m = error_message();
         if (m && strncmp(m, "kickstart line ", 15) == 0) {
-            CLEANUP_FREE char *msg = strdup(m + 15);
+            CLEANUP_FREE char *msg = xstrdup(m + 15);
             error_replace("kickstart '%s' line %s", r->kickstart, msg);
         } else {
-            CLEANUP_FREE char *msg = strdup(m ? m : "cannot substitute variables");
+            CLEANUP_FREE char *msg = xstrdup(m ? m : "cannot substitute variables");
             error_replace("kickstart '%s': %s", r->kickstart, msg);
         }
         return NULL;
@@ -325,7 +326,7 @@ static int wait_install(virDomainPtr dom, const struct install_request *r, struc
  * it o+x. Then qemu reads the ISO without libvirt changing its owner. */
 static int world_readable(const char *path)
 {
-    CLEANUP_FREE char *p = strdup(path);
+    CLEANUP_FREE char *p = xstrdup(path);
     struct stat st;
     char *slash;
 
@@ -409,9 +410,8 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
     if (netspec_parse(r.network, &net) < 0)
         goto fail;
     /* HOSTNAME=NAME first: a later --var HOSTNAME=... wins. */
-    vars = calloc(r.nvars + 2, sizeof *vars);
-    if (!vars || asprintf(&vars[0], "HOSTNAME=%s", r.name) < 0)
-        abort();
+    vars = xcalloc(r.nvars + 2, sizeof *vars);
+    vars[0] = xasprintf("HOSTNAME=%s", r.name);
     for (size_t i = 0; i < r.nvars; i++)
         vars[i + 1] = (char *)r.vars[i];
 
@@ -444,9 +444,8 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
     }
     if (virt_pool_dir(conn, r.pool, &pool_dir) < 0)
         goto fail;
-    if (asprintf(&disk, "%s/%s.qcow2", pool_dir, r.name) < 0 ||
-        asprintf(&console_log, "/var/log/libvirt/qemu/%s-install.log", r.name) < 0)
-        abort();
+    disk = xasprintf("%s/%s.qcow2", pool_dir, r.name);
+    console_log = xasprintf("/var/log/libvirt/qemu/%s-install.log", r.name);
     if (run_claim_path(run, "volume", disk) < 0)
         goto fail;
     if (access(disk, F_OK) == 0) {
@@ -481,8 +480,7 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
 
     /* Kernel and initrd, where qemu (libvirt-qemu) can read them; named
      * by the run, so recovery finds the directory of a run that died. */
-    if (asprintf(&tmpdir, "/var/tmp/vmstamp-install.%s", proc_run_id()) < 0)
-        abort();
+    tmpdir = xasprintf("/var/tmp/vmstamp-install.%s", proc_run_id());
     {
         int step = journal_tree(run->journal, tmpdir);
         if (step < 0)
@@ -498,8 +496,7 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
     t0 = now_s();
     if (iso_extract_boot(iso, r.kernel, r.initrd, tmpdir, &boot) < 0)
         goto fail;
-    if (asprintf(&initrd_ks, "%s/initrd.ks", tmpdir) < 0)
-        abort();
+    initrd_ks = xasprintf("%s/initrd.ks", tmpdir);
     /* initrd.ks holds the root password hash: owner only (libvirt hands
      * the file to qemu when the domain starts). */
     if (inject_file(boot.initrd, initrd_ks, 0600, "ks.cfg", ks, strlen(ks)) < 0)
@@ -578,12 +575,12 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
     if (virt_pool_refresh(conn, r.pool) < 0)
         goto fail;
     res->disk = steal_pointer(&disk);
-    res->pool = strdup(r.pool);
+    res->pool = xstrdup(r.pool);
     res->iso = steal_pointer(&iso);
     res->console_log = steal_pointer(&console_log);
-    res->os_variant = osv.short_id ? strdup(osv.short_id) : NULL;
-    res->os_name = osv.name ? strdup(osv.name) : NULL;
-    res->kickstart_sha256 = strdup(ks_sum);
+    res->os_variant = xstrdup_or_null(osv.short_id);
+    res->os_name = xstrdup_or_null(osv.name);
+    res->kickstart_sha256 = xstrdup(ks_sum);
     res->elapsed = (long)(now_s() - t0);
     ret = 0;
     goto out;

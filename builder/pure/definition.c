@@ -11,6 +11,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "pure/definition.h"
 #include "pure/installer.h"
 #include "pure/util.h"
@@ -116,7 +117,7 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
         if (!is_sha256_hex(v))
             return error_at(d->path, line, "%s: '%s' is not 64 hex digits: copy it from the distribution's "
                             "CHECKSUM file", kn, v);
-        d->iso_sha256 = strdup(v);
+        d->iso_sha256 = xstrdup(v);
         for (char *p = d->iso_sha256; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         return 0;
@@ -128,11 +129,11 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
         if (!valid_domain_name(v))
             return error_at(d->path, line, "%s: '%s' is not a valid name: use 1-64 letters, digits, '.', '_' or '-'",
                             kn, v);
-        d->name = strdup(v);
+        d->name = xstrdup(v);
         break;
-    case DEF_ISO: d->iso = strdup(v); break;
-    case DEF_KICKSTART: d->kickstart = strdup(v); break;
-    case DEF_OS_VARIANT: d->os_variant = strdup(v); break;
+    case DEF_ISO: d->iso = xstrdup(v); break;
+    case DEF_KICKSTART: d->kickstart = xstrdup(v); break;
+    case DEF_OS_VARIANT: d->os_variant = xstrdup(v); break;
     case DEF_SIZE:
         if (parse_size(v, &d->size) < 0 || d->size < 64 * 1024 * 1024) {
             error_clear();
@@ -156,8 +157,7 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
     }
     case DEF_OPERATIONS: {
         char *joined;
-        if (asprintf(&joined, "%s%s%s", d->operations ? d->operations : "", d->operations ? "," : "", v) < 0)
-            abort();
+        joined = xasprintf("%s%s%s", d->operations ? d->operations : "", d->operations ? "," : "", v);
         free(d->operations);
         d->operations = joined;
         break;
@@ -184,7 +184,7 @@ int definition_parse(const char *path, const char *text, struct definition *d)
     size_t list_items = 0;
 
     memset(d, 0, sizeof *d);
-    d->path = strdup(path);
+    d->path = xstrdup(path);
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
     while (!end) {
@@ -326,12 +326,11 @@ int definition_load(const char *path, struct definition *d)
 
 char *definition_resolve(const struct definition *d, const char *p)
 {
-    CLEANUP_FREE char *copy = strdup(d->path);
+    CLEANUP_FREE char *copy = xstrdup(d->path);
     char *s;
 
     if (p[0] == '/')
-        return strdup(p);
-    if (asprintf(&s, "%s/%s", dirname(copy), p) < 0)
-        abort();
+        return xstrdup(p);
+    s = xasprintf("%s/%s", dirname(copy), p);
     return s; /* caller frees */
 }
