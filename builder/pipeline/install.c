@@ -176,8 +176,7 @@ static void print_console_tail(const char *name, const char *path)
     const char *lines[CONSOLE_TAIL];
     size_t n;
 
-    if (!text) {
-        error_clear();
+    if (!text) { /* the install's error stays the recorded one (the first) */
         fprintf(stderr, "vmstamp: no console output from '%s' (%s)\n", name, path);
         return;
     }
