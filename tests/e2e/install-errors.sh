@@ -162,6 +162,15 @@ for ((i = 0; i < 60; i++)); do
   sleep 1
 done
 [ "$($V domstate "$N" 2>/dev/null)" = running ] || fail "Ctrl-C: install domain never ran"
+# Meanwhile a second install of the same name: refused by the first one's
+# claim on the name, in one line, taking nothing from the first.
+rc=0; "$VMSTAMP" -q "${I[@]}" --iso "$iso" --kickstart "$KS" >"$SCRATCH/out2" 2>"$SCRATCH/err2" || rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$SCRATCH/err2")" = 1 ] &&
+  grep -q "^vmstamp: error: domain name '$N' is being made by another vmstamp run (pid $pid)" "$SCRATCH/err2" ||
+  { cat "$SCRATCH/err2" >&2; fail "concurrent install: exit $rc"; }
+[ "$($V domstate "$N" 2>/dev/null)" = running ] || fail "concurrent install: the first install's domain is gone"
+[ -f "$POOL_DIR/$N.qcow2" ] || fail "concurrent install: the first install's disk is gone"
+echo "ok: concurrent install of the same name: $(cat "$SCRATCH/err2")"
 sleep 2
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?
@@ -172,4 +181,4 @@ echo "ok: Ctrl-C: $(cat "$SCRATCH/err")"
 
 $V undefine "$other" >/dev/null
 assert_nothing_left "end"
-echo "PASS: install-errors ($checks cases + existing volume, --keep-failed, Ctrl-C)"
+echo "PASS: install-errors ($checks cases + existing volume, --keep-failed, concurrent install, Ctrl-C)"
