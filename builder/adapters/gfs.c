@@ -53,11 +53,16 @@ struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enu
     if (!g)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (guestfs_add_drive_opts(g, disks[i].path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, disks[i].format,
-                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
-                                   /* libguestfs's default is "disable" */
-                                   GUESTFS_ADD_DRIVE_OPTS_DISCARD, disks[i].discard ? "besteffort" : "disable",
-                                   -1) == -1) {
+        struct guestfs_add_drive_opts_argv o = {
+            .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_CACHEMODE_BITMASK,
+            .format = disks[i].format,
+            .cachemode = "unsafe",
+        };
+        if (disks[i].discard) {
+            o.bitmask |= GUESTFS_ADD_DRIVE_OPTS_DISCARD_BITMASK;
+            o.discard = "besteffort";
+        }
+        if (guestfs_add_drive_opts_argv(g, disks[i].path, &o) == -1) {
             gfs_error(g, disks[i].path);
             guestfs_close(g);
             return NULL;
