@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # test.sh: the README's test command. Installs what is needed, starts
 # libvirtd, builds (plain and ASan+UBSan), runs the unit tests under the
-# sanitizers and then every test with ctest.
+# sanitizers and then every test with ctest but the long soak tests.
+#   scripts/test.sh           what CI runs (ctest -LE soak)
+#   scripts/test.sh --soak    the soak label too: kill -9 at 30 moments (~40 min more)
+#   scripts/test.sh ARGS      other arguments go to ctest (e.g. -R e2e-clone-el9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+select=(-LE soak)
+if [ "${1:-}" = --soak ]; then
+  select=()
+  shift
+fi
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
@@ -12,4 +20,4 @@ cmake --build build-asan -j"$(nproc)"
 echo "== unit tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
 echo "== all tests"
-cd build && ctest --output-on-failure "$@"
+cd build && ctest --output-on-failure "${select[@]}" "$@"
