@@ -71,6 +71,8 @@ expect_error "libvirtd not running" "cannot connect to libvirt at 'qemu:///syste
 for bad in "${N}<x" "${N}&x" "${N}'x" "${N}/x"; do
   expect_error "name with ${bad: -2:1}" "invalid clone name" clone "${NET[@]}" "$tpl" "$bad"
 done
+long=$(printf 'x%.0s' $(seq 1 $((64 - ${#PREFIX}))))
+expect_error "64-character name" "invalid host name '${PREFIX}${long}' \(RFC 1123\): .*at most 63" clone "${NET[@]}" "$tpl" "${PREFIX}${long}"
 expect_error "name given twice" "clone name '$N' given twice" clone "${NET[@]}" "$tpl" "$N" "$N"
 expect_error "--linked with --full" "--linked and --full conflict" clone --linked --full "$tpl" "$N"
 expect_error "bad --name-pattern" "invalid --name-pattern" clone "${NET[@]}" --count 2 --name-pattern "${PREFIX}x" "$tpl"
