@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <guestfs.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,9 @@
 
 #include "adapters/gfs.h"
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "base/fileio.h"
 #include "guest/layout.h"
 #include "pure/edit.h"
@@ -58,17 +59,11 @@ char *layout_key(const char *path)
 
 static char *layout_cache_path(const char *key)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    char *path;
+    char hex[65];
 
-    EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (asprintf(&path, "%s/%.32s.json", LAYOUT_CACHE_DIR, hex) < 0)
-        abort();
-    return path; /* caller frees */
+    if (digest_buffer_hex(DIGEST_SHA256, key, strlen(key), hex) < 0)
+        abort(); /* OpenSSL without SHA-256: nothing works */
+    return xasprintf("%s/%.32s.json", LAYOUT_CACHE_DIR, hex); /* caller frees */
 }
 
 static void json_add_str(struct json_object *o, const char *k, const char *v)

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <libvirt/virterror.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "adapters/virt.h"
 #include "base/cancel.h"
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/xalloc.h"
 #include "base/fileio.h"
@@ -48,18 +48,6 @@ void install_result_release(struct install_result *res)
     memset(res, 0, sizeof *res);
 }
 
-/* SHA-256 of LEN bytes of DATA, as 64 lowercase hex digits in OUT. */
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        abort();
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* The kickstart as the installer will see it: variables substituted, root
  * password set, linted. VARS: HOSTNAME=NAME first, NULL-terminated.
  * Returns the text (caller frees) or NULL; *SUM: SHA-256 of the file. */
@@ -83,7 +71,8 @@ static char *prepare_kickstart(const struct install_request *r, char *const *var
     text = read_file(r->kickstart, &len);
     if (!text)
         return NULL;
-    sha256_hex(text, len, sum);
+    if (digest_buffer_hex(DIGEST_SHA256, text, len, sum) < 0)
+        return NULL;
     subst = ks_substitute(text, vars, &bad_line);
     if (!subst) {
         const char *m = error_message();
