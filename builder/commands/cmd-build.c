@@ -76,29 +76,17 @@ int cmd_build(int argc, char **argv)
     struct build_request req = { 0 };
     struct build_result res = { 0 };
     CLEANUP_STRV char **vars = NULL;
-    CLEANUP_FREE char *what = NULL;
     virConnectPtr conn = NULL;
-    struct run *run = NULL;
-    int r, ret = EXIT_FAILURE;
+    struct run *run;
+    int r;
 
     r = parse_options(argc, argv, &req, &vars);
     if (r)
         return r;
-    conn = cmd_connect();
-    if (!conn)
-        goto out;
-    what = xasprintf("build %s", req.definition);
-    run = run_begin(what);
-    if (!run || build_run(conn, &req, run, &res) < 0 || run_commit(run) < 0)
-        goto out;
-    printf("%s: built from %s with %s\n", res.name, res.iso, res.kickstart);
-    ret = EXIT_SUCCESS;
-out:
-    run_end(run); /* undoes what was made, unless committed */
-    if (ret != EXIT_SUCCESS)
-        error_report();
+    run = cmd_begin(&conn, "build %s", req.definition);
+    r = cmd_end(conn, run, run && build_run(conn, &req, run, &res) == 0);
+    if (r == EXIT_SUCCESS)
+        printf("%s: built from %s with %s\n", res.name, res.iso, res.kickstart);
     build_result_release(&res);
-    if (conn)
-        virConnectClose(conn);
-    return ret;
+    return r;
 }

@@ -9,6 +9,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "commands/cmd.h"
 #include "pipeline/clone.h"
 #include "pipeline/run.h"
@@ -189,13 +190,13 @@ int cmd_clone(int argc, char **argv)
         return cmd_bad_usage("clone", "--hostname is for one clone; use --domain for many");
     if (o.nmacs > n)
         return cmd_bad_usage("clone", "%zu --mac/--ip given for %zu clone(s)", o.nmacs, n);
-    specs = calloc(n, sizeof *specs);
-    if (!specs)
-        abort();
+    specs = xcalloc(n, sizeof *specs);
     for (size_t i = 0; i < n; i++) {
-        char *name = o.count ? expand_name_pattern(o.pattern, o.start_index + (int)i) : strdup(argv[optind + 1 + i]);
-        if (!name)
-            goto fail;
+        char *name = o.count ? expand_name_pattern(o.pattern, o.start_index + (int)i) : xstrdup(argv[optind + 1 + i]);
+        if (!name) {
+            error_report();
+            goto out;
+        }
         strv_append(&names, name);
         specs[i] = (struct clone_spec){ .name = name, .hostname = o.hostname, .mac = i < o.nmacs ? o.macs[i] : NULL };
     }
@@ -206,25 +207,11 @@ int cmd_clone(int argc, char **argv)
         .ssh_key_file = o.ssh_key_file, .start = o.start, .autostart = o.autostart,
     };
 
-    conn = cmd_connect();
-    if (!conn)
-        goto fail;
-    {
-        char *what = NULL;
-        if (asprintf(&what, "clone %s%s", names[0], n > 1 ? " ..." : "") < 0)
-            abort();
-        run = run_begin(what);
-        free(what);
-    }
-    if (!run)
-        goto fail;
-    plan = clone_plan(conn, &req, run);
-    if (!plan || clone_run(plan, run, &res) < 0 || run_commit(run) < 0)
-        goto fail;
-    run_end(run);
-    run = NULL;
-
-    {
+    run = cmd_begin(&conn, "clone %s%s", names[0], n > 1 ? " ..." : "");
+    if (run)
+        plan = clone_plan(conn, &req, run);
+    ret = cmd_end(conn, run, plan && clone_run(plan, run, &res) == 0);
+    if (ret == EXIT_SUCCESS) {
         CLEANUP_FCLOSE FILE *kh = NULL;
         if (o.known_hosts) {
             kh = fopen(o.known_hosts, "ae");
@@ -233,18 +220,9 @@ int cmd_clone(int argc, char **argv)
         }
         print_results(res, n, o.full, kh);
     }
-    ret = EXIT_SUCCESS;
-    goto out;
-
-fail:
-    run_end(run); /* undoes what was made */
-    run = NULL;
-    error_report();
 out:
     clone_results_free(res, res ? n : 0);
     clone_plan_free(plan);
     free(specs);
-    if (conn)
-        virConnectClose(conn);
     return ret;
 }

@@ -162,29 +162,17 @@ int cmd_install(int argc, char **argv)
     struct install_request req = { 0 };
     struct install_result res = { 0 };
     CLEANUP_STRV char **vars = NULL;
-    CLEANUP_FREE char *what = NULL;
     virConnectPtr conn = NULL;
-    struct run *run = NULL;
-    int r, ret = EXIT_FAILURE;
+    struct run *run;
+    int r;
 
     r = parse_options(argc, argv, &req, &vars);
     if (r)
         return r;
-    conn = cmd_connect();
-    if (!conn)
-        goto out;
-    what = xasprintf("install %s", req.name);
-    run = run_begin(what);
-    if (!run || install_run(conn, &req, run, &res) < 0 || run_commit(run) < 0)
-        goto out;
-    printf("%s: installed in %ld s, disk %s/%s.qcow2\n", req.name, res.elapsed, res.pool, req.name);
-    ret = EXIT_SUCCESS;
-out:
-    run_end(run); /* undoes what was made, unless committed */
-    if (ret != EXIT_SUCCESS)
-        error_report();
+    run = cmd_begin(&conn, "install %s", req.name);
+    r = cmd_end(conn, run, run && install_run(conn, &req, run, &res) == 0);
+    if (r == EXIT_SUCCESS)
+        printf("%s: installed in %ld s, disk %s/%s.qcow2\n", req.name, res.elapsed, res.pool, req.name);
     install_result_release(&res);
-    if (conn)
-        virConnectClose(conn);
-    return ret;
+    return r;
 }

@@ -96,29 +96,16 @@ static int cmd_template_create(int argc, char **argv)
         if (sysprep_select(req.operations, selected) < 0)
             return fail();
     }
-    conn = cmd_connect();
-    if (!conn)
-        return fail();
-    {
-        CLEANUP_FREE char *what = NULL;
-        if (asprintf(&what, "template create %s", req.name) < 0)
-            abort();
-        run = run_begin(what);
-    }
-    if (!run || template_create(conn, &req, run, &res) < 0 || run_commit(run) < 0) {
-        run_end(run);
-        error_report();
-    } else {
-        run_end(run);
+    run = cmd_begin(&conn, "template create %s", req.name);
+    ret = cmd_end(conn, run, run && template_create(conn, &req, run, &res) == 0);
+    if (ret == EXIT_SUCCESS) {
         const struct template_meta *m = &res.meta;
         char vs[32], ss[32];
         printf("%s: %s, %s virtual, %s stored, sha256 %s, in %s\n", m->name,
                m->os ? m->os : m->distro ? m->distro : "linux", human_size(m->virtual_size, vs, sizeof vs),
                human_size(m->stored_size, ss, sizeof ss), m->sha256, res.image);
-        ret = EXIT_SUCCESS;
     }
     template_result_release(&res);
-    virConnectClose(conn);
     return ret;
 }
 
@@ -231,18 +218,10 @@ static int template_rm(int argc, char **argv)
 
     if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
         return cmd_bad_usage("template", "usage: vmstamp template rm [--pool POOL] NAME");
-    conn = cmd_connect();
-    if (!conn)
-        return fail();
-    run = run_begin("template rm");
-    if (run && template_remove(conn, pool, argv[optind], run) == 0 && run_commit(run) == 0) {
+    run = cmd_begin(&conn, "template rm %s", argv[optind]);
+    ret = cmd_end(conn, run, run && template_remove(conn, pool, argv[optind], run) == 0);
+    if (ret == EXIT_SUCCESS)
         info("vmstamp: removed template %s", argv[optind]);
-        ret = EXIT_SUCCESS;
-    }
-    run_end(run);
-    if (ret != EXIT_SUCCESS)
-        error_report();
-    virConnectClose(conn);
     return ret;
 }
 
@@ -300,20 +279,12 @@ static int cmd_template_import(int argc, char **argv)
     if (key_opts(argc, argv, "trust-key", &req.pool, &req.trust_key) < 0 || optind + 1 != argc || !req.trust_key)
         return cmd_bad_usage("template", "usage: vmstamp template import [--pool POOL] FILE.tar.zst --trust-key KEY.pub.pem");
     req.bundle = argv[optind];
-    conn = cmd_connect();
-    if (!conn)
-        return fail();
-    run = run_begin("template import");
-    if (run && template_import(conn, &req, run, &res) == 0 && run_commit(run) == 0) {
+    run = cmd_begin(&conn, "template import %s", req.bundle);
+    ret = cmd_end(conn, run, run && template_import(conn, &req, run, &res) == 0);
+    if (ret == EXIT_SUCCESS)
         printf("%s: imported from %s (signature and SHA-256 verified), in %s\n", res.meta.name, req.bundle,
                res.image);
-        ret = EXIT_SUCCESS;
-    }
-    run_end(run);
-    if (ret != EXIT_SUCCESS)
-        error_report();
     template_result_release(&res);
-    virConnectClose(conn);
     return ret;
 }
 

@@ -27,6 +27,13 @@ int cmd_usage(const char *name, int to_stderr);
 int cmd_bad_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the connection chosen by -c (error recorded on failure). */
 virConnectPtr cmd_connect(void);
+/* The skeleton of a command that changes something: connect (*CONN) and
+ * begin a run described by FMT (NULL on error, recorded); then, after the
+ * pipeline, cmd_end(): commit if OK, else undo; report the error; close
+ * CONN. Returns the exit status. Results are printed after cmd_end. */
+struct run;
+struct run *cmd_begin(virConnectPtr *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cmd_end(virConnectPtr conn, struct run *run, int ok);
 
 int cmd_clone(int argc, char **argv);
 int cmd_list(int argc, char **argv);

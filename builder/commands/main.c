@@ -13,6 +13,8 @@
 #include "commands/cmd.h"
 #include "base/error.h"
 #include "adapters/virt.h"
+#include "base/xalloc.h"
+#include "pipeline/run.h"
 
 #ifndef VMSTAMP_VERSION
 #define VMSTAMP_VERSION "0.1.0"
@@ -182,6 +184,36 @@ int cmd_bad_usage(const char *name, const char *fmt, ...)
 virConnectPtr cmd_connect(void)
 {
     return virt_connect(opt_uri);
+}
+
+struct run *cmd_begin(virConnectPtr *conn, const char *fmt, ...)
+{
+    va_list ap;
+    char *what = NULL;
+    struct run *run;
+
+    *conn = cmd_connect();
+    if (!*conn)
+        return NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&what, fmt, ap) < 0)
+        xalloc_die();
+    va_end(ap);
+    run = run_begin(what);
+    free(what);
+    return run;
+}
+
+int cmd_end(virConnectPtr conn, struct run *run, int ok)
+{
+    if (ok && run_commit(run) < 0)
+        ok = 0;
+    run_end(run); /* undoes what was made, unless committed */
+    if (!ok)
+        error_report();
+    if (conn)
+        virConnectClose(conn);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* fds 0-2 must be open so a file we open never becomes "stdout". */
