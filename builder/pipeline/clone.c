@@ -210,7 +210,8 @@ static int plan_clone(struct clone_plan *p, size_t i)
         return error("invalid host name '%s' (RFC 1123): %s", c->hostname, problem);
     if (s->mac) {
         if (parse_mac(s->mac, c->mac) < 0)
-            return -1;
+            return error("invalid MAC address '%s' for '%s': use six hex pairs like 52:54:00:12:34:56 (unicast)",
+                         s->mac, c->name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->c[j].mac, c->mac) == 0)
                 return error("MAC %s given twice: each clone needs its own", c->mac);
