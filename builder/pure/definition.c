@@ -15,6 +15,7 @@
 #include "pure/definition.h"
 #include "pure/installer.h"
 #include "pure/util.h"
+#include "pure/yamlutil.h"
 
 static const char *const key_names[DEF_NKEYS] = {
     [DEF_NAME] = "name",
@@ -55,29 +56,6 @@ void definition_release(struct definition *d)
     memset(d, 0, sizeof *d);
 }
 
-/* "PATH:LINE: " + message (LINE 0: "PATH: "). */
-static int verror_at(const char *path, size_t line, const char *fmt, va_list ap)
-{
-    CLEANUP_FREE char *msg = NULL;
-
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
-    if (line)
-        return error("%s:%zu: %s", path, line, msg);
-    return error("%s: %s", path, msg);
-}
-
-static int __attribute__((format(printf, 3, 4))) error_at(const char *path, size_t line, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = verror_at(path, line, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 int definition_error(const struct definition *d, enum definition_key key, const char *fmt, ...)
 {
     CLEANUP_FREE char *msg = NULL;
@@ -87,7 +65,7 @@ int definition_error(const struct definition *d, enum definition_key key, const 
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    return error_at(d->path, key < DEF_NKEYS ? (size_t)d->line[key] : 0, "%s: %s", definition_key_name(key), msg);
+    return yamlutil_error_at(d->path, key < DEF_NKEYS ? (size_t)d->line[key] : 0, "%s: %s", definition_key_name(key), msg);
 }
 
 /* SET-ME, TODO, CHANGEME...: a word in capitals that cannot be hex. */
@@ -115,7 +93,7 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
             return 0;
         }
         if (!is_sha256_hex(v))
-            return error_at(d->path, line, "%s: '%s' is not 64 hex digits: copy it from the distribution's "
+            return yamlutil_error_at(d->path, line, "%s: '%s' is not 64 hex digits: copy it from the distribution's "
                             "CHECKSUM file", kn, v);
         d->iso_sha256 = xstrdup(v);
         for (char *p = d->iso_sha256; *p; p++)
@@ -123,11 +101,11 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
         return 0;
     }
     if (!*v)
-        return error_at(d->path, line, "%s: no value", kn);
+        return yamlutil_error_at(d->path, line, "%s: no value", kn);
     switch (key) {
     case DEF_NAME:
         if (!valid_domain_name(v))
-            return error_at(d->path, line, "%s: '%s' is not a valid name: use 1-64 letters, digits, '.', '_' or '-'",
+            return yamlutil_error_at(d->path, line, "%s: '%s' is not a valid name: use 1-64 letters, digits, '.', '_' or '-'",
                             kn, v);
         d->name = xstrdup(v);
         break;
@@ -138,20 +116,20 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
         if (parse_size(v, &d->size) < 0 || d->size < 64 * 1024 * 1024) {
             error_clear();
             d->size = 0;
-            return error_at(d->path, line, "%s: '%s' is not a disk size: use e.g. 10G (at least 64M)", kn, v);
+            return yamlutil_error_at(d->path, line, "%s: '%s' is not a disk size: use e.g. 10G (at least 64M)", kn, v);
         }
         break;
     case DEF_MEMORY:
         if (parse_memory(v, &d->memory_kib) < 0) {
             error_clear();
-            return error_at(d->path, line, "%s: '%s' is not a memory size: give MiB (2048) or a size (2G)", kn, v);
+            return yamlutil_error_at(d->path, line, "%s: '%s' is not a memory size: give MiB (2048) or a size (2G)", kn, v);
         }
         break;
     case DEF_VCPUS: {
         errno = 0;
         unsigned long n = strtoul(v, &end, 10);
         if (errno || *end || !isdigit((unsigned char)v[0]) || n == 0 || n > 512)
-            return error_at(d->path, line, "%s: '%s' is not a number of CPUs: give 1 to 512", kn, v);
+            return yamlutil_error_at(d->path, line, "%s: '%s' is not a number of CPUs: give 1 to 512", kn, v);
         d->vcpus = (unsigned)n;
         break;
     }
@@ -164,15 +142,6 @@ static int set_value(struct definition *d, int key, const char *v, size_t line)
     }
     }
     return 0;
-}
-
-static int is_null(const yaml_event_t *ev)
-{
-    const char *v = (const char *)ev->data.scalar.value;
-
-    return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-           (!*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-            strcmp(v, "NULL") == 0);
 }
 
 int definition_parse(const char *path, const char *text, struct definition *d)
@@ -189,20 +158,7 @@ int definition_parse(const char *path, const char *text, struct definition *d)
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
     while (!end) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            /* At the end of the file the mark is past the last line. */
-            size_t pline = parser.problem_mark.line + 1;
-            int at_end = parser.problem_mark.index >= strlen(text);
-            if (at_end && parser.problem_mark.column == 0 && pline > 1)
-                pline--;
-            if (parser.problem && strstr(parser.problem, "end of stream"))
-                at_end = 0; /* it says so already */
-            if (parser.context)
-                error_at(path, pline, "invalid YAML: %s%s (%s on line %zu)",
-                         parser.problem ? parser.problem : "cannot parse", at_end ? " at the end of the file" : "",
-                         parser.context, parser.context_mark.line + 1);
-            else
-                error_at(path, pline, "invalid YAML: %s%s", parser.problem ? parser.problem : "cannot parse",
-                         at_end ? " at the end of the file" : "");
+            yamlutil_parser_error(path, text, &parser);
             goto out;
         }
         size_t line = ev.start_mark.line + 1;
@@ -213,18 +169,18 @@ int definition_parse(const char *path, const char *text, struct definition *d)
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1)
-                r = error_at(path, line, "a second YAML document: a definition is one mapping");
+                r = yamlutil_error_at(path, line, "a second YAML document: a definition is one mapping");
             break;
         case YAML_ALIAS_EVENT:
-            r = error_at(path, line, "YAML aliases are not part of the format: write the value");
+            r = yamlutil_error_at(path, line, "YAML aliases are not part of the format: write the value");
             break;
         case YAML_MAPPING_START_EVENT:
             if (state == TOP)
                 state = KEY;
             else if (state == KEY)
-                r = error_at(path, line, "a mapping as a key is not part of the format");
+                r = yamlutil_error_at(path, line, "a mapping as a key is not part of the format");
             else
-                r = error_at(path, line, "%s: a mapping is not allowed here: give %s", key_names[key],
+                r = yamlutil_error_at(path, line, "%s: a mapping is not allowed here: give %s", key_names[key],
                              key == DEF_OPERATIONS ? "one value or a list of values" : "one value");
             break;
         case YAML_MAPPING_END_EVENT:
@@ -232,13 +188,13 @@ int definition_parse(const char *path, const char *text, struct definition *d)
             break;
         case YAML_SEQUENCE_START_EVENT:
             if (state == TOP)
-                r = error_at(path, line, "a list: a definition is a mapping (name: ..., kickstart: ...)");
+                r = yamlutil_error_at(path, line, "a list: a definition is a mapping (name: ..., kickstart: ...)");
             else if (state == KEY)
-                r = error_at(path, line, "a list as a key is not part of the format");
+                r = yamlutil_error_at(path, line, "a list as a key is not part of the format");
             else if (state == LIST)
-                r = error_at(path, line, "%s: a list inside a list is not part of the format", key_names[key]);
+                r = yamlutil_error_at(path, line, "%s: a list inside a list is not part of the format", key_names[key]);
             else if (key != DEF_OPERATIONS)
-                r = error_at(path, line, "%s: a list is not allowed here: give one value (only 'operations' "
+                r = yamlutil_error_at(path, line, "%s: a list is not allowed here: give one value (only 'operations' "
                              "may be a list)", key_names[key]);
             else {
                 state = LIST; /* its line stays the key's */
@@ -247,33 +203,33 @@ int definition_parse(const char *path, const char *text, struct definition *d)
             break;
         case YAML_SEQUENCE_END_EVENT:
             if (list_items == 0)
-                r = error_at(path, (size_t)d->line[key], "%s: an empty list: give 'none' to run no operation", key_names[key]);
+                r = yamlutil_error_at(path, (size_t)d->line[key], "%s: an empty list: give 'none' to run no operation", key_names[key]);
             state = KEY;
             break;
         case YAML_SCALAR_EVENT: {
             const char *v = (const char *)ev.data.scalar.value;
-            if (state == TOP && is_null(&ev)) {
+            if (state == TOP && yamlutil_is_null(&ev)) {
                 state = DONE; /* an empty document: the missing keys are said below */
             } else if (state == TOP) {
-                r = error_at(path, line, "a single value: a definition is a mapping (name: ..., kickstart: ...)");
+                r = yamlutil_error_at(path, line, "a single value: a definition is a mapping (name: ..., kickstart: ...)");
             } else if (state == KEY) {
                 key = find_key(v);
                 if (key < 0)
-                    r = error_at(path, line, "unknown key '%s' (known: name, iso, iso_sha256, kickstart, os_variant, "
+                    r = yamlutil_error_at(path, line, "unknown key '%s' (known: name, iso, iso_sha256, kickstart, os_variant, "
                                  "size, memory, vcpus, operations)", v);
                 else if (d->line[key])
-                    r = error_at(path, line, "%s: given twice (first on line %d)", v, d->line[key]);
+                    r = yamlutil_error_at(path, line, "%s: given twice (first on line %d)", v, d->line[key]);
                 else {
                     d->line[key] = (int)line;
                     state = VALUE;
                 }
             } else if (state == VALUE) {
                 d->line[key] = (int)line;
-                r = set_value(d, key, is_null(&ev) ? "" : v, line);
+                r = set_value(d, key, yamlutil_is_null(&ev) ? "" : v, line);
                 state = KEY;
             } else if (state == LIST) {
                 list_items++;
-                r = set_value(d, key, is_null(&ev) ? "" : v, line);
+                r = set_value(d, key, yamlutil_is_null(&ev) ? "" : v, line);
             }
             break;
         }
@@ -285,7 +241,7 @@ int definition_parse(const char *path, const char *text, struct definition *d)
             goto out;
     }
     if (!d->line[DEF_NAME] || !d->line[DEF_KICKSTART]) {
-        error_at(path, 0, "missing key '%s': a definition needs at least 'name' and 'kickstart'",
+        yamlutil_error_at(path, 0, "missing key '%s': a definition needs at least 'name' and 'kickstart'",
                  !d->line[DEF_NAME] ? "name" : "kickstart");
         goto out;
     }
@@ -299,28 +255,12 @@ out:
 
 int definition_load(const char *path, struct definition *d)
 {
-    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
     CLEANUP_FREE char *text = NULL;
-    size_t len = 0, n;
-    char buf[4096];
-    FILE *mem;
 
     memset(d, 0, sizeof *d);
-    if (!fp) {
-        if (errno == ENOENT)
-            return error("template definition '%s' not found: give a YAML file (see templates/)", path);
-        return error("cannot read template definition '%s': %s", path, strerror(errno));
-    }
-    mem = open_memstream(&text, &len);
-    if (!mem)
-        abort();
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        fwrite(buf, 1, n, mem);
-    fclose(mem);
-    if (ferror(fp))
-        return error("cannot read template definition '%s': %s", path, strerror(errno));
-    if (strlen(text) != len)
-        return error("template definition '%s' holds a NUL byte: it is not a YAML text file", path);
+    text = yamlutil_read(path, "template definition", "give a YAML file (see templates/)");
+    if (!text)
+        return -1;
     return definition_parse(path, text, d);
 }
 
