@@ -304,16 +304,33 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
     int grow_mounted = 0, created = 0;
     char idline[34];
 
-    /* LVM sees this clone's disk only (unless the layout was just found on
-     * it, which left the filter so, or it is the only disk). */
-    if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
-        return -1;
-    if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
-        return -1;
-    for (size_t i = 0; i < l->nmounts; i++) {
-        CLEANUP_FREE char *fsdev = layout_fs_device(dev, &l->mounts[i]);
-        if (layout_mount(g, fsdev, l->mounts[i].type, l->mounts[i].mountpoint, 0) < 0)
+    /* A clone that does not grow, with every LV mounted a known linear
+     * run, mounts its LVs straight from its PV: no LVM rescan. */
+    int direct = l->lvm && l->direct && !job->grow && !filtered;
+    if (direct) {
+        for (size_t i = 0; i < l->nmounts && direct; i++) {
+            guestfs_push_error_handler(g, NULL, NULL);
+            int m = layout_mount_ref(g, dev, &l->mounts[i], 1, 0);
+            guestfs_pop_error_handler(g);
+            if (m < 0) {
+                debug("%s; mounting through LVM instead", error_message() ? error_message() : "mount failed");
+                error_clear();
+                if (guestfs_umount_all(g) == -1)
+                    return gfs_error(g, "umount_all");
+                direct = 0;
+            }
+        }
+    }
+    if (!direct) {
+        /* LVM sees this clone's disk only (unless the layout was just found
+         * on it, which left the filter so, or it is the only disk). */
+        if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
             return -1;
+        if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
+            return -1;
+        for (size_t i = 0; i < l->nmounts; i++)
+            if (layout_mount_ref(g, dev, &l->mounts[i], 0, 0) < 0)
+                return -1;
     }
     if (grow_mounted) {
         const char *t = l->mounts[0].type;

@@ -18,7 +18,8 @@
 #include "guest/layout.h"
 #include "pure/edit.h"
 
-#define LAYOUT_CACHE_VERSION 1
+/* 2: LVs' linear runs (pv_partnum, lv_offset, lv_size) and direct. */
+#define LAYOUT_CACHE_VERSION 2
 
 void layout_release(struct layout *l)
 {
@@ -83,12 +84,18 @@ void layout_cache_save(const char *key, const struct layout *l, const struct gue
     json_object_object_add(o, "gpt", json_object_new_boolean(l->gpt));
     json_object_object_add(o, "last_is_pv", json_object_new_boolean(l->last_is_pv));
     json_object_object_add(o, "lvm", json_object_new_boolean(l->lvm));
+    json_object_object_add(o, "direct", json_object_new_boolean(l->direct));
     for (size_t i = 0; i < l->nmounts; i++) {
         struct json_object *m = json_object_new_object();
         json_object_object_add(m, "partnum", json_object_new_int(l->mounts[i].partnum));
         json_add_str(m, "lv", l->mounts[i].lv);
         json_add_str(m, "type", l->mounts[i].type);
         json_add_str(m, "mountpoint", l->mounts[i].mountpoint);
+        if (l->mounts[i].lv_size) {
+            json_object_object_add(m, "pv_partnum", json_object_new_int(l->mounts[i].pv_partnum));
+            json_object_object_add(m, "lv_offset", json_object_new_int64((int64_t)l->mounts[i].lv_offset));
+            json_object_object_add(m, "lv_size", json_object_new_int64((int64_t)l->mounts[i].lv_size));
+        }
         json_object_array_add(mounts, m);
     }
     json_object_object_add(o, "mounts", mounts);
@@ -119,6 +126,14 @@ static int json_int(struct json_object *o, const char *k)
     return json_object_object_get_ex(o, k, &v) ? json_object_get_int(v) : 0;
 }
 
+static uint64_t json_u64(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+    int64_t n = json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+
+    return n > 0 ? (uint64_t)n : 0;
+}
+
 static char *strdup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -141,6 +156,7 @@ int layout_cache_load(const char *key, struct layout *l, struct guest_os *os)
     l->gpt = json_int(o, "gpt");
     l->last_is_pv = json_int(o, "last_is_pv");
     l->lvm = json_int(o, "lvm");
+    l->direct = json_int(o, "direct");
     l->nmounts = json_object_array_length(mounts);
     l->mounts = calloc(l->nmounts, sizeof *l->mounts);
     for (size_t i = 0; i < l->nmounts; i++) {
@@ -149,6 +165,11 @@ int layout_cache_load(const char *key, struct layout *l, struct guest_os *os)
         l->mounts[i].lv = strdup_or_null(json_str(m, "lv"));
         l->mounts[i].type = strdup_or_null(json_str(m, "type"));
         l->mounts[i].mountpoint = strdup_or_null(json_str(m, "mountpoint"));
+        l->mounts[i].pv_partnum = json_int(m, "pv_partnum");
+        l->mounts[i].lv_offset = json_u64(m, "lv_offset");
+        l->mounts[i].lv_size = json_u64(m, "lv_size");
+        if (l->mounts[i].lv && !l->mounts[i].lv_size)
+            l->direct = 0;
         if (!l->mounts[i].type || !l->mounts[i].mountpoint ||
             (l->mounts[i].partnum <= 0 && !l->mounts[i].lv)) {
             layout_release(l);
@@ -236,6 +257,221 @@ int layout_mount(guestfs_h *g, const char *device, const char *type, const char 
 
     if (guestfs_mount_options(g, opts, device, mp) == -1)
         return gfs_error(g, device);
+    return 0;
+}
+
+int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int direct, int ro)
+{
+    CLEANUP_FREE char *device = NULL;
+    CLEANUP_FREE char *opts = NULL;
+    int xfs = strcmp(f->type, "xfs") == 0;
+
+    if (!direct || !f->lv || !f->lv_size) {
+        device = layout_fs_device(dev, f);
+        return layout_mount(g, device, f->type, f->mountpoint, ro);
+    }
+    /* The LV's run, straight from this clone's PV: mount(8) sets up (and,
+     * at umount, frees) a loop device over that byte range. */
+    if (f->pv_partnum > 0)
+        device = xasprintf("%s%d", dev, f->pv_partnum);
+    else
+        device = xstrdup(dev);
+    opts = xasprintf("loop,offset=%llu,sizelimit=%llu%s%s", (unsigned long long)f->lv_offset,
+                     (unsigned long long)f->lv_size, ro ? ",ro" : "", xfs ? ",nouuid" : "");
+    if (guestfs_mount_options(g, opts, device, f->mountpoint) == -1)
+        return gfs_error(g, f->lv);
+    return 0;
+}
+
+/* ---- LVM metadata (vgmeta) ------------------------------------------------
+ * The text format: NAME { ... }, key = value, key = [ v, ... ], "strings",
+ * # comments. Just enough of it to find where an LV lies. */
+
+struct span {
+    const char *p, *e;
+};
+
+/* The next token of S (advancing S): a word, a "string" (quotes kept) or
+ * one punctuation character; 0 at the end. */
+static int meta_token(struct span *s, struct span *tok)
+{
+    const char *p = s->p;
+
+    for (;;) {
+        while (p < s->e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p < s->e && *p == '#') {
+            while (p < s->e && *p != '\n')
+                p++;
+            continue;
+        }
+        break;
+    }
+    if (p >= s->e)
+        return 0;
+    tok->p = p;
+    if (*p == '"') {
+        for (p++; p < s->e && *p != '"'; p++)
+            if (*p == '\\' && p + 1 < s->e)
+                p++;
+        if (p < s->e)
+            p++;
+    } else if (strchr("{}[]=,", *p)) {
+        p++;
+    } else {
+        while (p < s->e && !strchr(" \t\r\n#\"{}[]=,", *p))
+            p++;
+    }
+    tok->e = p;
+    s->p = p;
+    return 1;
+}
+
+static int tok_is(const struct span *t, const char *w)
+{
+    size_t n = strlen(w);
+
+    return (size_t)(t->e - t->p) == n && memcmp(t->p, w, n) == 0;
+}
+
+/* At the top level of IN: section NAME's contents (OUT), or the value of
+ * KEY (OUT: a word, a string with its quotes, or an array's contents). */
+static int meta_find(struct span in, const char *name, int section, struct span *out)
+{
+    struct span t, prev = { NULL, NULL };
+    int depth = 0;
+
+    while (meta_token(&in, &t)) {
+        char c = *t.p;
+        if (depth == 0 && prev.p && tok_is(&prev, name) &&
+            ((section && c == '{') || (!section && c == '='))) {
+            if (!section) {
+                if (!meta_token(&in, &t))
+                    return -1;
+                if (*t.p != '[') {
+                    *out = t;
+                    return 0;
+                }
+                out->p = in.p;
+                while (meta_token(&in, &t) && *t.p != ']')
+                    ;
+                out->e = t.p;
+                return 0;
+            }
+            out->p = in.p;
+            for (int d = 1; meta_token(&in, &t);) {
+                if (*t.p == '{')
+                    d++;
+                else if (*t.p == '}' && --d == 0) {
+                    out->e = t.p;
+                    return 0;
+                }
+            }
+            return -1;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && depth > 0)
+            depth--;
+        prev = t;
+    }
+    return -1;
+}
+
+static int meta_u64(struct span in, const char *key, uint64_t *v)
+{
+    struct span t;
+    char buf[32];
+
+    if (meta_find(in, key, 0, &t) < 0 || t.e - t.p <= 0 || t.e - t.p >= (long)sizeof buf)
+        return -1;
+    memcpy(buf, t.p, (size_t)(t.e - t.p));
+    buf[t.e - t.p] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(buf, &end, 10);
+    if (errno || *end || end == buf)
+        return -1;
+    *v = n;
+    return 0;
+}
+
+/* Where LV (/dev/VG/LV) lies on disk DEV when it is one linear run on one
+ * PV, from the VG's metadata (LVM must see DEV's VG); 0 and F's run set,
+ * or -1 (not a single run, or not understood: mount it through LVM). */
+static int lv_run(guestfs_h *g, const char *dev, const char *lv, struct fs_ref *f)
+{
+    char vg[256], name[256];
+    size_t len;
+    struct span all, vgs, lvs, lvsec, seg, pvs, pv, t, st, stripes;
+    uint64_t extent, count, start_ext, pe_start, nseg, nstripe;
+
+    if (sscanf(lv, "/dev/%255[^/]/%255s", vg, name) != 2)
+        return -1;
+    guestfs_push_error_handler(g, NULL, NULL);
+    CLEANUP_FREE char *meta = guestfs_vgmeta(g, vg, &len);
+    guestfs_pop_error_handler(g);
+    if (!meta)
+        return -1;
+    all.p = meta;
+    all.e = meta + len;
+    if (meta_find(all, vg, 1, &vgs) < 0 || meta_u64(vgs, "extent_size", &extent) < 0 ||
+        meta_find(vgs, "logical_volumes", 1, &lvs) < 0 || meta_find(lvs, name, 1, &lvsec) < 0 ||
+        meta_u64(lvsec, "segment_count", &nseg) < 0 || nseg != 1 ||
+        meta_find(lvsec, "segment1", 1, &seg) < 0 || meta_u64(seg, "start_extent", &start_ext) < 0 ||
+        start_ext != 0 || meta_u64(seg, "extent_count", &count) < 0 ||
+        meta_find(seg, "type", 0, &t) < 0 || !tok_is(&t, "\"striped\"") ||
+        meta_u64(seg, "stripe_count", &nstripe) < 0 || nstripe != 1 ||
+        meta_find(seg, "stripes", 0, &stripes) < 0)
+        return -1;
+    /* stripes = [ "pv0", FIRST_EXTENT ] */
+    struct span pvname, comma, first;
+    if (!meta_token(&stripes, &pvname) || *pvname.p != '"' || pvname.e - pvname.p < 3 ||
+        !meta_token(&stripes, &comma) || *comma.p != ',' || !meta_token(&stripes, &first))
+        return -1;
+    char pvkey[256], num[32];
+    size_t kl = (size_t)(pvname.e - pvname.p) - 2, nl = (size_t)(first.e - first.p);
+    if (kl >= sizeof pvkey || nl >= sizeof num)
+        return -1;
+    memcpy(pvkey, pvname.p + 1, kl);
+    pvkey[kl] = '\0';
+    memcpy(num, first.p, nl);
+    num[nl] = '\0';
+    char *end;
+    unsigned long long first_ext = strtoull(num, &end, 10);
+    if (*end || end == num)
+        return -1;
+    if (meta_find(vgs, "physical_volumes", 1, &pvs) < 0 || meta_find(pvs, pvkey, 1, &pv) < 0 ||
+        meta_u64(pv, "pe_start", &pe_start) < 0 || meta_find(pv, "device", 0, &t) < 0)
+        return -1;
+    /* device = "/dev/sda2": the PV's place on this clone's disk. */
+    size_t dl = strlen(dev);
+    st.p = t.p + 1;
+    st.e = t.e - 1;
+    if (st.e - st.p < (long)dl || strncmp(st.p, dev, dl) != 0)
+        return -1;
+    int pn = 0;
+    for (const char *q = st.p + dl; q < st.e; q++) {
+        if (*q < '0' || *q > '9' || pn > 10000)
+            return -1;
+        pn = pn * 10 + (*q - '0');
+    }
+    if (st.e > st.p + dl && pn == 0)
+        return -1;
+    f->pv_partnum = pn;
+    f->lv_offset = (pe_start + (uint64_t)first_ext * extent) * 512;
+    f->lv_size = count * extent * 512;
+    /* The size LVM reports must agree. */
+    guestfs_push_error_handler(g, NULL, NULL);
+    int64_t sz = guestfs_blockdev_getsize64(g, lv);
+    guestfs_pop_error_handler(g);
+    if (sz < 0 || (uint64_t)sz != f->lv_size) {
+        f->pv_partnum = 0;
+        f->lv_offset = f->lv_size = 0;
+        return -1;
+    }
+    debug("%s: linear run of %llu bytes at byte %llu of %s", lv, (unsigned long long)f->lv_size,
+          (unsigned long long)f->lv_offset, pn ? "partition" : "the disk");
     return 0;
 }
 
@@ -507,6 +743,13 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
         m->type = strdup(refs[k].type);
         m->mountpoint = strdup(mp);
     }
+    /* Where each LV mounted lies: clones that do not grow then need no LVM. */
+    l->direct = l->lvm;
+    for (size_t i = 0; l->direct && i < l->nmounts; i++)
+        if (l->mounts[i].lv && lv_run(g, dev, l->mounts[i].lv, &l->mounts[i]) < 0) {
+            debug("%s is not one linear run on one PV: clones mount it through LVM", l->mounts[i].lv);
+            l->direct = 0;
+        }
     /* Parents before children. */
     for (size_t i = 1; i < l->nmounts; i++)
         for (size_t j = i + 1; j < l->nmounts; j++)

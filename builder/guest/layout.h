@@ -4,7 +4,11 @@
  * partition to grow) is found on a launched handle by partition number and
  * LV name, so it serves any clone of the template: clones share filesystem
  * UUIDs and VG names, so LVM is filtered to one clone's disk at a time and
- * XFS is mounted with nouuid.
+ * XFS is mounted with nouuid. An LV that is one linear run of extents on
+ * one PV is also recorded as that run (byte offset and size in its PV), so
+ * a clone that does not grow mounts it straight from its PV through a loop
+ * device (mount -o loop,offset=,sizelimit=) instead of rescanning LVM for
+ * every clone.
  *
  * Finding it costs seconds of appliance time, so it is recorded in
  * LAYOUT_CACHE_DIR, keyed by the template file's identity (layout_key:
@@ -14,6 +18,7 @@
 
 #include <guestfs.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LAYOUT_CACHE_DIR "/var/cache/vmstamp/layouts"
 
@@ -23,6 +28,11 @@ struct fs_ref {
     char *lv;     /* else "/dev/VG/LV" */
     char *type;   /* ext4, xfs, ... */
     char *mountpoint;
+    /* An LV that is one linear run on one PV: where it lies (lv_size 0:
+     * unknown, mount it through LVM). */
+    int pv_partnum;       /* the PV: partition N of the clone's disk, 0: the whole disk */
+    uint64_t lv_offset;   /* bytes from the PV's start */
+    uint64_t lv_size;     /* bytes */
 };
 
 struct layout {
@@ -32,6 +42,8 @@ struct layout {
     int gpt;
     int last_is_pv;
     int lvm;                /* the template has LVs: filter LVM per clone */
+    int direct;             /* every LV mounted is a known linear run: a clone
+                             * that does not grow needs no LVM (layout_mount_ref) */
     char **swaps;           /* swap devices (found, not recorded in the cache) */
 };
 
@@ -53,7 +65,9 @@ void guest_os_release(struct guest_os *os);
  * on DEV). ROOT_HINT: the root device inspection found, tried first (NULL:
  * each in turn). A root filesystem lacking /usr, /etc, /bin or /lib is
  * refused (a damaged image). TEMPLATE_NAME: for messages. Filesystems are
- * left unmounted. */
+ * left unmounted. Each LV mounted that is one linear run on one PV gets
+ * its run (from the VG's metadata, guestfs_vgmeta); L->direct says all
+ * did. */
 int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const char *root_hint,
                 struct layout *l, struct guest_os *os, const char *template_name);
 
@@ -61,6 +75,9 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
 char *layout_fs_device(const char *dev, const struct fs_ref *f);
 /* Mount DEVICE of fs TYPE at MP (read-only if RO; XFS with nouuid). */
 int layout_mount(guestfs_h *g, const char *device, const char *type, const char *mp, int ro);
+/* Mount filesystem F of the clone disk DEV at its mount point; DIRECT (and
+ * F an LV with a known run): straight from its PV, LVM untouched. */
+int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int direct, int ro);
 /* Restrict LVM to disk DEV (rescans, activates what the filter lets through). */
 int layout_lvm_only(guestfs_h *g, const char *dev);
 
