@@ -4,7 +4,9 @@
 # MODE clone (20 moments): 'clone --count 4' of the FAMILY fixture (default
 # debian12); template (5): 'template create' from a copy of it; install (5):
 # 'install' from the test ISO with kickstart/testdist.ks. One uninterrupted
-# run is timed first; the kills are spread from 0.5 s to its end. After
+# run is timed first; the kills are spread from 0.5 s to its end, then (clone,
+# template) three more land in the commit phase, each when a file its
+# steps make appears (renamed disk, domain defined, store image). After
 # each kill, ONE other vmstamp command (gc, a clone of other names, rm of a
 # missing name, in turn) must first replay the dead run's journal: then
 # either nothing of the run is left (domain, volume, hidden temporary disk
@@ -48,6 +50,17 @@ vm() {
 problems=()
 problem() { problems+=("$*"); }
 
+# ended PID: it exited (gone or a zombie); builtins only, for tight polling.
+ended() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+  stat=${stat##*) }
+  [ "${stat%% *}" = Z ]
+}
+# nap SECONDS: sleep without a fork (read times out on a pipe nobody writes).
+exec {NAP_FD}<> <(:)
+nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
+
 # foreign_vmstamp: vmstamp processes in neither this test's session nor the
 # victim's: other people's runs on this host.
 MY_SID=$(ps -o sid= -p $$ | tr -d ' ')
@@ -62,7 +75,7 @@ foreign_vmstamp() {
 # watch_foreign PID: wait for PID (a vmstamp of ours), noting in $foreign
 # the other vmstamp runs seen meanwhile; returns its exit status.
 watch_foreign() {
-  while [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; do
+  while ! ended "$1"; do
     foreign+=" $(foreign_vmstamp | tr '\n' ' ')"
     sleep 0.2
   done
@@ -196,31 +209,71 @@ left=$(run_things "$last_pid")
 undo_commit
 [ ${#problems[@]} = 0 ] || fail "${problems[*]}"
 [ -z "$(leftovers "")" ] || fail "left after removing the first run's result: $(leftovers "")"
-note "uninterrupted run: $T_RUN s; killing at $MOMENTS moments from 0.5 s to $T_RUN s"
+# The moments: MOMENTS times spread over the run, then (clone, template)
+# the instants of its commit phase, caught by watching for the file each
+# step makes, as a timer rarely lands in that last fraction of a second.
+specs=()
+for ((i = 0; i < MOMENTS; i++)); do specs+=("time $i"); done
+case $MODE in
+  clone) specs+=("event ${K}1's disk renamed into place|$POOL_DIR/${K}1.qcow2"
+                 "event ${K}1 defined|/etc/libvirt/qemu/${K}1.xml"
+                 "event ${K}4 defined|/etc/libvirt/qemu/${K}4.xml") ;;
+  template) specs+=("event store image being written|$STORE/.$T.qcow2.vmstamp-tmp"
+                    "event index entry written|$INDEX/$T.json"
+                    "event image renamed into the store|$STORE/$T.qcow2") ;;
+esac
+note "uninterrupted run: $T_RUN s; killing at $MOMENTS moments from 0.5 s to $T_RUN s, then at $((${#specs[@]} - MOMENTS)) events"
 
 doctor_checked=0
 passed=0 failed=0
-for ((i = 0; i < MOMENTS; i++)); do
+for ((m = 0; m < ${#specs[@]}; m++)); do
   problems=()
-  at=$(awk -v i="$i" -v n="$MOMENTS" -v t="$T_RUN" 'BEGIN { printf "%.2f", (n > 1 ? 0.5 + i * (t - 0.5) / (n - 1) : 0.5) }')
+  read -r kind spec <<<"${specs[$m]}"
+  if [ "$kind" = time ]; then
+    at=$(awk -v i="$spec" -v n="$MOMENTS" -v t="$T_RUN" 'BEGIN { printf "%.2f", (n > 1 ? 0.5 + i * (t - 0.5) / (n - 1) : 0.5) }')
+    when="${at} s"
+  else
+    ev_path=${spec#*|}
+    when="when $(basename "$ev_path") appears (${spec%%|*})"
+    at=$(awk -v t="$T_RUN" 'BEGIN { printf "%.2f", 3 * t + 30 }')
+  fi
 
-  private_dirs >"$S/private-base"
-  # The victim, in its own session: what it started is found by session id.
-  t0=$(now)
-  setsid "$VMSTAMP" "${victim[@]}" >"$S/victim.out" 2>"$S/victim.err" &
-  vpid=$!
-  vrid=$(run_id "$vpid") || fail "no /proc entry for the victim $vpid"
-  sleep "$(awk -v a="$t0" -v t="$at" -v n="$(now)" 'BEGIN { d = a + t - n; printf "%.3f", (d > 0 ? d : 0) }')"
-  [ "$(cat "/proc/$vpid/comm" 2>/dev/null || echo vmstamp)" = vmstamp ] || fail "victim $vpid is not vmstamp (setsid forked?)"
-  kill -9 "$vpid" 2>/dev/null || true
-  t_kill=$(since "$t0")
-  vrc=0; wait "$vpid" || vrc=$?
+  # An event the poll missed (the run ended first): try again, twice.
+  for try in 1 2 3; do
+    private_dirs >"$S/private-base"
+    # The victim, in its own session: what it started is found by session id.
+    t0=$(now)
+    setsid "$VMSTAMP" "${victim[@]}" >"$S/victim.out" 2>"$S/victim.err" &
+    vpid=$!
+    vrid=$(run_id "$vpid") || fail "no /proc entry for the victim $vpid"
+    # Wait for the moment (or the victim's own end: later moments then spread
+    # over the shorter run, as runs on a busy host vary).
+    deadline=$(( ${t0/./} + 10#${at/./} * 10000 ))
+    if [ "$kind" = time ]; then
+      while [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do sleep 0.05; done
+    else
+      while [ ! -e "$ev_path" ] && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do nap 0.002; done
+    fi
+    if [ "$kind" = time ] && ended "$vpid"; then
+      d=$(since "$t0")
+      awk -v d="$d" -v t="$T_RUN" 'BEGIN { exit !(d < t) }' && T_RUN=$d
+    fi
+    [ "$(cat "/proc/$vpid/comm" 2>/dev/null || echo vmstamp)" = vmstamp ] || fail "victim $vpid is not vmstamp (setsid forked?)"
+    kill -9 "$vpid" 2>/dev/null || true
+    t_kill=$(since "$t0")
+    vrc=0; wait "$vpid" || vrc=$?
+    [ "$kind" = event ] && [ "$vrc" = 0 ] && [ "$try" -lt 3 ] || break
+    note "moment $((m + 1)): the run ended before $(basename "$ev_path") was seen; again"
+    undo_commit
+    [ -z "$(leftovers "")" ] || break
+  done
   if [ "$vrc" = 137 ]; then
     how="killed at ${t_kill} s"
   else
     how="ended by itself (exit $vrc) before the kill at ${t_kill} s"
     [ "$vrc" = 0 ] || problem "the victim failed by itself: $(tail -n 1 "$S/victim.err")"
   fi
+  [ "$try" = 1 ] || how="$how (try $try)"
   jf=$JOURNAL_DIR/$vrid.json
   jinfo="no journal"
   [ -f "$jf" ] && jinfo="journal of $(($(wc -l <"$jf") - 1)) steps"
@@ -228,14 +281,17 @@ for ((i = 0; i < MOMENTS; i++)); do
   # ran meanwhile, our follow-up may have had nothing left to say.
   foreign=$(foreign_vmstamp)
   before=$(leftovers "$vrid" | grep -v "^private $jf\$" || true)
+  # Committed: its journal is gone (all it made then stays). Complete but
+  # with its journal still there, the run did not commit: all must go.
   was_committed=0
-  committed && was_committed=1
+  if [ ! -f "$jf" ] && committed; then was_committed=1; fi
 
   # vmstamp doctor (once) names the stale journal, and leaves it.
   if [ "$doctor_checked" = 0 ] && [ -f "$jf" ]; then
     doctor_checked=1
     "$VMSTAMP" doctor >"$S/doctor.out" 2>&1 &
     watch_foreign $! || true
+    jinfo="$jinfo; doctor: '$(grep -i journal "$S/doctor.out" | tr -s ' ' | head -n 1)'"
     if [ -f "$jf" ]; then
       # (it names one journal: with others' stale journals about, a count will do)
       grep -i journal "$S/doctor.out" | grep -q -E -e "$jf" -e "[2-9][0-9]* interrupted runs" ||
@@ -246,20 +302,20 @@ for ((i = 0; i < MOMENTS; i++)); do
   fi
 
   # ONE follow-up command, in turn.
-  case $((i % 3)) in
+  case $((m % 3)) in
     0) follow=(gc); want_rc=0 ;;
-    1) follow=(clone --network user "$ftpl" "${PREFIX}o-$i"); want_rc=0 ;;
-    2) follow=(rm "${PREFIX}nosuch-$i"); want_rc=1 ;;
+    1) follow=(clone --network user "$ftpl" "${PREFIX}o-$m"); want_rc=0 ;;
+    2) follow=(rm "${PREFIX}nosuch-$m"); want_rc=1 ;;
   esac
   j_at_follow=0
   [ -f "$jf" ] && j_at_follow=1
-  foreign+=$(foreign_vmstamp)
+  foreign+=" $(foreign_vmstamp | tr '\n' ' ')"
   "$VMSTAMP" "${follow[@]}" >"$S/follow.out" 2>"$S/follow.err" &
   fpid=$!
   frc=0; watch_foreign "$fpid" || frc=$?
   [ "$frc" = "$want_rc" ] || problem "follow-up 'vmstamp ${follow[0]}' exited $frc, not $want_rc: $(tail -n 1 "$S/follow.err")"
   if [ "${follow[0]}" = rm ]; then
-    tail -n 1 "$S/follow.err" | grep -q "^vmstamp: error: domain '${PREFIX}nosuch-$i' not found" ||
+    tail -n 1 "$S/follow.err" | grep -q "^vmstamp: error: domain '${PREFIX}nosuch-$m' not found" ||
       problem "rm of a missing name: last line '$(tail -n 1 "$S/follow.err")'"
   fi
   # The qemu holding the run's disks is gone as soon as the recovery is done.
@@ -289,7 +345,7 @@ for ((i = 0; i < MOMENTS; i++)); do
     wait_for 60 test ! -e "$jf" || true
   fi
   if [ "${follow[0]}" = clone ] && [ "$frc" = 0 ]; then
-    vm orm -q rm "${PREFIX}o-$i" || problem "rm of the follow-up clone: $(cat "$S/orm.err")"
+    vm orm -q rm "${PREFIX}o-$m" || problem "rm of the follow-up clone: $(cat "$S/orm.err")"
   fi
   [ -z "$(run_things "$fpid")" ] || problem "the follow-up left: $(run_things "$fpid")"
   [ "$j_at_follow" = 0 ] || [ ! -e "$jf" ] || problem "the journal is still there after the follow-up"
@@ -331,7 +387,7 @@ for ((i = 0; i < MOMENTS; i++)); do
   else
     failed=$((failed + 1)); verdict=FAIL
   fi
-  echo "moment $((i + 1))/$MOMENTS (${at} s): $verdict: $how, $jinfo; 'vmstamp ${follow[0]}' exit $frc, $fsum recovery lines for run $vpid ($others lines in all)"
+  echo "moment $((m + 1))/${#specs[@]} ($when): $verdict: $how, $jinfo; 'vmstamp ${follow[0]}' exit $frc, $fsum recovery lines for run $vpid ($others lines in all)"
   grep -E "recovered|error|warning" "$S/follow.err" | sed 's/^/    | /' || true
   for p in "${problems[@]}"; do echo "    FAIL: $p"; done
 done
@@ -352,4 +408,4 @@ fi
 echo "kill9 $MODE: $passed passed, $failed failed"
 [ "$failed" = 0 ] || exit 1
 assert_nothing_left "end"
-echo "PASS: kill9 $MODE ($MOMENTS moments over a $T_RUN s run)"
+echo "PASS: kill9 $MODE (${#specs[@]} moments over a $T_RUN s run)"
