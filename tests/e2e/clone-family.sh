@@ -144,6 +144,31 @@ if [ "$family" = debian12 ]; then
   names+=("$n4")
 fi
 
+if [ "$family" = el9 ]; then
+  # Clones that do not grow mount their root LV straight from their own
+  # partition (the recorded LV run), with no LVM rescan per clone. Two more,
+  # booted: each must carry its own identity, written to its own disk.
+  note "second run without --size: root LV mounted from the recorded run, no lvm_set_filter"
+  n5="${PREFIX}${family}-5" n6="${PREFIX}${family}-6"
+  "$VMSTAMP" -vv clone --network user "$tpl" "$n5" "$n6" >"$SCRATCH/direct.out" 2>"$SCRATCH/direct.err" \
+    || { tail -n 20 "$SCRATCH/direct.err" >&2; fail "clone without --size failed"; }
+  grep -q "recorded layout read" "$SCRATCH/direct.err" || fail "second run did not reuse the recorded layout"
+  ! grep -q "lvm_set_filter" "$SCRATCH/direct.err" || fail "clones that do not grow still rescanned LVM"
+  ids=()
+  for n in "$n5" "$n6"; do
+    $V start "$n" >/dev/null
+    wait_shutoff "$n" 300
+    [ "$(console "$n" VMSTAMP-HOSTNAME)" = "$n" ] || fail "$n: hostname '$(console "$n" VMSTAMP-HOSTNAME)'"
+    want_mac=$(domiflist_mac "$n")
+    [ "$(console "$n" "VMSTAMP-MAC eth0")" = "$want_mac" ] || fail "$n: console MAC is not the domain's $want_mac"
+    [ "$(console "$n" VMSTAMP-PINNED-MAC)" = "$want_mac" ] || fail "$n: network config does not pin $want_mac"
+    ids+=("$(console "$n" VMSTAMP-MACHINE-ID)")
+  done
+  [[ "${ids[0]}" =~ ^[0-9a-f]{32}$ ]] && [ "${ids[0]}" != "${ids[1]}" ] \
+    || fail "direct-path clones: machine-ids '${ids[0]}' and '${ids[1]}'"
+  names+=("$n5" "$n6")
+fi
+
 note "vmstamp rm"
 "$VMSTAMP" rm "${names[@]}"
 assert_nothing_left "after rm"
