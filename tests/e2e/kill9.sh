@@ -4,9 +4,10 @@
 # MODE clone (20 moments): 'clone --count 4' of the FAMILY fixture (default
 # debian12); template (5): 'template create' from a copy of it; install (5):
 # 'install' from the test ISO with kickstart/testdist.ks. One uninterrupted
-# run is timed first; the kills are spread from 0.5 s to its end, then (clone,
-# template) three more land in the commit phase, each when a file its
-# steps make appears (renamed disk, domain defined, store image). After
+# run is timed first; the kills are spread from 0.5 s to its end, then more
+# land in the commit phase, each when a file its steps make appears (clone:
+# renamed disk, domain defined; template: store image, index entry) or goes
+# (install: the installer powered off). After
 # each kill, ONE other vmstamp command (gc, rm of a missing name, a clone of
 # other names, in turn; started at once) must first replay the dead run's
 # journal, one "recovered run PID (COMMAND): removed ..." line per thing:
@@ -250,6 +251,8 @@ case $MODE in
   template) specs+=("event store image being written|$STORE/.$T.qcow2.vmstamp-tmp"
                     "event index entry written|$INDEX/$T.json"
                     "event image renamed into the store|$STORE/$T.qcow2") ;;
+  # (a leading ! : when the file, having been there, goes)
+  install) specs+=("event the installer powered off|!/run/libvirt/qemu/$N.xml") ;;
 esac
 note "uninterrupted run: $T_RUN s; killing at $MOMENTS moments from 0.5 s to $T_RUN s, then at $((${#specs[@]} - MOMENTS)) events"
 
@@ -262,8 +265,9 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     at=$(awk -v i="$spec" -v n="$MOMENTS" -v t="$T_RUN" 'BEGIN { printf "%.2f", (n > 1 ? 0.5 + i * (t - 0.5) / (n - 1) : 0.5) }')
     when="${at} s"
   else
-    ev_path=${spec#*|}
-    when="when $(basename "$ev_path") appears (${spec%%|*})"
+    ev_path=${spec#*|} ev_gone=0
+    if [ "${ev_path:0:1}" = '!' ]; then ev_path=${ev_path:1} ev_gone=1; fi
+    when="when $(basename "$ev_path") $([ $ev_gone = 1 ] && echo goes || echo appears) (${spec%%|*})"
     at=$(awk -v t="$T_RUN" 'BEGIN { printf "%.2f", 3 * t + 30 }')
   fi
 
@@ -281,7 +285,12 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     if [ "$kind" = time ]; then
       while [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do sleep 0.05; done
     else
-      while [ ! -e "$ev_path" ] && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do nap 0.002; done
+      if [ "$ev_gone" = 1 ]; then
+        while [ ! -e "$ev_path" ] && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do nap 0.002; done
+        while [ -e "$ev_path" ] && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do nap 0.002; done
+      else
+        while [ ! -e "$ev_path" ] && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] && ! ended "$vpid"; do nap 0.002; done
+      fi
     fi
     if [ "$kind" = time ] && ended "$vpid"; then
       d=$(since "$t0")
@@ -292,7 +301,7 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     t_kill=$(since "$t0")
     vrc=0; wait "$vpid" || vrc=$?
     [ "$kind" = event ] && [ "$vrc" = 0 ] && [ "$try" -lt 3 ] || break
-    note "moment $((m + 1)): the run ended before $(basename "$ev_path") was seen; again"
+    note "moment $((m + 1)): the run ended before that was seen; again"
     undo_commit
     [ -z "$(leftovers "")" ] || break
   done
