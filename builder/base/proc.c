@@ -78,9 +78,11 @@ static int holds(const char *pid, const char *path)
         if (n <= 0)
             continue;
         target[n] = '\0';
-        /* A deleted file reads back as "PATH (deleted)". */
+        /* A deleted file reads back as "PATH (deleted)"; a PATH ending in
+         * '/' is a directory: any file below it counts. */
         size_t len = strlen(path);
-        if (strncmp(target, path, len) == 0 && (target[len] == '\0' || strcmp(target + len, " (deleted)") == 0))
+        if (strncmp(target, path, len) == 0 &&
+            (path[len - 1] == '/' || target[len] == '\0' || strcmp(target + len, " (deleted)") == 0))
             found = 1;
     }
     closedir(d);

@@ -12,7 +12,8 @@ unsigned long long proc_start_time(pid_t pid);
 int proc_alive(pid_t pid, unsigned long long start);
 /* This run's id, "<pid>-<start time>": names its journal and private files. */
 const char *proc_run_id(void);
-/* SIGKILL every process whose open files include PATH and whose command
+/* SIGKILL every process whose open files include PATH (any file below it
+ * if PATH ends in '/') and whose command
  * name starts with PREFIX (e.g. "qemu"), and wait (up to 10 s) until they
  * are gone. Returns how many were killed. */
 int proc_kill_holders(const char *path, const char *prefix);

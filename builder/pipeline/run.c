@@ -87,6 +87,9 @@ static int undo_tree(void *ctx, const char *path)
 
     if (lstat(path, &st) < 0)
         return 0;
+    /* A dead template run's appliance may hold the work overlay in it. */
+    CLEANUP_FREE char *below = xasprintf("%s/", path);
+    proc_kill_holders(below, "qemu");
     if (remove_tree(path) < 0)
         return -1;
     removed(u, "directory", path);
