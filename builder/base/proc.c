@@ -29,6 +29,9 @@ unsigned long long proc_start_time(pid_t pid)
     if (!p)
         return 0;
     p++;
+    /* Field 3 is the state: a zombie has ended (it only waits to be reaped). */
+    if (p[0] == ' ' && p[1] == 'Z')
+        return 0;
     /* Fields 3.. follow; the start time is field 22. */
     for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');

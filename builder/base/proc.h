@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 /* The start time of PID (clock ticks since boot, /proc/PID/stat field 22);
- * 0 if there is no such process. */
+ * 0 if there is no such process, or it is a zombie (it has ended). */
 unsigned long long proc_start_time(pid_t pid);
 /* 1 if PID is alive and started at START. */
 int proc_alive(pid_t pid, unsigned long long start);
