@@ -22,9 +22,13 @@ rounds=0
 live=()
 
 # launch LABEL ARGS...: vmstamp in the background (out/err in $S/LABEL.*); pid in $launched.
+# (The files are emptied first: the child truncates them only once it runs,
+# and a poll of LABEL.err must never see the previous round's lines.)
 launch() {
   local label=$1
   shift
+  : >"$S/$label.out"
+  : >"$S/$label.err"
   "$VMSTAMP" "$@" >"$S/$label.out" 2>"$S/$label.err" &
   launched=$!
   live+=("$launched")
@@ -73,7 +77,10 @@ race() {
     stopped)
       launch b -v clone "${b[@]}"; bpid=$launched
       wait_for 120 bash -c "grep -q 'clone plan ready' '$S/b.err' || [ ! -e /proc/$bpid ] || grep -q '^State:.*Z' /proc/$bpid/status" || true
-      grep -q "clone plan ready" "$S/b.err" || die "$start: B printed no 'clone plan ready' line: $(tail -n 3 "$S/b.err")"
+      if ! grep -q "clone plan ready" "$S/b.err"; then
+        brc=0; done_running "$bpid" && { wait "$bpid" || brc=$?; }
+        die "$start: B (pid $bpid, $(done_running "$bpid" && echo "exit $brc" || echo running)) printed no 'clone plan ready' line: $(tail -n 3 "$S/b.err")"
+      fi
       kill -STOP "$bpid"
       launch a -q clone "${a[@]}"; apid=$launched
       arc=0; reap "$apid" 120 || arc=$?
