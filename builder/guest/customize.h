@@ -15,6 +15,7 @@
 
 #include "adapters/gfs.h"
 #include "guest/layout.h"
+#include "pure/netconf.h"
 
 #define SSH_KEY_TYPES 3 /* rsa, ecdsa, ed25519 */
 
@@ -29,6 +30,7 @@ struct clone_job {
     const char *mac;
     int grow;                 /* the virtual disk was enlarged: grow partition and fs */
     const char *keys_dir;     /* ssh_host_<type>_key{,.pub} made for this clone */
+    const struct static_ipv4 *ipv4; /* NULL: keep the template's (DHCP) */
     /* out */
     char machine_id[33];
     uint64_t rootfs_bytes;    /* size of the root filesystem after growing */

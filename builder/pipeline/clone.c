@@ -549,7 +549,8 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
         if (cancel_check(what) < 0 || make_disk(p, c, run) < 0)
             goto out;
         jobs[i] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
-                                      .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir };
+                                      .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir,
+                                      .ipv4 = p->req.clones[i].ipv4 };
     }
     if (customize_all(p, run, jobs, &keygen) < 0 || cancel_check(what) < 0)
         goto out;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pipeline/run.h"
+#include "pure/netconf.h"
 
 #define CLONE_MAX 250 /* one libguestfs handle takes up to 255 drives */
 #define CLONE_KEY_TYPES 3
@@ -23,6 +24,7 @@ struct clone_spec {
     const char *name;     /* domain name (and host name unless HOSTNAME) */
     const char *hostname; /* NULL: NAME, with the request's DOMAIN appended */
     const char *mac;      /* NULL: a random unused 52:54:00 MAC */
+    const struct static_ipv4 *ipv4; /* NULL: the template's own (DHCP) */
 };
 
 struct clone_request {
