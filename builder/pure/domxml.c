@@ -83,6 +83,15 @@ char *domxml_build(const struct domain_spec *spec)
         if (spec->created)
             xmlNewTextChild(ns_root, ns, BAD_CAST "created", BAD_CAST spec->created);
         xmlNewTextChild(ns_root, ns, BAD_CAST "disk", BAD_CAST spec->disk_path);
+        if (spec->fleet) {
+            xmlNodePtr f = xmlNewChild(ns_root, ns, BAD_CAST "fleet", NULL);
+            attr(f, "name", spec->fleet->name);
+            attr(f, "group", spec->fleet->group);
+            attr(f, "plan", spec->fleet->plan);
+            attr(f, "hash", spec->fleet->hash);
+            if (spec->fleet->ip)
+                attr(f, "ip", spec->fleet->ip);
+        }
     }
 
     n = child(dom, "memory", (snprintf(num, sizeof num, "%llu",
@@ -240,6 +249,33 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     meta->created = xpath_string(ctx, "/domain/metadata/v:clone/v:created");
     meta->disks = xpath_strings(ctx, "/domain/metadata/v:clone/v:disk");
     meta->macs = xpath_strings(ctx, "/domain/devices/interface/mac/@address");
+    meta->fleet = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@name");
+    meta->fleet_group = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@group");
+    meta->fleet_plan = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@plan");
+    meta->fleet_hash = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@hash");
+    meta->fleet_ip = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@ip");
+    {
+        CLEANUP_FREE char *mem = xpath_string(ctx, "/domain/memory");
+        CLEANUP_FREE char *unit = xpath_string(ctx, "/domain/memory/@unit");
+        CLEANUP_FREE char *vcpu = xpath_string(ctx, "/domain/vcpu");
+        if (mem) {
+            unsigned long long v = strtoull(mem, NULL, 10);
+            if (unit && (strcmp(unit, "MiB") == 0 || strcmp(unit, "M") == 0))
+                v *= 1024;
+            else if (unit && (strcmp(unit, "GiB") == 0 || strcmp(unit, "G") == 0))
+                v *= 1024 * 1024;
+            else if (unit && strcmp(unit, "b") == 0)
+                v /= 1024;
+            meta->memory_kib = v;
+        }
+        if (vcpu)
+            meta->vcpus = (unsigned)strtoul(vcpu, NULL, 10);
+    }
+    meta->net_type = xpath_string(ctx, "/domain/devices/interface[1]/@type");
+    if (meta->net_type && strcmp(meta->net_type, "network") == 0)
+        meta->net_source = xpath_string(ctx, "/domain/devices/interface[1]/source/@network");
+    else if (meta->net_type && strcmp(meta->net_type, "bridge") == 0)
+        meta->net_source = xpath_string(ctx, "/domain/devices/interface[1]/source/@bridge");
     return 0;
 }
 
@@ -265,5 +301,12 @@ void clone_meta_release(struct clone_meta *meta)
     free(meta->os_id);
     strv_free(meta->disks);
     strv_free(meta->macs);
+    free(meta->fleet);
+    free(meta->fleet_group);
+    free(meta->fleet_plan);
+    free(meta->fleet_hash);
+    free(meta->fleet_ip);
+    free(meta->net_type);
+    free(meta->net_source);
     memset(meta, 0, sizeof *meta);
 }

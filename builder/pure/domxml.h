@@ -42,6 +42,18 @@ struct domain_spec {
     const char *template_path;
     const char *hostname;
     const char *created;     /* ISO 8601 */
+    const struct fleet_owner *fleet; /* a fleet's clone; NULL: none */
+};
+
+/* Who owns a fleet clone, recorded in its domain as
+ * <vmstamp:fleet name= group= plan= hash= ip=/> inside <vmstamp:clone>, so
+ * status and destroy read ownership from libvirt, not from a local file. */
+struct fleet_owner {
+    const char *name;  /* the fleet */
+    const char *group; /* the group's name pattern */
+    const char *plan;  /* the plan file's absolute path */
+    const char *hash;  /* SHA-256 of the plan file */
+    const char *ip;    /* the planned address; NULL: none */
 };
 
 /* Returns a newly allocated XML document, or NULL (error recorded). */
@@ -56,6 +68,13 @@ struct clone_meta {
     char *os_id;      /* libosinfo metadata, any domain */
     char **disks;     /* disk source paths vmstamp made (NULL-terminated) */
     char **macs;      /* every interface MAC of the domain (NULL-terminated) */
+    /* A fleet's clone: its <vmstamp:fleet> (NULL: not a fleet's). */
+    char *fleet, *fleet_group, *fleet_plan, *fleet_hash, *fleet_ip;
+    /* What drift is judged on. */
+    unsigned long long memory_kib;
+    unsigned vcpus;
+    char *net_type;   /* first interface: "network", "bridge", "user" */
+    char *net_source; /* its network or bridge name; NULL for user */
 };
 
 int domxml_parse(const char *xml, struct clone_meta *meta);

@@ -138,6 +138,9 @@ static void test_libvirt_accepts(void **state)
     spec_init(&spec, &net);
     spec.name = "vmstamp-unit";
     spec.os_id = "http://rockylinux.org/rocky/9";
+    struct fleet_owner owner = { .name = "lab", .group = "web-%02d", .plan = "/srv/lab & co.yaml",
+                                 .hash = "ab12", .ip = "192.168.122.10" };
+    spec.fleet = &owner;
     xml = domxml_build(&spec);
     dom = virDomainDefineXML(conn, xml);
     assert_non_null(dom);
@@ -147,6 +150,16 @@ static void test_libvirt_accepts(void **state)
     assert_string_equal(meta.template_path, spec.template_path);
     assert_string_equal(meta.os_id, "http://rockylinux.org/rocky/9");
     assert_string_equal(meta.macs[0], "52:54:00:aa:bb:cc");
+    /* Ownership and what drift is judged on, as libvirt stores them. */
+    assert_string_equal(meta.fleet, "lab");
+    assert_string_equal(meta.fleet_group, "web-%02d");
+    assert_string_equal(meta.fleet_plan, "/srv/lab & co.yaml");
+    assert_string_equal(meta.fleet_hash, "ab12");
+    assert_string_equal(meta.fleet_ip, "192.168.122.10");
+    assert_int_equal(meta.memory_kib, spec.memory_kib);
+    assert_int_equal(meta.vcpus, spec.vcpus);
+    assert_string_equal(meta.net_type, "network");
+    assert_string_equal(meta.net_source, "default");
     clone_meta_release(&meta);
     free(back);
     free(xml);
