@@ -270,6 +270,24 @@ int qemuimg_resize(const char *path, const char *fmt, uint64_t size)
     return run(cmd);
 }
 
+int qemuimg_rebase_unsafe(const char *path, const char *backing, const char *backing_fmt)
+{
+    CLEANUP_FREE char *safe = qemuimg_safe_path(path);
+    struct command *cmd = command_new("qemu-img");
+
+    command_add(cmd, "rebase");
+    command_add(cmd, "-q");
+    command_add(cmd, "-u");
+    command_add(cmd, "-f");
+    command_add(cmd, "qcow2");
+    command_add(cmd, "-b");
+    command_add(cmd, backing);
+    command_add(cmd, "-F");
+    command_add(cmd, backing_fmt);
+    command_add(cmd, safe);
+    return run(cmd);
+}
+
 static int zstd_supported(void)
 {
     static int cached = -1;

@@ -29,6 +29,10 @@ int qemuimg_create_overlay(const char *path, const char *backing,
 /* Full copy to a sparse qcow2 (zero clusters dropped). */
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst);
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
+/* Point the qcow2 overlay PATH at BACKING (format BACKING_FMT) without
+ * reading either (rebase -u): for an overlay made here against a template
+ * whose copy on another host lives at BACKING. */
+int qemuimg_rebase_unsafe(const char *path, const char *backing, const char *backing_fmt);
 /* A new empty image of FORMAT, SIZE bytes (an existing PATH is overwritten). */
 int qemuimg_create(const char *path, const char *format, uint64_t size);
 /* qemu-img check -U (a template, which clones only read): a qcow2 with
