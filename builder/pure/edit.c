@@ -386,3 +386,186 @@ char *edit_remove_users(const char *text, char *const *users)
     }
     return sb_finish(&b, text);
 }
+
+/* ---- KEY=value files, plain or in [sections] ---- */
+
+/* Line P of N characters (newline excluded, leading blanks skipped): the
+ * length of the key it sets ("KEY=value", "Key = value"), or 0 if it sets
+ * none (blank, comment, section header). */
+static size_t kv_key_len(const char *p, size_t n)
+{
+    size_t k = 0, e;
+
+    if (n == 0 || *p == '#' || *p == ';' || *p == '[')
+        return 0;
+    while (k < n && p[k] != '=' && p[k] != ' ' && p[k] != '\t')
+        k++;
+    for (e = k; e < n && (p[e] == ' ' || p[e] == '\t');)
+        e++;
+    return k > 0 && e < n && p[e] == '=' ? k : 0;
+}
+
+/* Whether P (N characters, blanks skipped) is a section header; *IN is
+ * then whether it names SECTION. */
+static int kv_header(const char *p, size_t n, const char *section, int *in)
+{
+    const char *close = n && *p == '[' ? memchr(p, ']', n) : NULL;
+
+    if (!close)
+        return 0;
+    *in = section && strlen(section) == (size_t)(close - p - 1) && strncmp(p + 1, section, (size_t)(close - p - 1)) == 0;
+    return 1;
+}
+
+/* Whether KEY (KLEN characters) is named by PATTERNS: "KEY" exactly, or
+ * "KEY#": KEY then digits only. */
+static int kv_key_in(const char *key, size_t klen, const char *const *patterns)
+{
+    for (size_t i = 0; patterns && patterns[i]; i++) {
+        size_t pl = strlen(patterns[i]);
+        int digits = pl && patterns[i][pl - 1] == '#';
+        if (digits)
+            pl--;
+        if (klen < pl || strncmp(key, patterns[i], pl) != 0)
+            continue;
+        size_t j = pl;
+        while (digits && j < klen && isdigit((unsigned char)key[j]))
+            j++;
+        if (j == klen)
+            return 1;
+    }
+    return 0;
+}
+
+char *edit_kv_get(const char *text, const char *section, const char *key)
+{
+    size_t kl = strlen(key);
+    int in = !section;
+    char *value = NULL;
+
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        const char *p = line;
+        int h;
+        while (p < line + n && (*p == ' ' || *p == '\t'))
+            p++;
+        size_t pn = (size_t)(line + n - p);
+        if (kv_header(p, pn, section, &h)) {
+            in = h;
+        } else if (in && kv_key_len(p, pn) == kl && strncmp(p, key, kl) == 0) {
+            const char *v = strchr(p, '=') + 1;
+            while (v < line + n && (*v == ' ' || *v == '\t'))
+                v++;
+            size_t vn = (size_t)(line + n - v);
+            while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t' || v[vn - 1] == '\r'))
+                vn--;
+            if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {
+                v++;
+                vn -= 2;
+            }
+            free(value);
+            value = xstrndup(v, vn); /* the last one counts */
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return value; /* caller frees */
+}
+
+/* Output that remembers its last character, so lines get their newline. */
+struct kv_out {
+    struct sbuf b;
+    char last;
+};
+
+static void kv_put(struct kv_out *o, const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    fwrite(s, 1, n, o->b.fp);
+    o->last = s[n - 1];
+}
+
+static void kv_put_lines(struct kv_out *o, const char *s)
+{
+    if (!*s)
+        return;
+    if (o->last && o->last != '\n')
+        kv_put(o, "\n", 1);
+    kv_put(o, s, strlen(s));
+    if (o->last != '\n')
+        kv_put(o, "\n", 1);
+}
+
+char *edit_kv_replace(const char *text, const char *section, const char *const *drop, const char *set)
+{
+    struct kv_out o = { .last = 0 };
+    int in = !section, seen = !section, placed = 0;
+    const char *pending = NULL, *pending_end = NULL; /* blank and comment lines held back */
+
+    sb_init(&o.b);
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        size_t content = end ? n - 1 : n;
+        const char *p = line;
+        int h;
+        while (p < line + content && (*p == ' ' || *p == '\t'))
+            p++;
+        size_t pn = (size_t)(line + content - p);
+        if (kv_header(p, pn, section, &h)) {
+            if (in && !placed) {
+                kv_put_lines(&o, set);
+                placed = 1;
+            }
+            if (pending)
+                kv_put(&o, pending, (size_t)(pending_end - pending));
+            pending = NULL;
+            in = h;
+            seen |= h;
+            kv_put(&o, line, n);
+        } else {
+            size_t kl = kv_key_len(p, pn);
+            if (kl == 0 && in) {
+                /* Blank or comment: written later, so what goes at the end
+                 * of the section goes before its trailing blank lines. */
+                if (!pending)
+                    pending = line;
+                pending_end = line + n;
+            } else {
+                if (pending)
+                    kv_put(&o, pending, (size_t)(pending_end - pending));
+                pending = NULL;
+                if (in && kv_key_in(p, kl, drop)) {
+                    if (!placed)
+                        kv_put_lines(&o, set);
+                    placed = 1;
+                } else {
+                    if (o.last && o.last != '\n')
+                        kv_put(&o, "\n", 1);
+                    kv_put(&o, line, n);
+                }
+            }
+        }
+        line += n;
+    }
+    if (in && !placed) {
+        kv_put_lines(&o, set);
+        placed = 1;
+    }
+    if (pending) {
+        if (o.last && o.last != '\n')
+            kv_put(&o, "\n", 1);
+        kv_put(&o, pending, (size_t)(pending_end - pending));
+    }
+    if (!seen) {
+        if (o.last && o.last != '\n')
+            kv_put(&o, "\n", 1);
+        if (o.last)
+            kv_put(&o, "\n", 1);
+        fprintf(o.b.fp, "[%s]\n", section);
+        o.last = '\n';
+        kv_put_lines(&o, set);
+    }
+    return sb_finish(&o.b, text);
+}

@@ -21,6 +21,18 @@ char *edit_shadow(const char *text, const char *user, const char *hash);
 /* The value of KEY= in an os-release style file (quotes removed); caller frees. */
 char *edit_os_release_get(const char *text, const char *key);
 
+/* KEY=value files, plain (sysconfig, ifcfg: SECTION NULL) or INI with
+ * [sections] (NetworkManager keyfiles, systemd units; blanks around '='
+ * allowed). The value of KEY in SECTION, quotes removed; the last line
+ * setting it counts. NULL if none. Caller frees. */
+char *edit_kv_get(const char *text, const char *section, const char *key);
+/* In SECTION (NULL: the whole file), the lines setting a key named in DROP
+ * go ("KEY" exactly; "KEY#": KEY then digits, as DNS1, DNS2), and the lines
+ * SET ("KEY=value\n"..., may be "") are put where the first of them was,
+ * else at the end of the section (before its trailing blank and comment
+ * lines); a missing SECTION is appended with SET. */
+char *edit_kv_replace(const char *text, const char *section, const char *const *drop, const char *set);
+
 #endif
 
 /* What changes from the template to one clone. */
