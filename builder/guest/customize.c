@@ -11,6 +11,7 @@
 #include "guest/customize.h"
 #include "guest/layout.h"
 #include "pure/edit.h"
+#include "pure/netconf.h"
 #include "pure/util.h"
 
 const char *const ssh_key_types[SSH_KEY_TYPES] = { "rsa", "ecdsa", "ed25519" };
@@ -113,6 +114,12 @@ struct snapshot {
     int root_ssh_dir;
     char *authorized_keys; /* template's, or NULL */
     int selinux;
+    /* Static IPv4 (a clone's --ip): the files that configure the NIC, by
+     * format (NETCONF_NONE for the others, one per path), and its name. */
+    enum netconf_format *net_format;
+    size_t nnet;
+    char *net_ifname;      /* "": named by none of them (matched by MAC) */
+    unsigned net_flags;
 };
 
 static void snapshot_release(struct snapshot *s)
@@ -126,6 +133,8 @@ static void snapshot_release(struct snapshot *s)
     free(s->old_hostname);
     free(s->shadow);
     free(s->authorized_keys);
+    free(s->net_format);
+    free(s->net_ifname);
     memset(s, 0, sizeof *s);
 }
 
@@ -147,6 +156,46 @@ static void snapshot_add(guestfs_h *g, struct snapshot *s, const char *path)
     s->texts[s->nfiles] = text;
     s->nfiles++;
     s->paths[s->nfiles] = NULL;
+}
+
+/* Which of the template's files configure its NIC (the one the file
+ * pinning the MAC names, else the first one named), so a clone's static
+ * IPv4 address goes into each of them, in its format. Files configuring
+ * another interface are left alone. */
+static void find_net_files(struct snapshot *s, const struct guest_os *os, size_t pinned)
+{
+    char **names = calloc(s->nfiles + 1, sizeof *names);
+    const char *ifname = NULL;
+
+    s->net_format = calloc(s->nfiles + 1, sizeof *s->net_format);
+    if (!names || !s->net_format)
+        abort();
+    for (size_t i = 0; i < s->nfiles; i++) {
+        enum netconf_format f = netconf_format_of(s->paths[i]);
+        if (f != NETCONF_NONE && (names[i] = netconf_interface(f, s->paths[i], s->texts[i])))
+            s->net_format[i] = f;
+    }
+    if (pinned < s->nfiles && names[pinned] && *names[pinned])
+        ifname = names[pinned];
+    for (size_t i = 0; i < s->nfiles && !ifname; i++)
+        if (names[i] && *names[i])
+            ifname = names[i];
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (!names[i])
+            continue;
+        if (*names[i] && ifname && strcmp(names[i], ifname) != 0) {
+            debug("%s configures %s, not %s: no static address there", s->paths[i], names[i], ifname);
+            s->net_format[i] = NETCONF_NONE;
+            continue;
+        }
+        debug("a static address goes into %s (%s)", s->paths[i], netconf_format_name(s->net_format[i]));
+        s->nnet++;
+    }
+    s->net_ifname = strdup(ifname ? ifname : "");
+    s->net_flags = netconf_netplan_legacy(os->id, os->version) ? NETCONF_NETPLAN_LEGACY : 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(names[i]);
+    free(names);
 }
 
 static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct customize_opts *opts,
@@ -173,9 +222,13 @@ static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct c
             s->old_hostname = edit_os_release_get(s->texts[i], "HOSTNAME");
         }
     /* The pinned MAC: the first found, in mac_globs order. */
+    size_t pinned = s->nfiles;
     for (size_t i = 0; i < s->nfiles && !s->old_mac[0]; i++)
-        if (edit_find_pinned_mac(s->texts[i], s->old_mac) == 0)
+        if (edit_find_pinned_mac(s->texts[i], s->old_mac) == 0) {
             debug("template pins MAC %s in %s", s->old_mac, s->paths[i]);
+            pinned = i;
+        }
+    find_net_files(s, os, pinned);
     s->debian_like = os->id && (strcmp(os->id, "debian") == 0 || strcmp(os->id, "ubuntu") == 0);
     s->dbus_id_is_file =
         guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0;
@@ -352,10 +405,22 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
     if (first && take_snapshot(g, os, opts, snap) < 0)
         return -1;
 
+    if (job->ipv4 && snap->nnet == 0)
+        return error("the template has no network configuration for an Ethernet NIC that vmstamp can give a "
+                     "static address (ifcfg-*, a NetworkManager keyfile, netplan, a systemd-networkd .network "
+                     "file or /etc/network/interfaces): clone it without --ip, or add one to the template");
     struct clone_edit e = { snap->old_hostname, job->hostname, snap->old_mac, job->mac, snap->debian_like };
     for (size_t i = 0; i < snap->nfiles; i++) {
         CLEANUP_FREE char *text = edit_guest_file(snap->paths[i], snap->texts[i], &e);
-        if (text && write_guest(g, snap->paths[i], text, strlen(text)) < 0)
+        CLEANUP_FREE char *net = NULL;
+        if (job->ipv4 && snap->net_format[i] != NETCONF_NONE) {
+            net = netconf_write(snap->net_format[i], snap->paths[i], text ? text : snap->texts[i],
+                                *snap->net_ifname ? snap->net_ifname : NULL, job->mac, job->ipv4, snap->net_flags);
+            if (!net)
+                return -1;
+        }
+        const char *out = net ? net : text;
+        if (out && write_guest(g, snap->paths[i], out, strlen(out)) < 0)
             return -1;
     }
     if (random_machine_id(job->machine_id) < 0)

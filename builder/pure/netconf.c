@@ -17,23 +17,24 @@
 
 /* ---- addresses ---- */
 
-int netconf_parse_cidr(const char *s, uint32_t *address, int *prefix)
+int netconf_parse_cidr(const char *s, const char *what, uint32_t *address, int *prefix)
 {
     const char *slash = strchr(s, '/');
     CLEANUP_FREE char *addr = NULL;
     char *end;
     long p;
 
+    what = what ? what : "address";
     if (!slash)
-        return error("invalid address '%s': give ADDRESS/PREFIX, e.g. 192.168.10.5/24", s);
+        return error("invalid %s '%s': give ADDRESS/PREFIX, e.g. 192.168.10.5/24", what, s);
     addr = xstrndup(s, (size_t)(slash - s));
     if (ipv4_parse(addr, address) < 0) {
         error_clear();
-        return error("invalid address '%s': '%s' is not a dotted quad like 192.168.10.5", s, addr);
+        return error("invalid %s '%s': '%s' is not a dotted quad like 192.168.10.5", what, s, addr);
     }
     p = isdigit((unsigned char)slash[1]) ? strtol(slash + 1, &end, 10) : -1;
     if (p < 1 || p > 32 || *end || (slash[1] == '0' && slash[2]))
-        return error("invalid address '%s': the prefix length is 1 to 32, e.g. /24", s);
+        return error("invalid %s '%s': the prefix length is 1 to 32, e.g. /24", what, s);
     *prefix = (int)p;
     return 0;
 }

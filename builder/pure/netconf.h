@@ -28,8 +28,8 @@ enum netconf_format {
 };
 
 /* "A.B.C.D/PREFIX" (PREFIX 1-32) into *ADDRESS and *PREFIX: 0, or -1
- * recorded ("invalid address 'S': ..."). */
-int netconf_parse_cidr(const char *s, uint32_t *address, int *prefix);
+ * recorded ("invalid WHAT 'S': ..."; WHAT NULL: "address"). */
+int netconf_parse_cidr(const char *s, const char *what, uint32_t *address, int *prefix);
 /* Whether IP can be a host's configuration: a unicast host address of its
  * subnet, the gateway in that subnet and not the address itself, DNS
  * servers unicast. 0, or -1 recorded (one line naming what is wrong). */

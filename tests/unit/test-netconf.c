@@ -24,7 +24,7 @@ static struct static_ipv4 ip4(const char *cidr, const char *gw, const char *dns)
 {
     struct static_ipv4 ip = { 0 };
 
-    assert_int_equal(netconf_parse_cidr(cidr, &ip.address, &ip.prefix), 0);
+    assert_int_equal(netconf_parse_cidr(cidr, NULL, &ip.address, &ip.prefix), 0);
     if (gw)
         assert_int_equal(ipv4_parse(gw, &ip.gateway), 0);
     for (const char *p = dns; p && *p && ip.ndns < NETCONF_MAX_DNS;) {
@@ -309,7 +309,7 @@ static void test_parse_cidr(void **state)
         uint32_t a = 0;
         int p = 0;
         error_clear();
-        int r = netconf_parse_cidr(cases[i].s, &a, &p);
+        int r = netconf_parse_cidr(cases[i].s, NULL, &a, &p);
         if (!cases[i].err) {
             assert_int_equal(r, 0);
             continue;
@@ -319,9 +319,12 @@ static void test_parse_cidr(void **state)
     }
     uint32_t a;
     int p;
-    assert_int_equal(netconf_parse_cidr("192.168.10.5/24", &a, &p), 0);
+    assert_int_equal(netconf_parse_cidr("192.168.10.5/24", NULL, &a, &p), 0);
     assert_int_equal(a, 0xc0a80a05u);
     assert_int_equal(p, 24);
+    /* the caller names what it parses */
+    assert_int_equal(netconf_parse_cidr("10.0.0.1/40", "--ip", &a, &p), -1);
+    assert_string_equal(error_message(), "invalid --ip '10.0.0.1/40': the prefix length is 1 to 32, e.g. /24");
     error_clear();
 }
 
