@@ -13,6 +13,8 @@
 #include "commands/cmd.h"
 #include "pipeline/clone.h"
 #include "pipeline/run.h"
+#include "pure/fleetplan.h"
+#include "pure/netconf.h"
 #include "pure/util.h"
 
 struct clone_opts {
@@ -34,13 +36,38 @@ struct clone_opts {
     const char *known_hosts;
     const char *template_pool;
     int start, autostart;
+    /* --ip ADDRESS/PREFIX, --gateway, --dns: one clone's static IPv4 */
+    const char *static_ip;    /* the --ip argument; NULL: none */
+    const char *gateway;      /* the --gateway argument; NULL: none */
+    const char *dns;          /* the first --dns argument; NULL: none */
+    struct static_ipv4 ipv4;
+    char static_mac[18];      /* 52:54:<address>, unless --mac says otherwise */
 };
+
+/* --dns A[,B...] (repeatable): into O->ipv4.dns. */
+static int parse_dns(const char *arg, struct clone_opts *o)
+{
+    for (const char *p = arg;;) {
+        size_t n = strcspn(p, ",");
+        CLEANUP_FREE char *one = xstrndup(p, n);
+        if (o->ipv4.ndns == NETCONF_MAX_DNS)
+            return cmd_bad_usage("clone", "too many --dns servers: at most %d", NETCONF_MAX_DNS);
+        if (ipv4_parse(one, &o->ipv4.dns[o->ipv4.ndns]) < 0) {
+            error_clear();
+            return cmd_bad_usage("clone", "invalid --dns '%s': '%s' is not a dotted quad like 192.168.10.1", arg, one);
+        }
+        o->ipv4.ndns++;
+        if (!p[n])
+            return 0;
+        p += n + 1;
+    }
+}
 
 static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL };
+           O_TPOOL, O_GATEWAY, O_DNS };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -62,6 +89,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "start", no_argument, NULL, O_START },
         { "autostart", no_argument, NULL, O_AUTO },
         { "template-pool", required_argument, NULL, O_TPOOL },
+        { "gateway", required_argument, NULL, O_GATEWAY },
+        { "dns", required_argument, NULL, O_DNS },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[CLONE_MAX][18];
@@ -96,8 +125,26 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
             if (*end || o->vcpus == 0 || o->vcpus > 512)
                 return cmd_bad_usage("clone", "invalid --vcpus '%s': give 1 to 512", optarg);
             break;
-        case O_MAC:
         case O_IP:
+            if (strchr(optarg, '/')) {
+                /* A static address (which also gives the MAC, as --ip A.B.C.D does). */
+                if (o->static_ip)
+                    return cmd_bad_usage("clone", "--ip ADDRESS/PREFIX given twice: it is one clone's static address");
+                if (netconf_parse_cidr(optarg, "--ip", &o->ipv4.address, &o->ipv4.prefix) < 0) {
+                    int r = cmd_bad_usage("clone", "%s", error_message());
+                    error_clear();
+                    return r;
+                }
+                o->static_ip = optarg;
+                CLEANUP_FREE char *dotted = xstrndup(optarg, strcspn(optarg, "/"));
+                if (mac_from_ipv4(dotted, o->static_mac) < 0) {
+                    error_clear();
+                    return cmd_bad_usage("clone", "invalid --ip '%s'", optarg);
+                }
+                break;
+            }
+            /* fall through */
+        case O_MAC:
             if (o->nmacs >= CLONE_MAX)
                 return cmd_bad_usage("clone", "too many --mac/--ip options");
             if (c == O_MAC && parse_mac(optarg, mac_store[o->nmacs]) < 0)
@@ -128,6 +175,20 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         case O_START: o->start = 1; break;
         case O_AUTO: o->autostart = 1; break;
         case O_TPOOL: o->template_pool = optarg; break;
+        case O_GATEWAY:
+            if (o->gateway)
+                return cmd_bad_usage("clone", "--gateway given twice");
+            if (ipv4_parse(optarg, &o->ipv4.gateway) < 0) {
+                error_clear();
+                return cmd_bad_usage("clone", "invalid --gateway '%s': use a dotted quad like 192.168.10.1", optarg);
+            }
+            o->gateway = optarg;
+            break;
+        case O_DNS:
+            if (parse_dns(optarg, o))
+                return 2;
+            o->dns = o->dns ? o->dns : optarg;
+            break;
         default:
             return cmd_bad_usage("clone", "unknown option");
         }
@@ -136,6 +197,19 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         return cmd_bad_usage("clone", "--linked and --full conflict: choose one");
     if ((o->count > 0) != (o->pattern != NULL))
         return cmd_bad_usage("clone", "--count and --name-pattern go together");
+    if (!o->static_ip && (o->gateway || o->dns))
+        return cmd_bad_usage("clone", "%s needs --ip ADDRESS/PREFIX, the clone's static address (e.g. --ip 192.168.10.5/24)",
+                             o->gateway ? "--gateway" : "--dns");
+    if (o->static_ip) {
+        if (netconf_check(&o->ipv4) < 0) {
+            int r = cmd_bad_usage("clone", "%s", error_message());
+            error_clear();
+            return r;
+        }
+        /* Its MAC, unless --mac (or --ip A.B.C.D) gives one. */
+        if (o->nmacs == 0)
+            o->macs[o->nmacs++] = o->static_mac;
+    }
     return 0;
 }
 
@@ -188,6 +262,9 @@ int cmd_clone(int argc, char **argv)
     }
     if (o.hostname && n != 1)
         return cmd_bad_usage("clone", "--hostname is for one clone; use --domain for many");
+    if (o.static_ip && n != 1)
+        return cmd_bad_usage("clone", "--ip %s is one clone's static address, and this run makes %zu: give one NAME (or --count 1)",
+                             o.static_ip, n);
     if (o.nmacs > n)
         return cmd_bad_usage("clone", "%zu --mac/--ip given for %zu clone(s)", o.nmacs, n);
     specs = xcalloc(n, sizeof *specs);
@@ -198,7 +275,8 @@ int cmd_clone(int argc, char **argv)
             goto out;
         }
         strv_append(&names, name);
-        specs[i] = (struct clone_spec){ .name = name, .hostname = o.hostname, .mac = i < o.nmacs ? o.macs[i] : NULL };
+        specs[i] = (struct clone_spec){ .name = name, .hostname = o.hostname, .mac = i < o.nmacs ? o.macs[i] : NULL,
+                                        .ipv4 = o.static_ip ? &o.ipv4 : NULL };
     }
     struct clone_request req = {
         .template = template_arg, .template_pool = o.template_pool, .clones = specs, .n = n,
