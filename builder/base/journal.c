@@ -23,7 +23,17 @@ struct journal {
     struct journal_record rec; /* what was written, for rollback */
 };
 
-static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool" };
+static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool", "volume", "nethost" };
+
+/* The string fields of a step and their keys in the file. */
+#define STEP_STRINGS(X) X(path) X(uri) X(name) X(pool) X(network) X(mac) X(ip) X(hostname)
+
+static void step_strings_release(struct journal_step *s)
+{
+#define FREE_FIELD(f) free(s->f);
+    STEP_STRINGS(FREE_FIELD)
+#undef FREE_FIELD
+}
 
 /* Append one JSON line and make it durable. */
 static int append(struct journal *j, struct json_object *o)
@@ -92,12 +102,11 @@ static int add_step(struct journal *j, const struct journal_step *s)
     struct json_object *o = json_object_new_object();
 
     json_object_object_add(o, "step", json_object_new_string(kind_names[s->kind]));
-    if (s->path)
-        json_object_object_add(o, "path", json_object_new_string(s->path));
-    if (s->uri)
-        json_object_object_add(o, "uri", json_object_new_string(s->uri));
-    if (s->name)
-        json_object_object_add(o, "name", json_object_new_string(s->name));
+#define ADD_FIELD(f) \
+    if (s->f)         \
+        json_object_object_add(o, #f, json_object_new_string(s->f));
+    STEP_STRINGS(ADD_FIELD)
+#undef ADD_FIELD
     if (s->kind == STEP_PROCESS) {
         json_object_object_add(o, "pid", json_object_new_int64(s->pid));
         json_object_object_add(o, "start", json_object_new_uint64(s->start));
@@ -106,10 +115,10 @@ static int add_step(struct journal *j, const struct journal_step *s)
         return -1;
     struct journal_record *r = &j->rec;
     r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof *r->steps);
-    r->steps[r->nsteps] = (struct journal_step){
-        .kind = s->kind, .path = xstrdup_or_null(s->path), .uri = xstrdup_or_null(s->uri),
-        .name = xstrdup_or_null(s->name), .pid = s->pid, .start = s->start,
-    };
+    r->steps[r->nsteps] = (struct journal_step){ .kind = s->kind, .pid = s->pid, .start = s->start };
+#define COPY_FIELD(f) r->steps[r->nsteps].f = xstrdup_or_null(s->f);
+    STEP_STRINGS(COPY_FIELD)
+#undef COPY_FIELD
     return (int)r->nsteps++;
 }
 
@@ -141,6 +150,20 @@ int journal_pool(struct journal *j, const char *uri, const char *name)
             return (int)i;
     }
     return add_step(j, &(struct journal_step){ .kind = STEP_POOL, .uri = (char *)uri, .name = (char *)name });
+}
+
+int journal_volume(struct journal *j, const char *uri, const char *pool, const char *name)
+{
+    return add_step(j, &(struct journal_step){
+                           .kind = STEP_VOLUME, .uri = (char *)uri, .pool = (char *)pool, .name = (char *)name });
+}
+
+int journal_nethost(struct journal *j, const char *uri, const char *network, const char *mac, const char *ip,
+                    const char *name, const char *hostname)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_NETHOST, .uri = (char *)uri,
+                                               .network = (char *)network, .mac = (char *)mac, .ip = (char *)ip,
+                                               .name = (char *)name, .hostname = (char *)hostname });
 }
 
 int journal_drop(struct journal *j, int step)
@@ -187,11 +210,8 @@ void journal_free(struct journal *j)
 
 void journal_record_release(struct journal_record *rec)
 {
-    for (size_t i = 0; i < rec->nsteps; i++) {
-        free(rec->steps[i].path);
-        free(rec->steps[i].uri);
-        free(rec->steps[i].name);
-    }
+    for (size_t i = 0; i < rec->nsteps; i++)
+        step_strings_release(&rec->steps[i]);
     free(rec->steps);
     free(rec->command);
     free(rec->time);
@@ -204,6 +224,17 @@ static const char *get_str(struct json_object *o, const char *k)
 
     return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
                ? json_object_get_string(v) : NULL;
+}
+
+/* A step without what undoing it needs (a hand-edited or foreign file).
+ * The older kinds are read as they always were. */
+static int missing_keys(const struct journal_step *s)
+{
+    switch (s->kind) {
+    case STEP_VOLUME: return !s->uri || !s->pool || !s->name;
+    case STEP_NETHOST: return !s->uri || !s->network || !s->mac || !s->ip;
+    default: return 0;
+    }
 }
 
 int journal_read(const char *path, struct journal_record *rec)
@@ -246,12 +277,20 @@ int journal_read(const char *path, struct journal_record *rec)
                 return error("journal '%s' line %d: unknown step", path, line);
             }
             rec->steps = xrealloc(rec->steps, (rec->nsteps + 1) * sizeof *rec->steps);
-            rec->steps[rec->nsteps++] = (struct journal_step){
-                .kind = (enum step_kind)kk, .path = xstrdup_or_null(get_str(o, "path")),
-                .uri = xstrdup_or_null(get_str(o, "uri")), .name = xstrdup_or_null(get_str(o, "name")),
+            struct journal_step *s = &rec->steps[rec->nsteps++];
+            *s = (struct journal_step){
+                .kind = (enum step_kind)kk,
                 .pid = json_object_object_get_ex(o, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0,
                 .start = json_object_object_get_ex(o, "start", &v) ? json_object_get_uint64(v) : 0,
             };
+#define READ_FIELD(f) s->f = xstrdup_or_null(get_str(o, #f));
+            STEP_STRINGS(READ_FIELD)
+#undef READ_FIELD
+            if (missing_keys(s)) {
+                json_object_put(o);
+                journal_record_release(rec);
+                return error("journal '%s' line %d: %s step without its keys", path, line, kind_names[kk]);
+            }
         }
         json_object_put(o);
     }
@@ -265,7 +304,8 @@ int journal_replay(const struct journal_record *rec, const struct journal_undo_o
     int ret = 0;
 
     /* Processes first (a dead run's appliance holds its disks), then the
-     * rest newest first, pools last (they list what is left). */
+     * rest newest first, volumes after that (a domain may use one: it goes
+     * first), pools last (they list what is left). */
     for (size_t i = rec->nsteps; i-- > 0;) {
         const struct journal_step *s = &rec->steps[i];
         if (!s->dropped && s->kind == STEP_PROCESS && ops->process(ctx, s->pid, s->start) < 0)
@@ -280,9 +320,17 @@ int journal_replay(const struct journal_record *rec, const struct journal_undo_o
         case STEP_FILE: r = ops->file(ctx, s->path); break;
         case STEP_TREE: r = ops->tree(ctx, s->path); break;
         case STEP_DOMAIN: r = ops->domain(ctx, s->uri, s->name); break;
+        case STEP_NETHOST:
+            r = ops->nethost(ctx, s->uri, s->network, s->mac, s->ip, s->name, s->hostname);
+            break;
         default: break;
         }
         if (r < 0)
+            ret = -1;
+    }
+    for (size_t i = rec->nsteps; i-- > 0;) {
+        const struct journal_step *s = &rec->steps[i];
+        if (!s->dropped && s->kind == STEP_VOLUME && ops->volume(ctx, s->uri, s->pool, s->name) < 0)
             ret = -1;
     }
     for (size_t i = 0; i < rec->nsteps; i++) {

@@ -9,7 +9,9 @@
  * command that changes anything (pipeline/recover.c).
  *
  * The file is JSON lines: a header {"pid","start","command","time"}, then
- * one object per step; a torn last line (a crash mid-write) is ignored. */
+ * one object per step; a torn last line (a crash mid-write) is ignored.
+ * Steps carry only the keys their kind uses, so journals written before a
+ * kind or a key existed read as they did. */
 #ifndef VMSTAMP_JOURNAL_H
 #define VMSTAMP_JOURNAL_H
 
@@ -24,15 +26,22 @@ enum step_kind {
     STEP_DOMAIN,  /* uri + name: destroy if running, undefine if persistent */
     STEP_PROCESS, /* pid + start: SIGKILL if still that process */
     STEP_POOL,    /* uri + name: refresh the pool (done after the files) */
+    STEP_VOLUME,  /* uri + pool + name: delete the volume on that host (after the domains) */
+    STEP_NETHOST, /* uri + network + mac + ip + name + hostname: remove the DHCP and DNS host entries */
     STEP_KINDS
 };
 
 struct journal_step {
     enum step_kind kind;
-    char *path;  /* FILE, TREE */
-    char *uri;   /* DOMAIN, POOL */
-    char *name;  /* DOMAIN, POOL */
-    pid_t pid;   /* PROCESS */
+    char *path;     /* FILE, TREE */
+    char *uri;      /* DOMAIN, POOL, VOLUME, NETHOST */
+    char *name;     /* DOMAIN, POOL, VOLUME (the volume's), NETHOST (the DHCP entry's; may be NULL) */
+    char *pool;     /* VOLUME */
+    char *network;  /* NETHOST */
+    char *mac;      /* NETHOST */
+    char *ip;       /* NETHOST (dotted quad) */
+    char *hostname; /* NETHOST (the DNS entry's; NULL: none) */
+    pid_t pid;      /* PROCESS */
     unsigned long long start;
     int dropped; /* the step did not happen after all */
 };
@@ -55,6 +64,9 @@ struct journal_undo_ops {
     int (*domain)(void *ctx, const char *uri, const char *name);
     int (*process)(void *ctx, pid_t pid, unsigned long long start);
     int (*pool)(void *ctx, const char *uri, const char *name);
+    int (*volume)(void *ctx, const char *uri, const char *pool, const char *name);
+    int (*nethost)(void *ctx, const char *uri, const char *network, const char *mac, const char *ip,
+                   const char *name, const char *hostname);
 };
 
 struct journal;
@@ -69,6 +81,15 @@ int journal_tree(struct journal *j, const char *path);
 int journal_domain(struct journal *j, const char *uri, const char *name);
 int journal_process(struct journal *j, pid_t pid);
 int journal_pool(struct journal *j, const char *uri, const char *name);
+/* A libvirt volume about to be made (volume_upload: drop the step if it
+ * returns VOLUME_EXISTED). */
+int journal_volume(struct journal *j, const char *uri, const char *pool, const char *name);
+/* An address about to be reserved in a libvirt network (virtnet_reserve):
+ * DHCP host MAC/IP/NAME (NAME may be NULL) and DNS host IP -> HOSTNAME
+ * (HOSTNAME NULL: none). Undone by MAC+IP and IP+HOSTNAME; drop the step
+ * when virtnet_reserve_added says nothing was added (it was there before). */
+int journal_nethost(struct journal *j, const char *uri, const char *network, const char *mac, const char *ip,
+                    const char *name, const char *hostname);
 /* The step did not happen (e.g. an exclusive create found the file there):
  * rollback and recovery leave its target alone. */
 int journal_drop(struct journal *j, int step);
@@ -84,8 +105,9 @@ const char *journal_path(const struct journal *j);
 /* Reading journals (recovery, doctor, tests). */
 int journal_read(const char *path, struct journal_record *rec);
 void journal_record_release(struct journal_record *rec);
-/* Undo REC's steps newest first (pools after everything else); calls
- * REPORT (may be NULL) once per thing removed. Returns -1 if any failed. */
+/* Undo REC's steps: processes first, then newest first (files, trees,
+ * domains, network hosts), then volumes (a domain may use one), pools last.
+ * Returns -1 if any failed. */
 int journal_replay(const struct journal_record *rec, const struct journal_undo_ops *ops, void *ctx);
 
 #endif

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "adapters/virt.h"
+#include "adapters/virtnet.h"
+#include "adapters/volume.h"
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -22,13 +24,17 @@
 #include "base/fileio.h"
 #include "base/proc.h"
 #include "pipeline/run.h"
+#include "pure/fleetplan.h"
 
-/* Connections the undo steps use, one per URI. */
+/* Connections the undo steps use, one per URI (a fleet's hosts: any
+ * number). A host that could not be reached is remembered with its error,
+ * so its other steps fail at once instead of each waiting to connect. */
 struct undo_ctx {
-    struct {
+    struct undo_conn {
         char *uri;
-        virConnectPtr conn;
-    } conns[8];
+        virConnectPtr conn; /* NULL: unreachable, see error */
+        char *error;
+    } *conns;
     size_t nconns;
     const char *who; /* "run 1234 (clone a b)" when recovering; NULL: silent rollback */
     int removed;
@@ -43,25 +49,36 @@ static void removed(struct undo_ctx *u, const char *what, const char *name)
 
 static virConnectPtr undo_conn(struct undo_ctx *u, const char *uri)
 {
-    for (size_t i = 0; i < u->nconns; i++)
-        if (strcmp(u->conns[i].uri, uri) == 0)
-            return u->conns[i].conn;
-    if (u->nconns == sizeof u->conns / sizeof u->conns[0])
-        return NULL;
-    virConnectPtr c = virt_connect(uri);
-    if (!c)
-        return NULL;
-    u->conns[u->nconns].uri = xstrdup(uri);
-    u->conns[u->nconns++].conn = c;
-    return c;
+    struct undo_conn *c;
+
+    for (size_t i = 0; i < u->nconns; i++) {
+        c = &u->conns[i];
+        if (strcmp(c->uri, uri) == 0) {
+            if (!c->conn)
+                error("%s", c->error);
+            return c->conn;
+        }
+    }
+    u->conns = xreallocarray(u->conns, u->nconns + 1, sizeof *u->conns);
+    c = &u->conns[u->nconns++];
+    c->uri = xstrdup(uri);
+    c->error = NULL;
+    c->conn = virt_connect(uri); /* records "cannot connect to libvirt at 'URI': ..." */
+    if (!c->conn) /* (as virt_connect words it: an earlier error may hold the recorded slot) */
+        c->error = xasprintf("cannot connect to libvirt at '%s': %s", uri, virt_error());
+    return c->conn;
 }
 
 static void undo_ctx_release(struct undo_ctx *u)
 {
     for (size_t i = 0; i < u->nconns; i++) {
         free(u->conns[i].uri);
-        virConnectClose(u->conns[i].conn);
+        free(u->conns[i].error);
+        if (u->conns[i].conn)
+            virConnectClose(u->conns[i].conn);
     }
+    free(u->conns);
+    u->conns = NULL;
     u->nconns = 0;
 }
 
@@ -152,8 +169,51 @@ static int undo_pool(void *ctx, const char *uri, const char *name)
     return 0;
 }
 
+/* A host that cannot be reached fails the undo with virt_connect's one line
+ * naming the URI: the journal is kept for the next run, as for domains. */
+static int undo_volume(void *ctx, const char *uri, const char *pool, const char *name)
+{
+    struct undo_ctx *u = ctx;
+    virConnectPtr conn = undo_conn(u, uri);
+    CLEANUP_FREE char *what = NULL;
+    int r;
+
+    if (!conn)
+        return -1;
+    r = volume_delete(conn, pool, name);
+    if (r > 0) {
+        what = xasprintf("%s/%s on %s", pool, name, uri);
+        removed(u, "volume", what);
+    }
+    return r;
+}
+
+static int undo_nethost(void *ctx, const char *uri, const char *network, const char *mac, const char *ip,
+                        const char *name, const char *hostname)
+{
+    struct undo_ctx *u = ctx;
+    virConnectPtr conn;
+    CLEANUP_FREE char *what = NULL;
+    uint32_t addr;
+    int r;
+
+    if (ipv4_parse(ip, &addr) < 0)
+        return -1;
+    conn = undo_conn(u, uri);
+    if (!conn)
+        return -1;
+    r = virtnet_unreserve(conn, network, mac, addr, name, hostname);
+    if (r > 0) {
+        what = xasprintf("of %s for %s%s%s%s%s%s in network %s on %s", ip, mac, name ? " " : "", name ? name : "",
+                         hostname ? " (DNS " : "", hostname ? hostname : "", hostname ? ")" : "", network, uri);
+        removed(u, "reservation", what);
+    }
+    return r;
+}
+
 const struct journal_undo_ops run_undo_ops = {
     .file = undo_file, .tree = undo_tree, .domain = undo_domain, .process = undo_process, .pool = undo_pool,
+    .volume = undo_volume, .nethost = undo_nethost,
 };
 
 /* The run id "<pid>-<start>" at the start of NAME (after PREFIX); 1 if that

@@ -1,5 +1,6 @@
 /* Unit tests: the undo journal (write, read back, drop, replay of each
- * step kind against a fake, rollback, torn last line) and the claims. */
+ * step kind against a fake, rollback, torn last line, libvirt volumes and
+ * network reservations, journals from before those) and the claims. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@ static char dir[] = "/tmp/vmstamp-test-journal.XXXXXX";
 struct fake {
     char log[4096];
     int fail_file; /* make undo of a file fail */
+    int fail_nethost; /* ... of a network reservation (a host that cannot be reached) */
 };
 
 static void logf_(struct fake *f, const char *fmt, const char *a, const char *b)
@@ -65,8 +67,26 @@ static int fake_pool(void *ctx, const char *uri, const char *name)
     return 0;
 }
 
+static int fake_volume(void *ctx, const char *uri, const char *pool, const char *name)
+{
+    char what[200];
+    snprintf(what, sizeof what, "%s/%s", pool, name);
+    logf_(ctx, "volume %s %s\n", uri, what);
+    return 1;
+}
+static int fake_nethost(void *ctx, const char *uri, const char *network, const char *mac, const char *ip,
+                        const char *name, const char *hostname)
+{
+    struct fake *f = ctx;
+    char what[200];
+    snprintf(what, sizeof what, "%s %s %s %s %s", network, mac, ip, name ? name : "-", hostname ? hostname : "-");
+    logf_(f, "nethost %s %s\n", uri, what);
+    return f->fail_nethost ? error("cannot connect to libvirt at '%s': unreachable", uri) : 1;
+}
+
 static const struct journal_undo_ops fake_ops = {
     .file = fake_file, .tree = fake_tree, .domain = fake_domain, .process = fake_process, .pool = fake_pool,
+    .volume = fake_volume, .nethost = fake_nethost,
 };
 
 static int setup(void **state)
@@ -191,6 +211,120 @@ static void test_torn_line(void **state)
     error_clear();
 }
 
+/* Volumes and network reservations on other hosts: written with their
+ * keys, read back, replayed with the volumes after the domains (a domain
+ * may use one), a dropped volume (it was there before: not ours) left
+ * alone; an undo that fails keeps the journal. */
+static void test_volume_nethost(void **state)
+{
+    const char *h2 = "qemu+ssh://root@kvm2/system";
+    struct journal *j = journal_begin(dir, "fleet up lab.yaml");
+    struct journal_record rec;
+    struct fake f = { 0 };
+    char path[4096];
+    (void)state;
+
+    assert_non_null(j);
+    snprintf(path, sizeof path, "%s", journal_path(j));
+    assert_int_equal(journal_pool(j, h2, "default"), 0);
+    assert_int_equal(journal_volume(j, h2, "default", "rocky9.qcow2"), 1);
+    assert_int_equal(journal_nethost(j, h2, "default", "52:54:c0:a8:7a:0a", "192.168.122.10", "web-1",
+                                     "web-1.lab.example.com"),
+                     2);
+    assert_int_equal(journal_volume(j, h2, "default", "old.qcow2"), 3);
+    assert_int_equal(journal_drop(j, 3), 0); /* volume_upload said VOLUME_EXISTED */
+    assert_int_equal(journal_file(j, "/pool/web-1.qcow2"), 4);
+    assert_int_equal(journal_domain(j, h2, "web-1"), 5);
+    assert_int_equal(journal_nethost(j, "qemu:///system", "lab", "52:54:0a:00:00:05", "10.0.0.5", NULL, NULL), 6);
+
+    /* On disk: the keys each kind uses, nothing else. */
+    char *text = read_file(path, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "{\"step\":\"volume\",\"uri\":\"qemu+ssh:\\/\\/root@kvm2\\/system\","
+                                 "\"name\":\"rocky9.qcow2\",\"pool\":\"default\"}\n"));
+    assert_non_null(strstr(text, "{\"step\":\"nethost\",\"uri\":\"qemu+ssh:\\/\\/root@kvm2\\/system\","
+                                 "\"name\":\"web-1\",\"network\":\"default\",\"mac\":\"52:54:c0:a8:7a:0a\","
+                                 "\"ip\":\"192.168.122.10\",\"hostname\":\"web-1.lab.example.com\"}\n"));
+    assert_non_null(strstr(text, "{\"step\":\"nethost\",\"uri\":\"qemu:\\/\\/\\/system\",\"network\":\"lab\","
+                                 "\"mac\":\"52:54:0a:00:00:05\",\"ip\":\"10.0.0.5\"}\n"));
+    free(text);
+
+    assert_int_equal(journal_read(path, &rec), 0);
+    assert_int_equal(rec.nsteps, 7);
+    assert_int_equal(rec.steps[1].kind, STEP_VOLUME);
+    assert_string_equal(rec.steps[1].pool, "default");
+    assert_string_equal(rec.steps[1].name, "rocky9.qcow2");
+    assert_null(rec.steps[1].network);
+    assert_int_equal(rec.steps[2].kind, STEP_NETHOST);
+    assert_string_equal(rec.steps[2].network, "default");
+    assert_string_equal(rec.steps[2].mac, "52:54:c0:a8:7a:0a");
+    assert_string_equal(rec.steps[2].ip, "192.168.122.10");
+    assert_string_equal(rec.steps[2].name, "web-1");
+    assert_string_equal(rec.steps[2].hostname, "web-1.lab.example.com");
+    assert_null(rec.steps[2].pool);
+    assert_int_equal(rec.steps[3].dropped, 1);
+    assert_null(rec.steps[6].name);
+    assert_null(rec.steps[6].hostname);
+    assert_int_equal(journal_replay(&rec, &fake_ops, &f), 0);
+    assert_string_equal(f.log, "nethost qemu:///system lab 52:54:0a:00:00:05 10.0.0.5 - -\n"
+                               "domain qemu+ssh://root@kvm2/system web-1\n"
+                               "file /pool/web-1.qcow2\n"
+                               "nethost qemu+ssh://root@kvm2/system default 52:54:c0:a8:7a:0a 192.168.122.10 web-1 "
+                               "web-1.lab.example.com\n"
+                               "volume qemu+ssh://root@kvm2/system default/rocky9.qcow2\n"
+                               "pool qemu+ssh://root@kvm2/system default\n");
+    journal_record_release(&rec);
+
+    /* A host that cannot be reached: the rollback fails, the rest is still
+     * undone, and the journal stays for the next run. */
+    f = (struct fake){ .fail_nethost = 1 };
+    assert_int_equal(journal_rollback(j, &fake_ops, &f), -1);
+    assert_non_null(strstr(error_message(), "cannot connect to libvirt at 'qemu:///system'"));
+    error_clear();
+    assert_non_null(strstr(f.log, "volume qemu+ssh://root@kvm2/system default/rocky9.qcow2\n"));
+    assert_int_equal(access(path, F_OK), 0);
+    f = (struct fake){ 0 };
+    assert_int_equal(journal_rollback(j, &fake_ops, &f), 0);
+    assert_int_not_equal(access(path, F_OK), 0);
+    journal_free(j);
+}
+
+/* A journal written before volumes and reservations existed reads as it
+ * did; a volume or nethost step without its keys is refused. */
+static void test_old_journal(void **state)
+{
+    char path[4096];
+    struct journal_record rec;
+    struct fake f = { 0 };
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/old.json", dir);
+    const char *old = "{\"pid\":1,\"start\":2,\"command\":\"clone a\",\"time\":\"t\"}\n"
+                      "{\"step\":\"pool\",\"uri\":\"qemu:\\/\\/\\/system\",\"name\":\"default\"}\n"
+                      "{\"step\":\"file\",\"path\":\"\\/pool\\/a.qcow2\"}\n"
+                      "{\"step\":\"process\",\"pid\":77,\"start\":5}\n"
+                      "{\"step\":\"domain\",\"uri\":\"qemu:\\/\\/\\/system\",\"name\":\"a\"}\n"
+                      "{\"drop\":1}\n";
+    assert_int_equal(write_file_atomic(path, old, strlen(old), 0600), 0);
+    assert_int_equal(journal_read(path, &rec), 0);
+    assert_int_equal(rec.nsteps, 4);
+    assert_null(rec.steps[0].pool);
+    assert_null(rec.steps[3].mac);
+    assert_int_equal(journal_replay(&rec, &fake_ops, &f), 0);
+    assert_string_equal(f.log, "process 77\n"
+                               "domain qemu:///system a\n"
+                               "pool qemu:///system default\n");
+    journal_record_release(&rec);
+
+    const char *bad = "{\"pid\":1,\"start\":2,\"command\":\"fleet\",\"time\":\"t\"}\n"
+                      "{\"step\":\"nethost\",\"uri\":\"qemu:\\/\\/\\/system\",\"network\":\"default\"}\n";
+    assert_int_equal(write_file_atomic(path, bad, strlen(bad), 0600), 0);
+    assert_int_equal(journal_read(path, &rec), -1);
+    assert_non_null(strstr(error_message(), "line 2: nethost step without its keys"));
+    error_clear();
+    unlink(path);
+}
+
 static void test_proc(void **state)
 {
     (void)state;
@@ -261,6 +395,8 @@ int main(void)
         cmocka_unit_test(test_write_read_replay),
         cmocka_unit_test(test_commit_and_rollback),
         cmocka_unit_test(test_torn_line),
+        cmocka_unit_test(test_volume_nethost),
+        cmocka_unit_test(test_old_journal),
         cmocka_unit_test(test_proc),
         cmocka_unit_test(test_claims),
     };
