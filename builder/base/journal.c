@@ -21,6 +21,7 @@ struct journal {
     char *path;
     int fd;
     struct journal_record rec; /* what was written, for rollback */
+    unsigned char *pending;    /* steps whose undo failed: kept at commit */
 };
 
 static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool", "volume", "nethost" };
@@ -187,7 +188,51 @@ static int remove_journal(struct journal *j)
 
 int journal_commit(struct journal *j)
 {
-    return remove_journal(j);
+    int kept = 0;
+
+    for (size_t i = 0; j->pending && i < j->rec.nsteps; i++)
+        kept |= j->pending[i] && !j->rec.steps[i].dropped;
+    if (!kept)
+        return remove_journal(j);
+    /* Steps undone in part failed (a host that could not be reached): the
+     * rest is dropped, they stay for the next run's recovery. */
+    for (size_t i = 0; i < j->rec.nsteps; i++)
+        if (!j->pending[i] && !j->rec.steps[i].dropped && journal_drop(j, (int)i) < 0)
+            return -1;
+    return 0;
+}
+
+int journal_undo_uri(struct journal *j, const char *uri, const struct journal_undo_ops *ops, void *ctx)
+{
+    struct journal_record view = j->rec;
+    size_t n = 0;
+    int r;
+
+    view.steps = xcalloc(j->rec.nsteps + 1, sizeof *view.steps);
+    for (size_t i = 0; i < j->rec.nsteps; i++) {
+        const struct journal_step *s = &j->rec.steps[i];
+        if (!s->dropped && s->uri && strcmp(s->uri, uri) == 0)
+            view.steps[n++] = *s;
+    }
+    view.nsteps = n;
+    r = journal_replay(&view, ops, ctx);
+    free(view.steps);
+    if (!j->pending)
+        j->pending = xcalloc(j->rec.nsteps + 1, 1);
+    else
+        j->pending = xrealloc(j->pending, j->rec.nsteps + 1);
+    for (size_t i = 0; i < j->rec.nsteps; i++) {
+        struct journal_step *s = &j->rec.steps[i];
+        if (s->dropped || !s->uri || strcmp(s->uri, uri) != 0)
+            continue;
+        if (r == 0) {
+            if (journal_drop(j, (int)i) < 0)
+                return -1;
+        } else {
+            j->pending[i] = 1;
+        }
+    }
+    return r;
 }
 
 int journal_rollback(struct journal *j, const struct journal_undo_ops *ops, void *ctx)
@@ -204,6 +249,7 @@ void journal_free(struct journal *j)
     if (j->fd >= 0)
         close(j->fd);
     free(j->path);
+    free(j->pending);
     journal_record_release(&j->rec);
     free(j);
 }

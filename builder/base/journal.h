@@ -93,8 +93,14 @@ int journal_nethost(struct journal *j, const char *uri, const char *network, con
 /* The step did not happen (e.g. an exclusive create found the file there):
  * rollback and recovery leave its target alone. */
 int journal_drop(struct journal *j, int step);
-/* Success: what was made stays; the journal file is removed. */
+/* Success: what was made stays; the journal file is removed, unless a
+ * journal_undo_uri failed: then only those steps stay in it, for the
+ * recovery of the next run once this one has ended. */
 int journal_commit(struct journal *j);
+/* Undo now the steps made on the libvirt host URI (a host that failed while
+ * the others went on); undone steps are dropped, steps whose undo failed
+ * are kept by journal_commit. -1 if any failed (recorded). */
+int journal_undo_uri(struct journal *j, const char *uri, const struct journal_undo_ops *ops, void *ctx);
 /* Failure: undo every step, newest first, with OPS; then remove the file.
  * Returns -1 if an undo failed (the journal is then kept for recovery). */
 int journal_rollback(struct journal *j, const struct journal_undo_ops *ops, void *ctx);

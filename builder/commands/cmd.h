@@ -44,5 +44,6 @@ int cmd_build(int argc, char **argv);
 int cmd_kickstart(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 #endif

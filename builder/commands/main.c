@@ -110,6 +110,20 @@ const struct cmd commands[] = {
       "  --inactivity-timeout S give up after S seconds without disk, CD-ROM or network I/O or console output\n"
       "                         (default 300)\n"
       "  --keep-failed          keep the disk of a failed install\n" },
+    { "fleet", cmd_fleet, CMD_NEEDS_ROOT, "make and keep a lab fleet from a plan file, across libvirt hosts",
+      "SUBCOMMAND [OPTIONS] PLAN.yaml\n"
+      "  apply PLAN             make the clones that are missing, keep the others, report drift (idempotent)\n"
+      "    --dry-run            print what would be done: create N, keep M, drift K, remove P\n"
+      "    --prune              remove clones the fleet owns that the plan no longer names\n"
+      "    --reconcile          set drifted memory and vCPUs to the plan's (next boot)\n"
+      "    --start              start every clone afterwards\n"
+      "    --wait               start them and wait for each one's address\n"
+      "    --wait-lock          wait for another run on the same fleet instead of failing\n"
+      "  status PLAN [--json]   one row per clone: host, state, MAC, planned IP, IP seen, drift\n"
+      "  start|stop PLAN        start, or shut down (destroyed after --timeout, default 60 s)\n"
+      "  wait PLAN              start and wait until each clone has its address (--timeout, default 600 s)\n"
+      "  destroy PLAN           remove what the fleet owns: domains, disks, DHCP/DNS entries, known_hosts lines\n"
+      "Plan format: see README.md (fleet, template, hosts, placement, defaults, groups).\n" },
     { "gc", cmd_gc, CMD_NEEDS_ROOT, "undo what interrupted vmstamp runs left behind (every changing command does it first)",
       "\n"
       "Replays the journals of vmstamp runs that are no longer alive (killed, crashed, power lost):\n"

@@ -24,6 +24,7 @@
 #include "adapters/qemuimg.h"
 #include "adapters/store.h"
 #include "adapters/virt.h"
+#include "adapters/volume.h"
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -44,6 +45,7 @@ struct planned {
     char *tmp_disk;    /* while being made */
     char *console_log;
     char *keys_dir;
+    char *volume;      /* NAME.qcow2 */
 };
 
 struct clone_plan {
@@ -77,6 +79,7 @@ void clone_plan_free(struct clone_plan *p)
         free(p->c[i].tmp_disk);
         free(p->c[i].console_log);
         free(p->c[i].keys_dir);
+        free(p->c[i].volume);
     }
     free(p->c);
     free(p->uri);
@@ -233,11 +236,24 @@ static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run 
     if (exists)
         return error("domain '%s' already exists: pick another name or remove it (vmstamp rm %s)", c->name,
                      c->name);
-    if (run_claim_path(run, "volume", c->disk) < 0)
-        return -1;
-    if (access(c->disk, F_OK) == 0)
-        return error("volume '%s.qcow2' already exists in pool '%s': remove it or pick another name", c->name,
-                     p->pool);
+    if (p->req.stage_dir) {
+        /* Another host's pool: claimed under its URI, looked up there. */
+        CLEANUP_FREE char *what = xasprintf("%s:%s", p->uri, c->disk);
+        if (run_claim_path(run, "volume", what) < 0)
+            return -1;
+        int there = volume_exists(p->conn, p->pool, c->volume, NULL);
+        if (there < 0)
+            return -1;
+        if (there)
+            return error("volume '%s' already exists in pool '%s' on %s: remove it or pick another name",
+                         c->volume, p->pool, p->uri);
+    } else {
+        if (run_claim_path(run, "volume", c->disk) < 0)
+            return -1;
+        if (access(c->disk, F_OK) == 0)
+            return error("volume '%s.qcow2' already exists in pool '%s': remove it or pick another name",
+                         c->name, p->pool);
+    }
     if (c->mac[0]) {
         if (run_claim_mac(run, p->conn, c->mac) < 0)
             return -1;
@@ -281,6 +297,10 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         p->req.vcpus = 1;
     if (req->n == 0) {
         error("no clones to make");
+        goto fail;
+    }
+    if (req->stage_dir && !req->full && !req->host_template) {
+        error("linked clones for %s need the template's path on that host", p->uri);
         goto fail;
     }
     if (req->n > CLONE_MAX) {
@@ -329,8 +349,12 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         goto fail;
     for (size_t i = 0; i < p->n; i++) {
         struct planned *c = &p->c[i];
-        c->disk = xasprintf("%s/%s.qcow2", pool_dir, c->name);
-        c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
+        c->volume = xasprintf("%s.qcow2", c->name);
+        c->disk = xasprintf("%s/%s", pool_dir, c->volume);
+        if (req->stage_dir)
+            c->tmp_disk = xasprintf("%s/%s", req->stage_dir, c->volume);
+        else
+            c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
         c->console_log = xasprintf("/var/log/libvirt/qemu/%s-serial0.log", c->name);
     }
 
@@ -349,9 +373,16 @@ fail:
     return NULL;
 }
 
+/* Every clone of every plan, in order. */
+struct slot {
+    struct clone_plan *p;
+    struct planned *c;
+    size_t plan, index;
+};
+
 /* SSH host keys for every clone, made in a child while the appliance
  * boots. The child dies with us (kill -9 included). */
-static pid_t keygen_start(struct clone_plan *p)
+static pid_t keygen_start(const struct slot *slots, size_t n)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -361,7 +392,7 @@ static pid_t keygen_start(struct clone_plan *p)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         for (int t = 0; t < SSH_KEY_TYPES; t++) {
             struct command *cmd = command_new("ssh-keygen");
             command_add(cmd, "-q");
@@ -374,9 +405,9 @@ static pid_t keygen_start(struct clone_plan *p)
             command_add(cmd, "-N");
             command_add(cmd, "");
             command_add(cmd, "-C");
-            command_addf(cmd, "root@%s", p->c[i].hostname);
+            command_addf(cmd, "root@%s", slots[i].c->hostname);
             command_add(cmd, "-f");
-            command_addf(cmd, "%s/ssh_host_%s_key", p->c[i].keys_dir, ssh_key_types[t]);
+            command_addf(cmd, "%s/ssh_host_%s_key", slots[i].c->keys_dir, ssh_key_types[t]);
             if (command_run(cmd, NULL) < 0) {
                 fprintf(stderr, "vmstamp: error: %s\n", error_message());
                 _exit(1);
@@ -472,18 +503,18 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
     return 0;
 }
 
-static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, pid_t *keygen)
+static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, size_t n, pid_t *keygen)
 {
-    struct gfs_disk *disks = xcalloc(p->n, sizeof *disks);
+    struct gfs_disk *disks = xcalloc(n, sizeof *disks);
     struct guest_os os = { 0 };
     struct customize_opts copts = {
         .root_password = p->password, .ssh_pubkey = p->ssh_key, .template_name = p->req.template,
         .layout_key = p->layout_key, .cancel = cancel_flag(),
     };
     int r = -1;
-    for (size_t i = 0; i < p->n; i++)
-        disks[i] = (struct gfs_disk){ .path = p->c[i].tmp_disk, .format = "qcow2" };
-    struct gfs_session *gs = gfs_launch_disks(disks, p->n, p->accel);
+    for (size_t i = 0; i < n; i++)
+        disks[i] = (struct gfs_disk){ .path = jobs[i].disk_path, .format = "qcow2" };
+    struct gfs_session *gs = gfs_launch_disks(disks, n, p->accel);
     free(disks);
     if (gs) {
         /* A kill -9 from here on leaves the appliance to recovery. */
@@ -496,23 +527,99 @@ static int customize_all(struct clone_plan *p, struct run *run, struct clone_job
     int k = keygen_wait(*keygen);
     *keygen = -1;
     if (gs && k == 0 && cancel_check("clones rolled back") == 0)
-        r = gfs_customize(gs, jobs, p->n, &copts, &os);
+        r = gfs_customize(gs, jobs, n, &copts, &os);
     gfs_close(gs);
     guest_os_release(&os);
     return r;
 }
 
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A staged disk into its pool on another host: pointed at the template's
+ * copy there (linked), then uploaded; the local file goes. */
+static int upload_disk(struct clone_plan *p, struct planned *c, struct run *run)
+{
+    CLEANUP_FREE char *path = NULL;
+
+    if (!p->req.full && qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, "qcow2") < 0)
+        return -1;
+    int step = journal_volume(run->journal, p->uri, p->pool, c->volume);
+    if (step < 0)
+        return -1;
+    if (volume_upload(p->conn, p->pool, c->volume, c->tmp_disk, "qcow2", p->disk_size, 0600, &path) < 0) {
+        /* Not made by us if it was already there: leave it. */
+        if (volume_exists(p->conn, p->pool, c->volume, NULL) <= 0)
+            journal_drop(run->journal, step);
+        return -1;
+    }
+    if (path && strcmp(path, c->disk) != 0) {
+        free(c->disk);
+        c->disk = steal_pointer(&path);
+    }
+    if (unlink(c->tmp_disk) < 0 && errno != ENOENT)
+        return error("cannot remove '%s': %s", c->tmp_disk, strerror(errno));
+    return 0;
+}
+
+size_t clone_plan_count(const struct clone_plan *p)
+{
+    return p->n;
+}
+
 int clone_run(struct clone_plan *p, struct run *run, struct clone_result **results)
 {
-    struct clone_job *jobs = xcalloc(p->n, sizeof *jobs);
-    virDomainPtr *doms = xcalloc(p->n, sizeof *doms);
-    struct clone_result *res = NULL;
+    return clone_run_many(&p, 1, run, results, NULL);
+}
+
+/* A step for plan K failed: with HOST_ERRORS, every plan for its host is
+ * given up (the error kept for it) and the others go on; else all fail. */
+static int host_failed(struct clone_plan **plans, size_t nplans, size_t k, char **host_errors)
+{
+    if (!host_errors)
+        return -1;
+    for (size_t m = 0; m < nplans; m++)
+        if (!host_errors[m] && strcmp(plans[m]->uri, plans[k]->uri) == 0)
+            host_errors[m] = xstrdup(error_message() ? error_message() : "failed");
+    error_clear();
+    return 0;
+}
+
+int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, struct clone_result **results,
+                   char **host_errors)
+{
+    size_t n = 0;
+    struct slot *slots = NULL;
+    struct clone_job *jobs = NULL;
+    virDomainPtr *doms = NULL;
+    struct clone_result **res = xcalloc(nplans, sizeof *res);
     CLEANUP_FREE char *keys_root = NULL;
     pid_t keygen = -1;
     int ret = -1;
     char created[32];
     const char *what = "clones rolled back";
-    *results = NULL;
+
+    for (size_t k = 0; k < nplans; k++) {
+        results[k] = NULL;
+        if (host_errors)
+            host_errors[k] = NULL;
+        n += plans[k]->n;
+    }
+    for (size_t k = 1; k < nplans; k++) {
+        if (strcmp(plans[k]->template, plans[0]->template) != 0 || !same(plans[k]->password, plans[0]->password)
+            || !same(plans[k]->ssh_key, plans[0]->ssh_key)) {
+            error("clones made in one launch need one template, root password and SSH key");
+            goto out;
+        }
+    }
+    slots = xcalloc(n ? n : 1, sizeof *slots);
+    jobs = xcalloc(n ? n : 1, sizeof *jobs);
+    doms = xcalloc(n ? n : 1, sizeof *doms);
+    for (size_t k = 0, j = 0; k < nplans; k++)
+        for (size_t i = 0; i < plans[k]->n; i++, j++)
+            slots[j] = (struct slot){ .p = plans[k], .c = &plans[k]->c[i], .plan = k, .index = i };
     if (cancel_check(what) < 0)
         goto out;
 
@@ -529,36 +636,55 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
         error("cannot create a private directory for SSH host keys (%s): %s", keys_root, strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < p->n; i++) {
-        p->c[i].keys_dir = xasprintf("%s/%zu", keys_root, i);
-        if (mkdir(p->c[i].keys_dir, 0700) < 0) {
-            error("cannot create '%s': %s", p->c[i].keys_dir, strerror(errno));
+    for (size_t j = 0; j < n; j++) {
+        struct planned *c = slots[j].c;
+        free(c->keys_dir);
+        c->keys_dir = xasprintf("%s/%zu", keys_root, j);
+        if (mkdir(c->keys_dir, 0700) < 0) {
+            error("cannot create '%s': %s", c->keys_dir, strerror(errno));
             goto out;
         }
     }
-    keygen = keygen_start(p);
+    keygen = keygen_start(slots, n);
     if (keygen < 0) {
         error("cannot fork: %s", strerror(errno));
         goto out;
     }
 
-    if (journal_pool(run->journal, p->uri, p->pool) < 0)
-        goto out;
-    for (size_t i = 0; i < p->n; i++) {
-        struct planned *c = &p->c[i];
+    for (size_t k = 0; k < nplans; k++)
+        if (!plans[k]->req.stage_dir && journal_pool(run->journal, plans[k]->uri, plans[k]->pool) < 0)
+            goto out;
+    for (size_t j = 0; j < n; j++) {
+        struct clone_plan *p = slots[j].p;
+        struct planned *c = slots[j].c;
         if (cancel_check(what) < 0 || make_disk(p, c, run) < 0)
             goto out;
-        jobs[i] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
+        jobs[j] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
                                       .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir,
-                                      .ipv4 = p->req.clones[i].ipv4 };
+                                      .ipv4 = p->req.clones[slots[j].index].ipv4 };
     }
-    if (customize_all(p, run, jobs, &keygen) < 0 || cancel_check(what) < 0)
+    if (customize_all(plans[0], run, jobs, n, &keygen) < 0 || cancel_check(what) < 0)
         goto out;
 
     /* Into place: a rename that never replaces (a name claimed by us
-     * cannot be another run's, but a file put there by hand is kept). */
-    for (size_t i = 0; i < p->n; i++) {
-        struct planned *c = &p->c[i];
+     * cannot be another run's, but a file put there by hand is kept), or
+     * an upload into another host's pool. */
+    for (size_t j = 0; j < n; j++) {
+        struct clone_plan *p = slots[j].p;
+        struct planned *c = slots[j].c;
+        if (cancel_check(what) < 0)
+            goto out;
+        if (host_errors && host_errors[slots[j].plan])
+            continue;
+        if (p->req.stage_dir) {
+            if (upload_disk(p, c, run) < 0 && host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
+                goto out;
+            continue;
+        }
+        /* Made against the template here, backed there by its copy in sight of that host. */
+        if (p->req.host_template && !p->req.full &&
+            qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, "qcow2") < 0)
+            goto out;
         int step = journal_file(run->journal, c->disk);
         if (step < 0)
             goto out;
@@ -571,64 +697,84 @@ int clone_run(struct clone_plan *p, struct run *run, struct clone_result **resul
             goto out;
         }
     }
-    if (virt_pool_refresh(p->conn, p->pool) < 0)
-        goto out;
+    for (size_t k = 0; k < nplans; k++)
+        if (!(host_errors && host_errors[k]) && virt_pool_refresh(plans[k]->conn, plans[k]->pool) < 0 &&
+            host_failed(plans, nplans, k, host_errors) < 0)
+            goto out;
 
     {
         time_t now = time(NULL);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     }
-    for (size_t i = 0; i < p->n; i++) {
-        struct planned *c = &p->c[i];
+    for (size_t j = 0; j < n; j++) {
+        struct clone_plan *p = slots[j].p;
+        struct planned *c = slots[j].c;
+        if (host_errors && host_errors[slots[j].plan])
+            continue;
         struct domain_spec spec = {
             .name = c->name, .virt_type = accel_domain_type(p->accel), .memory_kib = p->req.memory_kib,
             .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = "qcow2", .net = &p->net,
-            .mac = c->mac, .console_log = c->console_log, .template_path = p->template,
+            .mac = c->mac, .console_log = c->console_log,
+            .template_path = p->req.host_template ? p->req.host_template : p->template,
             .hostname = c->hostname, .created = created, .os_id = p->os_id,
+            .fleet = p->req.clones[slots[j].index].owner,
         };
         CLEANUP_FREE char *xml = domxml_build(&spec);
         if (!xml || cancel_check(what) < 0)
             goto out;
         debug("domain XML of %s:\n%s", c->name, xml);
-        if (journal_file(run->journal, c->console_log) < 0)
+        /* The console log is the host's file: ours to remove only here. */
+        if (!p->req.stage_dir && journal_file(run->journal, c->console_log) < 0)
             goto out;
         int step = journal_domain(run->journal, p->uri, c->name);
         if (step < 0)
             goto out;
-        doms[i] = virDomainDefineXML(p->conn, xml);
-        if (!doms[i]) {
+        doms[j] = virDomainDefineXML(p->conn, xml);
+        if (!doms[j]) {
             journal_drop(run->journal, step);
-            error("cannot define domain '%s': %s", c->name, virt_error());
-            goto out;
+            error("cannot define domain '%s' on %s: %s", c->name, p->uri, virt_error());
+            if (host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
+                goto out;
+            continue;
         }
-        if (p->req.autostart && virDomainSetAutostart(doms[i], 1) < 0) {
+        if (p->req.autostart && virDomainSetAutostart(doms[j], 1) < 0) {
             error("cannot set autostart on '%s': %s", c->name, virt_error());
-            goto out;
+            if (host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
+                goto out;
         }
     }
-    for (size_t i = 0; p->req.start && i < p->n; i++) {
+    for (size_t j = 0; j < n; j++) {
+        if (!slots[j].p->req.start || !doms[j] || (host_errors && host_errors[slots[j].plan]))
+            continue;
         if (cancel_check(what) < 0)
             goto out;
-        if (virDomainCreate(doms[i]) < 0) {
-            error("cannot start domain '%s': %s", p->c[i].name, virt_error());
-            goto out;
+        if (virDomainCreate(doms[j]) < 0) {
+            error("cannot start domain '%s' on %s: %s", slots[j].c->name, slots[j].p->uri, virt_error());
+            if (host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
+                goto out;
         }
     }
 
-    res = xcalloc(p->n, sizeof *res);
-    for (size_t i = 0; i < p->n; i++) {
-        struct planned *c = &p->c[i];
-        struct clone_result *r = &res[i];
+    for (size_t k = 0; k < nplans; k++)
+        if (!(host_errors && host_errors[k]))
+            res[k] = xcalloc(plans[k]->n ? plans[k]->n : 1, sizeof **res);
+    for (size_t j = 0; j < n; j++) {
+        if (!res[slots[j].plan])
+            continue;
+        struct clone_plan *p = slots[j].p;
+        struct planned *c = slots[j].c;
+        struct clone_result *r = &res[slots[j].plan][slots[j].index];
         r->name = xstrdup(c->name);
         r->hostname = xstrdup(c->hostname);
         memcpy(r->mac, c->mac, sizeof r->mac);
-        memcpy(r->machine_id, jobs[i].machine_id, sizeof r->machine_id);
+        memcpy(r->machine_id, jobs[j].machine_id, sizeof r->machine_id);
         r->disk = xstrdup(c->disk);
         r->disk_size = p->disk_size;
         r->started = p->req.start;
-        collect_keys(c, &jobs[i], r);
+        collect_keys(c, &jobs[j], r);
     }
-    *results = steal_pointer(&res);
+    for (size_t k = 0; k < nplans; k++)
+        results[k] = steal_pointer(&res[k]);
     ret = 0;
 
 out:
@@ -638,10 +784,20 @@ out:
         warning("cannot remove the private key directory %s: %s", keys_root, error_message());
         error_clear();
     }
-    for (size_t i = 0; i < p->n; i++)
-        if (doms[i])
-            virDomainFree(doms[i]);
+    for (size_t j = 0; j < n && doms; j++)
+        if (doms[j])
+            virDomainFree(doms[j]);
+    for (size_t k = 0; k < nplans; k++)
+        if (res[k])
+            clone_results_free(res[k], plans[k]->n);
+    free(res);
+    if (ret < 0 && host_errors)
+        for (size_t k = 0; k < nplans; k++) {
+            free(host_errors[k]);
+            host_errors[k] = NULL;
+        }
     free(doms);
     free(jobs);
+    free(slots);
     return ret;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pipeline/run.h"
+#include "pure/domxml.h"
 #include "pure/netconf.h"
 
 #define CLONE_MAX 250 /* one libguestfs handle takes up to 255 drives */
@@ -25,6 +26,7 @@ struct clone_spec {
     const char *hostname; /* NULL: NAME, with the request's DOMAIN appended */
     const char *mac;      /* NULL: a random unused 52:54:00 MAC */
     const struct static_ipv4 *ipv4; /* NULL: the template's own (DHCP) */
+    const struct fleet_owner *owner; /* a fleet's clone: recorded in its domain; NULL: none */
 };
 
 struct clone_request {
@@ -42,6 +44,14 @@ struct clone_request {
     const char *password_file; /* root password (first line, mode 0600); NULL: keep */
     const char *ssh_key_file;  /* authorized_keys line for root; NULL: none */
     int start, autostart;
+    /* The pool is on another host (CONN is remote): the disks are made and
+     * customized here in STAGE_DIR (which must exist), then uploaded into
+     * POOL there with a libvirt storage stream. NULL: the pool's directory
+     * is this machine's. HOST_TEMPLATE: the path of the template's copy
+     * that host sees; linked clones are made against TEMPLATE here and
+     * pointed at it before they go into place. NULL: TEMPLATE itself. */
+    const char *stage_dir;
+    const char *host_template;
 };
 
 /* What was made, per clone. */
@@ -64,6 +74,18 @@ struct clone_plan;
 struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *req, struct run *run);
 /* Make the clones. On success *RESULTS (N of them, in request order). */
 int clone_run(struct clone_plan *plan, struct run *run, struct clone_result **results);
+/* Make the clones of N plans of one template (with one root password and
+ * one authorized key) in ONE appliance launch: RESULTS[i] for PLANS[i],
+ * each as clone_run gives it. Plans may be for different hosts. With
+ * HOST_ERRORS (N entries), a host that fails after the customization
+ * (an upload, a define) only gives up its own plans: HOST_ERRORS[i] is
+ * then its error, RESULTS[i] NULL, and what was made for it is still in
+ * the run's journal (the caller undoes it by URI); 0 is returned if any
+ * plan was made. Without, any failure is -1. */
+int clone_run_many(struct clone_plan **plans, size_t n, struct run *run, struct clone_result **results,
+                   char **host_errors);
+/* How many clones PLAN makes. */
+size_t clone_plan_count(const struct clone_plan *plan);
 void clone_plan_free(struct clone_plan *plan);
 void clone_results_free(struct clone_result *results, size_t n);
 

@@ -423,3 +423,12 @@ int run_claim_path(struct run *r, const char *what, const char *path)
     w = xasprintf("%s '%s'", what, path);
     return claim_named(r, "files", "path", path, w);
 }
+
+int run_undo_uri(struct run *r, const char *uri)
+{
+    struct undo_ctx u = { 0 };
+    int ret = journal_undo_uri(r->journal, uri, &run_undo_ops, &u);
+
+    undo_ctx_release(&u);
+    return ret;
+}

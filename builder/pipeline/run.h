@@ -32,6 +32,11 @@ int run_claim_mac(struct run *r, struct _virConnect *conn, const char *mac);
 /* Claim a path (a volume, a store entry) on this machine. */
 int run_claim_path(struct run *r, const char *what, const char *path);
 
+/* Undo now what R made on libvirt host URI (its domains, volumes, network
+ * entries), e.g. a host that failed while others went on; what cannot be
+ * undone now stays in the journal for the next run. */
+int run_undo_uri(struct run *r, const char *uri);
+
 /* The undo operations recovery and rollback use (real libvirt, files). */
 extern const struct journal_undo_ops run_undo_ops;
 
