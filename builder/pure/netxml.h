@@ -45,8 +45,8 @@ struct netxml {
 int netxml_parse(const char *xml, struct netxml *out);
 void netxml_release(struct netxml *n);
 
-/* The DHCP host entry with index I matching MAC (any case), IP and NAME
- * exactly (NULL name: none); -1 if none. */
+/* The index of the DHCP host entry with MAC (any case), IP and NAME, all
+ * three as given (NULL name: an entry without one); -1 if none. */
 long netxml_find_dhcp_host(const struct netxml *n, const char *mac, uint32_t ip, const char *name);
 /* The DNS host for IP; -1 if none. */
 long netxml_find_dns_ip(const struct netxml *n, uint32_t ip);
