@@ -1171,6 +1171,19 @@ static char *console_tail(const char *name, int lines)
     return xstrdup(*p == '\n' ? p + 1 : p);
 }
 
+/* Whether row I's address can be seen from the hosts: a planned clone
+ * with a planned address, or on a libvirt network (a lease). One on
+ * user-mode networking without an address is not waited for. */
+static int awaited(const struct ctx *x, size_t i)
+{
+    const struct fleet_clone *c;
+
+    if (i >= x->plan->nclones)
+        return 0; /* an owned clone the plan no longer names */
+    c = &x->plan->clones[i];
+    return c->ip || strcmp(plan_network(c), "user") != 0;
+}
+
 static int wait_all(struct ctx *x, struct fleet_report *rep)
 {
     unsigned timeout = x->o->timeout ? x->o->timeout : 600;
@@ -1187,7 +1200,7 @@ static int wait_all(struct ctx *x, struct fleet_report *rep)
         fill_addresses(x, rep);
         for (size_t i = 0; i < rep->n; i++) {
             struct fleet_row *r = &rep->rows[i];
-            if (!row_live(r))
+            if (!awaited(x, i))
                 continue;
             want++;
             if (r->ip_seen && (!r->ip[0] || strcmp(r->ip, r->ip_seen) == 0))
@@ -1207,7 +1220,7 @@ static int wait_all(struct ctx *x, struct fleet_report *rep)
     CLEANUP_FREE char *tail = NULL;
     for (size_t i = 0; i < rep->n; i++) {
         struct fleet_row *r = &rep->rows[i];
-        if (!row_live(r) || (r->ip_seen && (!r->ip[0] || strcmp(r->ip, r->ip_seen) == 0)))
+        if (!awaited(x, i) || (r->ip_seen && (!r->ip[0] || strcmp(r->ip, r->ip_seen) == 0)))
             continue;
         char *n = xasprintf("%s%s%s", names, *names ? ", " : "", r->name);
         free(names);
