@@ -549,9 +549,10 @@ static int upload_disk(struct clone_plan *p, struct planned *c, struct run *run)
     int step = journal_volume(run->journal, p->uri, p->pool, c->volume);
     if (step < 0)
         return -1;
-    if (volume_upload(p->conn, p->pool, c->volume, c->tmp_disk, "qcow2", p->disk_size, 0600, &path) < 0) {
+    int up = volume_upload(p->conn, p->pool, c->volume, c->tmp_disk, "qcow2", p->disk_size, 0600, &path);
+    if (up < 0) {
         /* Not made by us if it was already there: leave it. */
-        if (volume_exists(p->conn, p->pool, c->volume, NULL) <= 0)
+        if (up == VOLUME_EXISTED)
             journal_drop(run->journal, step);
         return -1;
     }

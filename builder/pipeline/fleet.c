@@ -710,7 +710,10 @@ static char *template_on_host(struct ctx *x, struct host *h, const char *pool, c
     int step = journal_volume(run->journal, h->uri, pool, vol);
     if (step < 0)
         return NULL;
-    if (volume_upload(h->conn, pool, vol, x->tpl_path, x->tpl_format, x->tpl_size, 0444, &path) < 0)
+    int up = volume_upload(h->conn, pool, vol, x->tpl_path, x->tpl_format, x->tpl_size, 0444, &path);
+    if (up == VOLUME_EXISTED)
+        journal_drop(run->journal, step); /* another run's upload: not ours to remove */
+    if (up < 0)
         return NULL;
     if (volume_sha256(h->conn, pool, vol, hex) < 0) {
         free(path);
@@ -863,8 +866,12 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
             }
             if (ns.kind == NET_NETWORK) {
                 CLEANUP_FREE char *hostname = c->hostname ? xstrdup(c->hostname) : xstrdup(c->name);
-                if (journal_nethost(run->journal, h->uri, ns.source, c->mac, c->ip_text, c->name, hostname) < 0 ||
-                    virtnet_reserve(h->conn, ns.source, c->mac, c->ip, c->name, hostname) < 0) {
+                int step = journal_nethost(run->journal, h->uri, ns.source, c->mac, c->ip_text, c->name, hostname);
+                int added = 0;
+                if (step >= 0 && virtnet_reserve_added(h->conn, ns.source, c->mac, c->ip, c->name, hostname, &added) == 0
+                    && !added)
+                    journal_drop(run->journal, step); /* there before this run: not ours to remove */
+                else if (step < 0 || !added) {
                     host_error(rep, h, error_message() ? error_message() : "failed");
                     error_clear();
                 }

@@ -38,7 +38,7 @@ V2="virsh -q -c $U2"
 # A pool both hosts share: the same directory, seen by both daemons.
 mkdir -p "$DIR/shared"
 $V pool-create-as "${PREFIX}shared" dir --target "$DIR/shared" >/dev/null
-$V2 pool-create-as shared dir --target "$DIR/shared" >/dev/null
+$V2 pool-info shared >/dev/null 2>&1 || $V2 pool-create-as shared dir --target "$DIR/shared" >/dev/null
 
 plan=$SCRATCH/lab.yaml
 write_plan() { # WEB_COUNT LOC_MEMORY
@@ -149,7 +149,7 @@ if "$VMSTAMP" fleet apply "$plan" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "a
 grep -q "host 'h2'" "$SCRATCH/err" || fail "the error does not name h2: $(cat "$SCRATCH/err")"
 $V dominfo "${PREFIX}loc-01" >/dev/null || fail "h1's clone not made while h2 was down"
 U2=$("$TH" start "$DIR" | tail -n 1)
-$V2 pool-create-as shared dir --target "$DIR/shared" >/dev/null
+$V2 pool-info shared >/dev/null 2>&1 || $V2 pool-create-as shared dir --target "$DIR/shared" >/dev/null
 "$VMSTAMP" fleet apply "$plan" >"$SCRATCH/out" || fail "apply after h2 is back failed: $(cat "$SCRATCH/out")"
 grep -q "created 3, keep 1" "$SCRATCH/out" || fail "apply after h2 is back: $(cat "$SCRATCH/out")"
 
