@@ -323,6 +323,7 @@ static void test_parse_cidr(void **state)
     assert_int_equal(a, 0xc0a80a05u);
     assert_int_equal(p, 24);
     /* the caller names what it parses */
+    error_clear();
     assert_int_equal(netconf_parse_cidr("10.0.0.1/40", "--ip", &a, &p), -1);
     assert_string_equal(error_message(), "invalid --ip '10.0.0.1/40': the prefix length is 1 to 32, e.g. /24");
     error_clear();
