@@ -184,11 +184,13 @@ static void find_net_files(struct snapshot *s, const struct guest_os *os, size_t
         if (!names[i])
             continue;
         if (*names[i] && ifname && strcmp(names[i], ifname) != 0) {
-            debug("%s configures %s, not %s: no static address there", s->paths[i], names[i], ifname);
+            debug("%s configures %s, not the NIC (%s): a static address (--ip) would not go there", s->paths[i],
+                  names[i], ifname);
             s->net_format[i] = NETCONF_NONE;
             continue;
         }
-        debug("a static address goes into %s (%s)", s->paths[i], netconf_format_name(s->net_format[i]));
+        debug("the NIC (%s) is configured in %s (%s): a static address (--ip) goes there",
+              ifname ? ifname : "matched by MAC", s->paths[i], netconf_format_name(s->net_format[i]));
         s->nnet++;
     }
     s->net_ifname = strdup(ifname ? ifname : "");
