@@ -15,9 +15,15 @@
 # It has a `default` NAT network (bridge thbr0, dnsmasq, DHCP
 # 192.168.150.100-200 on 192.168.150.0/24) that exists only inside the
 # namespace (the namespace has no link but lo and that bridge: nothing it
-# carries reaches the host's networks), and a `default` dir pool at DIR/images.
-# Paths outside the bind mounts (DIR itself, /var/tmp, images) are the same
-# from both sides, so a disk path the daemon reports is valid for the caller.
+# carries reaches the host's networks), and a `default` dir pool at
+# /var/lib/libvirt/images, as on a real host. Inside the namespace that path
+# is DIR/var/lib/libvirt/images (bind-mounted), so the same path names a
+# DIFFERENT directory for the caller: like a remote host whose pool has the
+# same path as ours, paths in that pool are NOT valid for the caller (get disks
+# in with `virsh vol-upload`, out with `vol-download`). Paths outside the bind
+# mounts (DIR itself, /var/tmp) are the same from both sides: a test that
+# wants a pool both sides share defines one itself at such a path (e.g.
+# `virsh pool-create-as shared dir --target DIR/images`).
 #
 # DIR holds .testhost (the marker: a non-empty DIR without it is refused),
 # holder.pid (a sleep that keeps the namespaces), libvirtd.pid, virtlogd.pid,
@@ -166,11 +172,12 @@ do_start() {
   echo "vmstamp testhost" >"$DIR/$MARK"
   do_stop   # a stale run's leftovers
   chmod 755 "$DIR"
-  mkdir -p "$DIR/run/libvirt" "$DIR/images" "$DIR/etc/libvirt"
-  chmod 755 "$DIR/run" "$DIR/images"
-  for d in /var/lib/libvirt /var/lib/libvirt/* /var/log/libvirt /var/log/libvirt/qemu \
-           /var/cache/libvirt /var/cache/libvirt/qemu; do
-    [ "$d" = /var/lib/libvirt/images ] && continue
+  mkdir -p "$DIR/run/libvirt" "$DIR/etc/libvirt"
+  chmod 755 "$DIR/run"
+  # (/var/lib/libvirt/images among them: the default pool, a directory of
+  # its own under DIR, empty, not the host's)
+  for d in /var/lib/libvirt /var/lib/libvirt/* /var/lib/libvirt/images /var/log/libvirt \
+           /var/log/libvirt/qemu /var/cache/libvirt /var/cache/libvirt/qemu; do
     [ -d "$d" ] || [ ! -e "$d" ] || continue
     mkdir_like "$d"
   done
@@ -225,8 +232,14 @@ EOF
     "${V[@]}" net-start default >/dev/null 2>&1 || net_active || { do_stop >/dev/null 2>&1 || true; die "$DIR: network default did not start (see $log)"; }
   fi
   "${V[@]}" net-autostart default >/dev/null
+  # (a DIR from before the pool moved has it at DIR/images: defined again)
+  if "${V[@]}" pool-info default >/dev/null 2>&1 &&
+     [ "$("${V[@]}" pool-dumpxml default | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)" != /var/lib/libvirt/images ]; then
+    "${V[@]}" pool-destroy default >/dev/null 2>&1 || true
+    "${V[@]}" pool-undefine default >/dev/null
+  fi
   if ! "${V[@]}" pool-info default >/dev/null 2>&1; then
-    "${V[@]}" pool-define-as default dir --target "$DIR/images" >/dev/null
+    "${V[@]}" pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
   fi
   if ! pool_active; then
     "${V[@]}" pool-start default >/dev/null 2>&1 || pool_active || { do_stop >/dev/null 2>&1 || true; die "$DIR: pool default did not start (see $log)"; }

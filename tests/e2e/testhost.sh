@@ -2,19 +2,19 @@
 # testhost.sh: a second libvirt host on this machine (scripts/testhost.sh), the
 # groundwork of the fleet tests. Start it in the scratch directory; its
 # `default` network is active there and the host's networks are unaffected;
-# a linked clone of debian12 made on it with the real vmstamp (-c URI), an
-# address reserved for its MAC in that network, booted on its NAT network
-# (which exists only inside the test host's network namespace), its console
-# shows its host name and MAC; `vmstamp -c URI rm`; the host stopped, and no
-# daemon, dnsmasq or qemu of it is left.
-#
-# Not checked: the guest's DHCP lease. The fixtures' init (scripts/fixture/
-# init.sh) runs no DHCP client (it prints its report and powers off), so
-# `virsh domifaddr --source lease` has nothing to show for it. What is
-# checked instead: the reservation is in the network and in its dnsmasq's
-# hosts file, and the namespace's dnsmasq hands out a reserved address (a
-# busybox udhcpc on a veth in the namespace, with a MAC of its own: not the
-# guest's, so no lease is ever reported for the guest).
+# its `default` pool is at /var/lib/libvirt/images, a different directory from
+# ours of that path (a volume uploaded with `virsh vol-upload` lands in
+# DIR/var/lib/libvirt/images, not in the host's); a linked clone of debian12
+# made on it with the real vmstamp (-c URI) in a pool the test defines at
+# DIR/images (a path both sides share: vmstamp writes the clone's disk on our
+# side), an address reserved for its MAC in that network, booted on its NAT
+# network (which exists only inside the test host's network namespace): its
+# console shows its host name, MAC and the reserved address (the fixtures'
+# init asks for a DHCP lease, scripts/fixture/init.sh), and `virsh domifaddr
+# --source lease` shows that address (read while the guest is paused the
+# moment it has its lease: it powers off right after its report);
+# `vmstamp -c URI rm`; the host stopped, and no daemon, dnsmasq or qemu of it
+# is left.
 . "$(dirname "$0")/lib.sh"
 start_test
 TH=$SRC/scripts/testhost.sh
@@ -65,18 +65,35 @@ nsenter -t "$(cat "$DIR/holder.pid")" -n ip -br addr show thbr0 | grep -e 192.16
   || fail "no thbr0 with 192.168.150.1 in the test host's namespace"
 $V2 pool-list | awk '$1 == "default" && $2 == "active" {ok = 1} END {exit !ok}' || fail "default pool not active"
 
-note "copy debian12 into the test host's pool; linked clone there"
+note "its default pool: /var/lib/libvirt/images there, DIR/var/lib/libvirt/images here"
+ppath=$($V2 pool-dumpxml default | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
+[ "$ppath" = /var/lib/libvirt/images ] || fail "test host's default pool is at '$ppath'"
+probe="${PREFIX}probe.raw"
+head -c 1048576 /dev/urandom >"$SCRATCH/probe.raw"
+$V2 vol-create-as default "$probe" 1M --format raw >/dev/null
+$V2 vol-upload --pool default "$probe" "$SCRATCH/probe.raw"
+[ "$($V2 vol-path --pool default "$probe")" = "/var/lib/libvirt/images/$probe" ] \
+  || fail "vol-path of the upload: $($V2 vol-path --pool default "$probe")"
+cmp "$SCRATCH/probe.raw" "$DIR/var/lib/libvirt/images/$probe" || fail "the upload is not in $DIR/var/lib/libvirt/images"
+[ ! -e "$POOL_DIR/$probe" ] || fail "the upload to the test host's pool is in the host's $POOL_DIR"
+$V2 vol-delete --pool default "$probe" >/dev/null
+[ ! -e "$DIR/var/lib/libvirt/images/$probe" ] || fail "vol-delete left $probe"
+
+note "copy debian12 into a pool both sides share (DIR/images); linked clone there"
+mkdir -p "$DIR/images"
+chmod 755 "$DIR/images"
 tpl=$(fixture debian12)
 cp --sparse=always "$tpl" "$DIR/images/debian12.qcow2"
 chmod 644 "$DIR/images/debian12.qcow2"
-$V2 pool-refresh default >/dev/null
+$V2 pool-create-as shared dir --target "$DIR/images" >/dev/null
 name="${PREFIX}th1"
-out=$("$VMSTAMP" -c "$URI2" clone --linked --network default --ip 192.168.150.10 \
+out=$("$VMSTAMP" -c "$URI2" clone --linked --pool shared --network default --ip 192.168.150.10 \
         "$DIR/images/debian12.qcow2" "$name")
 echo "$out"
 $V2 list --all --name | grep -xe "$name" >/dev/null || fail "$name not defined on the test host"
 ! $V list --all --name | grep -xe "$name" >/dev/null || fail "$name defined on the host"
-$V2 vol-list default | awk '{print $1}' | grep -xe "$name.qcow2" >/dev/null || fail "$name.qcow2 not in the test host's pool"
+$V2 vol-list shared | awk '{print $1}' | grep -xe "$name.qcow2" >/dev/null || fail "$name.qcow2 not in the test host's pool shared"
+[ -f "$DIR/images/$name.qcow2" ] || fail "$name's disk is not $DIR/images/$name.qcow2"
 mac=$($V2 domiflist "$name" | awk 'NF >= 5 {print $5; exit}')
 net=$($V2 domiflist "$name" | awk 'NF >= 5 {print $3; exit}')
 [ "$net" = default ] || fail "$name's NIC is on '$net', want network default"
@@ -87,21 +104,6 @@ $V2 net-update default add ip-dhcp-host "<host mac='$mac' name='$name' ip='192.1
 $V2 net-dumpxml default | grep -e "mac='$mac' name='$name' ip='192.168.150.10'" >/dev/null || fail "reservation not in the network"
 grep -e "$mac,192.168.150.10,$name" "$DIR/var/lib/libvirt/dnsmasq/default.hostsfile" >/dev/null \
   || fail "reservation not in dnsmasq's hosts file: $(cat "$DIR/var/lib/libvirt/dnsmasq/default.hostsfile" 2>&1)"
-
-note "the namespace's dnsmasq hands out a reservation (udhcpc on a veth, its own MAC)"
-vmac=52:54:00:e2:e2:0b
-$V2 net-update default add ip-dhcp-host "<host mac='$vmac' name='${PREFIX}probe' ip='192.168.150.11'/>" --live --config >/dev/null
-# shellcheck disable=SC2016 # expanded inside the namespace
-nsenter -t "$(cat "$DIR/holder.pid")" -n sh -c '
-  ip link add thp0 type veth peer name thp1 &&
-  ip link set thp1 master thbr0 && ip link set thp1 up &&
-  ip link set thp0 address "$1" && ip link set thp0 up &&
-  busybox udhcpc -i thp0 -n -q -f -t 10 -T 1 -s /bin/true 2>&1 | grep -i "lease of"; rc=$?
-  ip link del thp0; exit $rc' sh "$vmac" >"$SCRATCH/udhcpc" 2>&1 || true
-grep -e "lease of 192.168.150.11 obtained" "$SCRATCH/udhcpc" >/dev/null \
-  || fail "the test host's dnsmasq did not hand out 192.168.150.11: $(cat "$SCRATCH/udhcpc")"
-wait_for 10 sh -c "$V2 net-dhcp-leases default | grep -e '$vmac' | grep -e 192.168.150.11/ >/dev/null" \
-  || fail "net-dhcp-leases does not show the probe's lease: $($V2 net-dhcp-leases default)"
 
 note "boot $name on the test host"
 $V2 start "$name" >/dev/null
@@ -114,27 +116,42 @@ vnet=$($V2 domiflist "$name" | awk 'NF >= 5 {print $1; exit}')
 nsenter -t "$(cat "$DIR/holder.pid")" -n ip -br link show master thbr0 | grep -e "^$vnet " >/dev/null \
   || fail "$name's tap '$vnet' is not on thbr0 in the namespace"
 ! ip link show "$vnet" >/dev/null 2>&1 || [ -z "$vnet" ] || fail "tap $vnet is on the host"
-for ((i = 0; i < 120; i += 2)); do
-  [ "$($V2 domstate "$name" 2>/dev/null)" = "shut off" ] && break
+# The guest's udhcpc prints "lease of A obtained", then configures A, prints
+# its report and powers off (about a second under TCG): paused the moment
+# that line shows, so domifaddr (which needs a running domain) can see it.
+lease=
+for ((i = 0; i < 1200; i++)); do
+  if [ -z "$lease" ] && grep -e "lease of 192.168.150.10 obtained" "$log" >/dev/null 2>&1; then
+    $V2 suspend "$name" >/dev/null || fail "$name: not paused in time after its lease (state: $($V2 domstate "$name" 2>&1))"
+    lease=$($V2 domifaddr "$name" --source lease 2>&1) || fail "$name: domifaddr --source lease: $lease"
+    echo "$name: domifaddr --source lease: $lease"
+    $V2 resume "$name" >/dev/null
+  fi
   grep -e VMSTAMP-DONE "$log" >/dev/null 2>&1 && break
-  sleep 2
+  [ "$($V2 domstate "$name" 2>/dev/null)" = "shut off" ] && break
+  sleep 0.1
 done
 grep -e VMSTAMP-DONE "$log" >/dev/null 2>&1 || { tail -n 20 "$log" >&2 || true; fail "$name: no report on its console within 120 s"; }
 tr -d '\r' <"$log" >"$SCRATCH/console"
 host=$(sed -n 's/^VMSTAMP-HOSTNAME=//p' "$SCRATCH/console" | tail -n 1)
 gmac=$(sed -n 's/^VMSTAMP-MAC eth0=//p' "$SCRATCH/console" | tail -n 1)
-echo "$name: console hostname=$host mac=$gmac (booted in $(( SECONDS - t0 )) s since start)"
+gip=$(sed -n 's/^VMSTAMP-IP=//p' "$SCRATCH/console" | tail -n 1)
+echo "$name: console hostname=$host mac=$gmac ip=$gip (booted in $(( SECONDS - t0 )) s since start)"
 [ "$host" = "$name" ] || fail "$name: console hostname '$host'"
 [ "$gmac" = "$mac" ] || fail "$name: console MAC '$gmac', domiflist '$mac'"
-lease=$($V2 domifaddr "$name" --source lease 2>/dev/null || true)
-echo "$name: domifaddr --source lease: '${lease:-none}' (the fixture runs no DHCP client: not checked)"
+[ "$gip" = 192.168.150.10 ] || { grep -e udhcpc "$SCRATCH/console" >&2 || true; fail "$name: console VMSTAMP-IP '$gip', want the reserved 192.168.150.10"; }
+[ -n "$lease" ] || fail "$name: its lease never showed on the console"
+awk -v m="$mac" '$2 == m && $3 == "ipv4" && $4 == "192.168.150.10/24" {ok = 1} END {exit !ok}' <<<"$lease" \
+  || fail "$name: domifaddr --source lease does not show 192.168.150.10 for $mac: $lease"
+$V2 net-dhcp-leases default --mac "$mac" | grep -e "192.168.150.10/24" | grep -e "$name" >/dev/null \
+  || fail "$name: net-dhcp-leases: $($V2 net-dhcp-leases default)"
 
 note "destroy, vmstamp -c URI rm, stop the test host"
 $V2 destroy "$name" >/dev/null 2>&1 || true
 "$VMSTAMP" -c "$URI2" rm "$name"
 ! $V2 list --all --name | grep -xe "$name" >/dev/null || fail "$name still defined after rm"
-$V2 pool-refresh default >/dev/null
-! $V2 vol-list default | awk '{print $1}' | grep -xe "$name.qcow2" >/dev/null || fail "$name.qcow2 left after rm"
+$V2 pool-refresh shared >/dev/null
+! $V2 vol-list shared | awk '{print $1}' | grep -xe "$name.qcow2" >/dev/null || fail "$name.qcow2 left after rm"
 [ ! -e "$DIR/images/$name.qcow2" ] || fail "$DIR/images/$name.qcow2 left after rm"
 
 dns_pids=$(cat "$DIR/run/libvirt/network/default.pid" 2>/dev/null || true)
