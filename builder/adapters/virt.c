@@ -213,3 +213,35 @@ int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max)
     *max = (unsigned)n;
     return 0;
 }
+
+int virt_domain_remove(virDomainPtr dom)
+{
+    const char *name = virDomainGetName(dom);
+
+    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+        return error("cannot stop domain '%s': %s", name, virt_error());
+    if (virDomainIsPersistent(dom) == 1 &&
+        virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                        VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
+        return error("cannot undefine domain '%s': %s", name, virt_error());
+    return 0;
+}
+
+const char *virt_state_name(int state)
+{
+    switch (state) {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+    case VIR_DOMAIN_SHUTOFF: return "shut-off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+    default: return "unknown";
+    }
+}
+
+char *virt_console_log(const char *name)
+{
+    return xasprintf("/var/log/libvirt/qemu/%s-serial0.log", name);
+}

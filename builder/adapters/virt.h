@@ -30,6 +30,15 @@ char *virt_domain_xml(virDomainPtr dom);
  * machine type can have on this host (<vcpu max='N'/> of the domain
  * capabilities), so a plan can refuse --vcpus 300 before any work. */
 int virt_max_vcpus(virConnectPtr conn, const char *virt_type, unsigned *max);
+/* Stop DOM if it runs (destroy), then undefine it if it is persistent,
+ * with its managed save, snapshot metadata and NVRAM. Errors: "cannot
+ * stop domain 'NAME': ..." or "cannot undefine domain 'NAME': ...". */
+int virt_domain_remove(virDomainPtr dom);
+/* A domain state as vmstamp prints it: running, paused, shut-off, ... */
+const char *virt_state_name(int state);
+/* The serial console log file of a domain vmstamp defines (this host's
+ * /var/log/libvirt/qemu/NAME-serial0.log); caller frees. */
+char *virt_console_log(const char *name);
 /* The libvirt message of the last failed call. */
 const char *virt_error(void);
 

@@ -11,20 +11,6 @@
 #include "pure/util.h"
 #include "adapters/virt.h"
 
-static const char *state_name(int state)
-{
-    switch (state) {
-    case VIR_DOMAIN_RUNNING: return "running";
-    case VIR_DOMAIN_BLOCKED: return "blocked";
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-    case VIR_DOMAIN_SHUTOFF: return "shut-off";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-    default: return "unknown";
-    }
-}
-
 static int cmp_dom(const void *a, const void *b)
 {
     return strcmp(virDomainGetName(*(virDomainPtr const *)a), virDomainGetName(*(virDomainPtr const *)b));
@@ -78,7 +64,7 @@ int cmd_list(int argc, char **argv)
                     virStorageVolFree(v);
             }
             snprintf(disk, sizeof disk, "%s/%s", used, size);
-            printf("%-24s %-10s %-17s %-21s %s\n", virDomainGetName(doms[i]), state_name(di.state),
+            printf("%-24s %-10s %-17s %-21s %s\n", virDomainGetName(doms[i]), virt_state_name(di.state),
                    meta.macs && meta.macs[0] ? meta.macs[0] : "-", disk,
                    meta.is_vmstamp ? meta.template_path : "(not vmstamp)");
         }

@@ -81,13 +81,7 @@ int cmd_rm(int argc, char **argv)
     }
     for (int i = 0; i < n && ret == EXIT_SUCCESS; i++) {
         const char *name = argv[optind + i];
-        virDomainInfo di;
-        if (virDomainGetInfo(doms[i], &di) == 0 && di.state != VIR_DOMAIN_SHUTOFF)
-            virDomainDestroy(doms[i]);
-        if (virDomainUndefineFlags(doms[i], VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-                                                VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-                                                VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
-            error("cannot undefine domain '%s': %s", name, virt_error());
+        if (virt_domain_remove(doms[i]) < 0) {
             ret = EXIT_FAILURE;
             break;
         }
@@ -95,9 +89,7 @@ int cmd_rm(int argc, char **argv)
             if (delete_disk(conn, metas[i].disks[d]) < 0)
                 ret = EXIT_FAILURE;
         if (metas[i].is_vmstamp) {
-            CLEANUP_FREE char *log = NULL;
-            if (asprintf(&log, "/var/log/libvirt/qemu/%s-serial0.log", name) < 0)
-                abort();
+            CLEANUP_FREE char *log = virt_console_log(name);
             unlink(log);
         }
         info("vmstamp: removed %s", name);

@@ -287,14 +287,14 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     p->conn = conn;
     p->req = *req;
     p->n = req->n;
-    p->pool = xstrdup(req->pool ? req->pool : "default");
+    p->pool = xstrdup(req->pool ? req->pool : CLONE_DEFAULT_POOL);
     p->uri = virConnectGetURI(conn);
     if (!p->uri)
         p->uri = xstrdup("qemu:///system");
     if (!req->memory_kib)
-        p->req.memory_kib = 1024 * 1024;
+        p->req.memory_kib = CLONE_DEFAULT_MEMORY_KIB;
     if (!req->vcpus)
-        p->req.vcpus = 1;
+        p->req.vcpus = CLONE_DEFAULT_VCPUS;
     if (req->n == 0) {
         error("no clones to make");
         goto fail;
@@ -307,7 +307,7 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         error("too many clones (%zu): at most %d per run", req->n, CLONE_MAX);
         goto fail;
     }
-    if (netspec_parse(req->network ? req->network : "default", &p->net) < 0)
+    if (netspec_parse(req->network ? req->network : CLONE_DEFAULT_NETWORK, &p->net) < 0)
         goto fail;
     p->c = xcalloc(req->n, sizeof *p->c);
 
@@ -355,7 +355,7 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
             c->tmp_disk = xasprintf("%s/%s", req->stage_dir, c->volume);
         else
             c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
-        c->console_log = xasprintf("/var/log/libvirt/qemu/%s-serial0.log", c->name);
+        c->console_log = virt_console_log(c->name);
     }
 
     /* Names, volumes and MACs: claimed across processes, then checked. */

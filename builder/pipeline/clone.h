@@ -20,6 +20,12 @@
 #define CLONE_MAX 250 /* one libguestfs handle takes up to 255 drives */
 #define CLONE_KEY_TYPES 3
 
+/* What a clone gets when the request leaves a setting 0/NULL. */
+#define CLONE_DEFAULT_MEMORY_KIB (1024 * 1024)
+#define CLONE_DEFAULT_VCPUS 1
+#define CLONE_DEFAULT_POOL "default"
+#define CLONE_DEFAULT_NETWORK "default"
+
 /* One clone to make. */
 struct clone_spec {
     const char *name;     /* domain name (and host name unless HOSTNAME) */

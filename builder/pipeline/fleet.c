@@ -35,6 +35,7 @@
 #include "pipeline/clone.h"
 #include "pipeline/fleet.h"
 #include "pure/domxml.h"
+#include "pure/installer.h"
 #include "pure/netxml.h"
 
 struct owned {
@@ -137,28 +138,6 @@ static void host_error(struct fleet_report *rep, struct host *h, const char *msg
     rep->host_errors[n + 1] = NULL;
 }
 
-static const char *state_name(int state)
-{
-    switch (state) {
-    case VIR_DOMAIN_RUNNING:
-        return "running";
-    case VIR_DOMAIN_BLOCKED:
-        return "blocked";
-    case VIR_DOMAIN_PAUSED:
-        return "paused";
-    case VIR_DOMAIN_SHUTDOWN:
-        return "shutting down";
-    case VIR_DOMAIN_SHUTOFF:
-        return "shut off";
-    case VIR_DOMAIN_CRASHED:
-        return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED:
-        return "suspended";
-    default:
-        return "unknown";
-    }
-}
-
 /* What the fleet owns on H: every domain whose metadata names it. */
 static int scan_host(struct ctx *x, struct host *h)
 {
@@ -247,6 +226,12 @@ static int ctx_open(struct ctx *x, const struct fleet_plan *plan, const struct f
     return 0;
 }
 
+/* Whether H is this machine's own libvirtd (its files are ours to see). */
+static int host_is_local(const struct host *h)
+{
+    return strncmp(h->uri, "qemu:///", 8) == 0;
+}
+
 static struct host *clone_host(struct ctx *x, const struct fleet_clone *c)
 {
     return &x->hosts[c->host < 0 ? 0 : c->host];
@@ -262,12 +247,12 @@ static struct owned *find_owned(struct host *h, const char *name)
 
 static uint64_t plan_memory(const struct fleet_clone *c)
 {
-    return c->memory_kib ? c->memory_kib : 1024 * 1024;
+    return c->memory_kib ? c->memory_kib : CLONE_DEFAULT_MEMORY_KIB;
 }
 
 static const char *plan_network(const struct fleet_clone *c)
 {
-    return c->network ? c->network : "default";
+    return c->network ? c->network : CLONE_DEFAULT_NETWORK;
 }
 
 /* How O differs from the plan (NULL: it does not). */
@@ -276,7 +261,7 @@ static char *drift_of(const struct fleet_clone *c, const struct owned *o, const 
 {
     char buf[512] = "";
     size_t len = 0;
-    unsigned vcpus = c->vcpus ? c->vcpus : 1;
+    unsigned vcpus = c->vcpus ? c->vcpus : CLONE_DEFAULT_VCPUS;
     struct netspec ns = { 0 };
 
 #define ADD(...) (len += (size_t)snprintf(buf + len, len < sizeof buf ? sizeof buf - len : 0, __VA_ARGS__))
@@ -362,7 +347,7 @@ static int host_sees_store(struct ctx *x, struct host *h)
             h->sees_store = volume_pool_shared(h->conn, STORE_DEFAULT_POOL, dir) == 1;
     } else {
         /* A disk path: valid for this machine's own daemon only. */
-        h->sees_store = strncmp(h->uri, "qemu:///", 8) == 0;
+        h->sees_store = host_is_local(h);
     }
     error_clear();
     return h->sees_store;
@@ -384,7 +369,7 @@ static int check_host(struct ctx *x, size_t hi, const struct fleet_report *rep)
         const struct fleet_clone *c = &p->clones[i];
         if (clone_host(x, c) != h || rep->rows[i].action != FLEET_CREATE)
             continue;
-        const char *pool = c->pool ? c->pool : "default";
+        const char *pool = c->pool ? c->pool : CLONE_DEFAULT_POOL;
         int dup = 0;
         for (size_t k = 0; k < npools; k++)
             dup |= strcmp(seen_pools[k], pool) == 0;
@@ -483,7 +468,7 @@ static int classify(struct ctx *x, struct fleet_report *rep, int for_apply)
                 at = &x->hosts[k];
         if (o) {
             o->used = 1;
-            r->state = xstrdup(state_name(o->state));
+            r->state = xstrdup(virt_state_name(o->state));
             if (!r->mac[0] && o->meta.macs && o->meta.macs[0])
                 snprintf(r->mac, sizeof r->mac, "%s", o->meta.macs[0]);
             r->drift = drift_of(c, o, h, at);
@@ -520,7 +505,7 @@ static int classify(struct ctx *x, struct fleet_report *rep, int for_apply)
             struct fleet_row *r = add_row(rep);
             r->name = xstrdup(o->name);
             r->host = xstrdup(h->name);
-            r->state = xstrdup(state_name(o->state));
+            r->state = xstrdup(virt_state_name(o->state));
             r->template = xstrdup(o->meta.template_path ? o->meta.template_path : "");
             if (o->meta.fleet_ip)
                 snprintf(r->ip, sizeof r->ip, "%s", o->meta.fleet_ip);
@@ -541,40 +526,37 @@ static int known_hosts_update(const struct ctx *x, char **drop, size_t ndrop, co
 {
     CLEANUP_FREE char *path = xasprintf("%s/%s.known_hosts", FLEET_STATE_DIR, x->plan->fleet);
     CLEANUP_FREE char *old = NULL;
-    char *out = xstrdup("");
+    CLEANUP_FREE char *out = NULL;
+    size_t size = 0;
+    FILE *f;
 
-    if (mkdir_p(FLEET_STATE_DIR, 0755) < 0) {
-        free(out);
+    if (mkdir_p(FLEET_STATE_DIR, 0755) < 0)
         return -1;
-    }
     old = read_file(path, NULL);
     error_clear();
+    f = open_memstream(&out, &size);
+    if (!f)
+        xalloc_die();
     for (char *line = old, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
         size_t hl = strcspn(line, " ");
-        int keep = 1;
+        int keep = *line != '\0';
         /* "name,hostname,ip keytype key": the first field names the clone. */
         for (size_t k = 0; k < ndrop && keep; k++) {
             size_t nl = strlen(drop[k]);
             keep = !(hl >= nl && strncmp(line, drop[k], nl) == 0 && (line[nl] == ',' || line[nl] == ' '));
         }
-        if (keep && *line) {
-            char *o2 = xasprintf("%s%s\n", out, line);
-            free(out);
-            out = o2;
-        }
+        if (keep)
+            fprintf(f, "%s\n", line);
         if (!next)
             break;
     }
-    if (add) {
-        char *o2 = xasprintf("%s%s", out, add);
-        free(out);
-        out = o2;
-    }
-    int r = write_file_atomic(path, out, strlen(out), 0644);
-    free(out);
+    if (add)
+        fputs(add, f);
+    fclose(f);
+    int r = write_file_atomic(path, out, size, 0644);
     if (r == 0 && path_out)
         *path_out = xstrdup(path);
     return r;
@@ -586,26 +568,22 @@ static int remove_owned(struct host *h, struct owned *o)
 {
     CLEANUP_DOMAIN virDomainPtr dom = virDomainLookupByName(h->conn, o->name);
 
-    if (dom) {
-        if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
-            return error("cannot stop domain '%s' on host '%s': %s", o->name, h->name, virt_error());
-        if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-                                            VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
-            return error("cannot undefine domain '%s' on host '%s': %s", o->name, h->name, virt_error());
-    }
+    /* Errors name the domain; host_error() adds the host. */
+    if (dom && virt_domain_remove(dom) < 0)
+        return -1;
     for (size_t k = 0; o->meta.disks && o->meta.disks[k]; k++) {
         CLEANUP_VOL virStorageVolPtr vol = virStorageVolLookupByPath(h->conn, o->meta.disks[k]);
         if (!vol) {
             /* Not in a pool libvirt knows: this machine's file, if it is one. */
-            if (strcmp(h->uri, "qemu:///system") == 0 && unlink(o->meta.disks[k]) < 0 && errno != ENOENT)
+            if (host_is_local(h) && unlink(o->meta.disks[k]) < 0 && errno != ENOENT)
                 return error("cannot remove '%s': %s", o->meta.disks[k], strerror(errno));
             continue;
         }
         if (virStorageVolDelete(vol, 0) < 0)
             return error("cannot delete volume '%s' on host '%s': %s", o->meta.disks[k], h->name, virt_error());
     }
-    if (strncmp(h->uri, "qemu:///", 8) == 0) {
-        CLEANUP_FREE char *log = xasprintf("/var/log/libvirt/qemu/%s-serial0.log", o->name);
+    if (host_is_local(h)) {
+        CLEANUP_FREE char *log = virt_console_log(o->name);
         unlink(log);
     }
     if (o->meta.fleet_ip && o->meta.net_type && strcmp(o->meta.net_type, "network") == 0 && o->meta.net_source &&
@@ -812,7 +790,7 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
         struct batch *bt = &b[k];
         struct host *h = bt->host;
         const struct fleet_clone *c = &p->clones[bt->clone_index[0]];
-        const char *pool = c->pool ? c->pool : "default";
+        const char *pool = c->pool ? c->pool : CLONE_DEFAULT_POOL;
         int staged;
         if (virt_pool_dir(h->conn, pool, &bt->pool_dir) < 0)
             goto host_fail;
@@ -894,7 +872,11 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
             }
         progress(x, "fleet %s: making %zu clone(s) on %zu host(s)", p->fleet, total, x->nhosts);
         int r = np ? clone_run_many(plans, np, run, results, errs) : 0;
-        CLEANUP_FREE char *lines = xstrdup("");
+        CLEANUP_FREE char *lines = NULL;
+        size_t lines_size = 0;
+        FILE *kh = open_memstream(&lines, &lines_size);
+        if (!kh)
+            xalloc_die();
         CLEANUP_FREE char **made = xcalloc(total + 1, sizeof *made);
         size_t nmade = 0;
         for (size_t m = 0; r == 0 && m < np; m++) {
@@ -909,18 +891,17 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
                 struct fleet_row *row = &rep->rows[bt->clone_index[j]];
                 snprintf(row->mac, sizeof row->mac, "%s", res->mac);
                 free(row->state);
-                row->state = xstrdup("shut off");
+                row->state = xstrdup("shut-off");
                 made[nmade++] = res->name;
                 for (int t = 0; t < CLONE_KEY_TYPES; t++) {
                     if (!res->key_lines[t])
                         continue;
-                    char *l = xasprintf("%s%s,%s%s%s %s\n", lines, res->name, res->hostname, c->ip ? "," : "",
-                                        c->ip ? c->ip_text : "", res->key_lines[t]);
-                    free(lines);
-                    lines = l;
+                    fprintf(kh, "%s,%s%s%s %s\n", res->name, res->hostname, c->ip ? "," : "", c->ip ? c->ip_text : "",
+                            res->key_lines[t]);
                 }
             }
         }
+        fclose(kh);
         if (r == 0 && nmade)
             known_hosts_update(x, made, nmade, lines, &rep->known_hosts);
         for (size_t m = 0; m < np; m++) {
@@ -973,7 +954,7 @@ static int reconcile(struct ctx *x, struct fleet_report *rep)
         if (r->action != FLEET_DRIFT || h->error || strcmp(r->host, h->name) != 0)
             continue;
         CLEANUP_DOMAIN virDomainPtr dom = virDomainLookupByName(h->conn, c->name);
-        unsigned vcpus = c->vcpus ? c->vcpus : 1;
+        unsigned vcpus = c->vcpus ? c->vcpus : CLONE_DEFAULT_VCPUS;
         if (!dom || virDomainSetMaxMemory(dom, plan_memory(c)) < 0 ||
             virDomainSetMemoryFlags(dom, plan_memory(c), VIR_DOMAIN_AFFECT_CONFIG) < 0 ||
             virDomainSetVcpusFlags(dom, vcpus, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM) < 0 ||
@@ -1158,24 +1139,27 @@ static void fill_addresses(struct ctx *x, struct fleet_report *rep)
     }
 }
 
-/* The last LINES lines of a clone's console log (this machine's only). */
-static char *console_tail(const char *name, int lines)
+/* The last 20 lines of a clone's console log (this machine's only), each
+ * as "  | LINE" as install shows them; NULL without a log. */
+static char *last_console_lines(const char *name)
 {
-    CLEANUP_FREE char *path = xasprintf("/var/log/libvirt/qemu/%s-serial0.log", name);
+    CLEANUP_FREE char *path = virt_console_log(name);
     CLEANUP_FREE char *text = read_file(path, NULL);
-    char *p;
-    int n = 0;
+    const char *lines[20];
+    char *out = NULL;
+    size_t size = 0;
 
     error_clear();
     if (!text)
         return NULL;
-    p = text + strlen(text);
-    while (p > text && (p[-1] == '\n' || p[-1] == '\r'))
-        *--p = '\0';
-    while (p > text && n < lines)
-        if (*--p == '\n')
-            n++;
-    return xstrdup(*p == '\n' ? p + 1 : p);
+    size_t n = console_tail(text, lines, 20);
+    FILE *f = open_memstream(&out, &size);
+    if (!f)
+        xalloc_die();
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s  | %s", i ? "\n" : "", lines[i]);
+    fclose(f);
+    return out;
 }
 
 /* Whether row I's address can be seen from the hosts: a planned clone
@@ -1233,7 +1217,7 @@ static int wait_all(struct ctx *x, struct fleet_report *rep)
         free(names);
         names = n;
         if (!tail)
-            tail = console_tail(r->name, 20);
+            tail = last_console_lines(r->name);
     }
     if (tail)
         return error("no address after %u s for %s; last console lines of the first:\n%s", timeout, names, tail);
@@ -1289,7 +1273,7 @@ static int stop_all(struct ctx *x, struct fleet_report *rep)
             CLEANUP_DOMAIN virDomainPtr dom = virDomainLookupByName(h->conn, r->name);
             if (!dom || virDomainIsActive(dom) != 1) {
                 free(r->state);
-                r->state = xstrdup("shut off");
+                r->state = xstrdup("shut-off");
                 continue;
             }
             running++;

@@ -118,7 +118,7 @@ static int undo_domain(void *ctx, const char *uri, const char *name)
     struct undo_ctx *u = ctx;
     virConnectPtr conn = undo_conn(u, uri);
     virDomainPtr dom;
-    int r = 0;
+    int r;
 
     if (!conn)
         return -1;
@@ -128,12 +128,7 @@ static int undo_domain(void *ctx, const char *uri, const char *name)
             return 0;
         return error("cannot look up domain '%s' on %s: %s", name, uri, virt_error());
     }
-    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
-        r = error("cannot stop domain '%s': %s", name, virt_error());
-    if (r == 0 && virDomainIsPersistent(dom) == 1 &&
-        virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-                                        VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
-        r = error("cannot undefine domain '%s': %s", name, virt_error());
+    r = virt_domain_remove(dom);
     virDomainFree(dom);
     if (r == 0)
         removed(u, "domain", name);
