@@ -544,7 +544,7 @@ static int upload_disk(struct clone_plan *p, struct planned *c, struct run *run)
 {
     CLEANUP_FREE char *path = NULL;
 
-    if (!p->req.full && qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, "qcow2") < 0)
+    if (!p->req.full && qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, p->tinfo.format) < 0)
         return -1;
     int step = journal_volume(run->journal, p->uri, p->pool, c->volume);
     if (step < 0)
@@ -684,7 +684,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         }
         /* Made against the template here, backed there by its copy in sight of that host. */
         if (p->req.host_template && !p->req.full &&
-            qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, "qcow2") < 0)
+            qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, p->tinfo.format) < 0)
             goto out;
         int step = journal_file(run->journal, c->disk);
         if (step < 0)

@@ -54,8 +54,9 @@ struct clone_request {
      * customized here in STAGE_DIR (which must exist), then uploaded into
      * POOL there with a libvirt storage stream. NULL: the pool's directory
      * is this machine's. HOST_TEMPLATE: the path of the template's copy
-     * that host sees; linked clones are made against TEMPLATE here and
-     * pointed at it before they go into place. NULL: TEMPLATE itself. */
+     * that host sees (the same bytes, so the same format); linked clones
+     * are made against TEMPLATE here and pointed at it before they go into
+     * place. NULL: TEMPLATE itself. */
     const char *stage_dir;
     const char *host_template;
 };

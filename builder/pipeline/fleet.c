@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/command.h"
 #include "adapters/qemuimg.h"
 #include "adapters/store.h"
 #include "adapters/virt.h"
@@ -664,17 +665,22 @@ static char *template_on_host(struct ctx *x, struct host *h, const char *pool, c
     if (there)
         return path;
     if (!staged) {
-        /* The pool is in sight here: a local copy, nothing sent. */
+        /* The pool is in sight here: a local copy of the same bytes (so
+         * the same format and name as an upload), nothing sent. */
         CLEANUP_FREE char *dst = xasprintf("%s/%s", pool_dir, vol);
         CLEANUP_FREE char *tmp = xasprintf("%s/.%s.vmstamp-tmp", pool_dir, vol);
         progress(x, "fleet %s: copying template to pool '%s' of %s", x->plan->fleet, pool, h->name);
-        if (journal_file(run->journal, tmp) < 0 || qemuimg_convert(x->tpl_path, x->tpl_format, tmp) < 0)
+        if (journal_file(run->journal, tmp) < 0)
             return NULL;
-        /* qemuimg_convert writes qcow2: name it as such. */
-        free(vol);
-        vol = xasprintf("%s-%.12s.qcow2", x->tpl_name, sha);
-        free(dst);
-        dst = xasprintf("%s/%s", pool_dir, vol);
+        struct command *cp = command_new("cp");
+        command_add(cp, "--sparse=always");
+        command_add(cp, "--");
+        command_add(cp, x->tpl_path);
+        command_add(cp, tmp);
+        int r = command_run(cp, NULL);
+        command_free(cp);
+        if (r < 0)
+            return NULL;
         if (chmod(tmp, 0444) < 0 || journal_file(run->journal, dst) < 0 || rename_noreplace(tmp, dst) != 0) {
             if (!error_message())
                 error("cannot put the template copy '%s' in place: %s", dst, strerror(errno));
