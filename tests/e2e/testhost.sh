@@ -119,14 +119,35 @@ nsenter -t "$(cat "$DIR/holder.pid")" -n ip -br link show master thbr0 | grep -e
 # The guest's udhcpc prints "lease of A obtained", then configures A, prints
 # its report and powers off (about a second under TCG): paused the moment
 # that line shows, so domifaddr (which needs a running domain) can see it.
+# On a loaded machine the guest can still power off first; it is then booted
+# again (its reservation gives it the same address), at most three times.
 lease=
-for ((i = 0; i < 1200; i++)); do
-  if [ -z "$lease" ] && grep -e "lease of 192.168.150.10 obtained" "$log" >/dev/null 2>&1; then
-    $V2 suspend "$name" >/dev/null || fail "$name: not paused in time after its lease (state: $($V2 domstate "$name" 2>&1))"
-    lease=$($V2 domifaddr "$name" --source lease 2>&1) || fail "$name: domifaddr --source lease: $lease"
-    echo "$name: domifaddr --source lease: $lease"
-    $V2 resume "$name" >/dev/null
+for attempt in 1 2 3; do
+  if [ "$attempt" -gt 1 ]; then
+    echo "$name: powered off before it could be paused; boot $attempt"
+    $V2 start "$name" >/dev/null
   fi
+  for ((i = 0; i < 2400; i++)); do
+    if grep -e "lease of 192.168.150.10 obtained" "$log" >/dev/null 2>&1; then
+      if $V2 suspend "$name" >/dev/null 2>&1; then
+        lease=$($V2 domifaddr "$name" --source lease 2>&1) || fail "$name: domifaddr --source lease: $lease"
+        echo "$name: domifaddr --source lease: $lease"
+        $V2 resume "$name" >/dev/null
+      fi
+      break
+    fi
+    if (( i % 20 == 19 )) && [ "$($V2 domstate "$name" 2>/dev/null)" = "shut off" ]; then
+      break
+    fi
+    sleep 0.05
+  done
+  [ -n "$lease" ] && break
+  for ((i = 0; i < 600; i++)); do
+    [ "$($V2 domstate "$name" 2>/dev/null)" = "shut off" ] && break
+    sleep 0.1
+  done
+done
+for ((i = 0; i < 1200; i++)); do
   grep -e VMSTAMP-DONE "$log" >/dev/null 2>&1 && break
   [ "$($V2 domstate "$name" 2>/dev/null)" = "shut off" ] && break
   sleep 0.1
@@ -140,7 +161,7 @@ echo "$name: console hostname=$host mac=$gmac ip=$gip (booted in $(( SECONDS - t
 [ "$host" = "$name" ] || fail "$name: console hostname '$host'"
 [ "$gmac" = "$mac" ] || fail "$name: console MAC '$gmac', domiflist '$mac'"
 [ "$gip" = 192.168.150.10 ] || { grep -e udhcpc "$SCRATCH/console" >&2 || true; fail "$name: console VMSTAMP-IP '$gip', want the reserved 192.168.150.10"; }
-[ -n "$lease" ] || fail "$name: its lease never showed on the console"
+[ -n "$lease" ] || fail "$name: not paused with its lease of 192.168.150.10 in 3 boots"
 awk -v m="$mac" '$2 == m && $3 == "ipv4" && $4 == "192.168.150.10/24" {ok = 1} END {exit !ok}' <<<"$lease" \
   || fail "$name: domifaddr --source lease does not show 192.168.150.10 for $mac: $lease"
 $V2 net-dhcp-leases default --mac "$mac" | grep -e "192.168.150.10/24" | grep -e "$name" >/dev/null \
