@@ -416,3 +416,70 @@ int qemuimg_check(const char *path, const char *format)
         return error("template '%s' is damaged: %s: re-create or re-import it", path, problem);
     return error("template '%s' cannot be checked: %s", path, reason);
 }
+
+int qemuimg_parse_map_own(const char *json, uint64_t merge_gap, struct extent **out, size_t *n)
+{
+    struct json_object *root = json ? json_tokener_parse(json) : NULL;
+    struct extent *e = NULL;
+    size_t ne = 0;
+    int ret = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (!root || !json_object_is_type(root, json_type_array))
+        goto out;
+    size_t len = json_object_array_length(root);
+    e = xcalloc(len ? len : 1, sizeof *e);
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *m = json_object_array_get_idx(root, i), *v;
+        if (!m || !json_object_object_get_ex(m, "depth", &v) || json_object_get_int(v) != 0)
+            continue;
+        if (json_object_object_get_ex(m, "present", &v) && !json_object_get_boolean(v))
+            continue;
+        uint64_t start, length;
+        if (!json_object_object_get_ex(m, "start", &v))
+            goto out;
+        start = (uint64_t)json_object_get_int64(v);
+        if (!json_object_object_get_ex(m, "length", &v))
+            goto out;
+        length = (uint64_t)json_object_get_int64(v);
+        if (!length)
+            continue;
+        /* qemu-img lists ranges in order: join the near ones. */
+        if (ne && start >= e[ne - 1].start + e[ne - 1].length &&
+            start - (e[ne - 1].start + e[ne - 1].length) <= merge_gap) {
+            e[ne - 1].length = start + length - e[ne - 1].start;
+            continue;
+        }
+        e[ne++] = (struct extent){ start, length };
+    }
+    *out = e;
+    *n = ne;
+    e = NULL;
+    ret = 0;
+out:
+    free(e);
+    json_object_put(root);
+    return ret;
+}
+
+int qemuimg_map_own(const char *path, uint64_t merge_gap, struct extent **out, size_t *n)
+{
+    CLEANUP_FREE char *safe = qemuimg_safe_path(path);
+    CLEANUP_FREE char *json = NULL;
+    struct command *cmd = command_new("qemu-img");
+
+    command_add(cmd, "map");
+    command_add(cmd, "-U");
+    command_add(cmd, "-f");
+    command_add(cmd, "qcow2");
+    command_add(cmd, "--output=json");
+    command_add(cmd, safe);
+    int r = command_run(cmd, &json);
+    command_free(cmd);
+    if (r < 0)
+        return -1;
+    if (qemuimg_parse_map_own(json, merge_gap, out, n) < 0)
+        return error("cannot read the allocation map of '%s' (qemu-img map)", path);
+    return 0;
+}

@@ -60,6 +60,21 @@ int qcow2_read_backing(const char *path, char **backing);
 /* "./name" for a relative path, path unchanged otherwise. Caller frees. */
 char *qemuimg_safe_path(const char *path);
 
-#endif
 /* Compressed copy (zstd where qemu-img supports it), both cores (-m 2 -W). */
 int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char *dst);
+
+/* A byte range of a disk's guest view. */
+struct extent {
+    uint64_t start, length;
+};
+/* Where the qcow2 overlay PATH differs from its backing file: the guest
+ * ranges its own layer holds (data or zero clusters), adjacent ones and
+ * ones less than MERGE_GAP bytes apart joined (qemu-img map -U, so PATH
+ * may be open in a running qemu, which writes its metadata out on every
+ * guest flush, also with cache=unsafe). *OUT: N ranges, caller frees. */
+int qemuimg_map_own(const char *path, uint64_t merge_gap, struct extent **out, size_t *n);
+/* Parse qemu-img map --output=json text into those ranges (the entries of
+ * depth 0 that are present). Pure; unit-tested. */
+int qemuimg_parse_map_own(const char *json, uint64_t merge_gap, struct extent **out, size_t *n);
+
+#endif

@@ -7,7 +7,7 @@
 
 int verbose;
 int quiet;
-static char *last_error;
+static _Thread_local char *last_error; /* per thread: batches customize in parallel */
 
 static int record(int replace, const char *fmt, va_list ap)
 {

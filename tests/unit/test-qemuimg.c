@@ -360,6 +360,58 @@ static void test_real_images(void **state)
     assert_int_equal(sh("rm -rf '%s'", dir), 0);
 }
 
+/* The ranges an overlay holds itself: depth 0 only, near ones joined. */
+static void test_map_own(void **state)
+{
+    (void)state;
+    struct extent *e;
+    size_t n;
+    const char *json = "[{\"start\": 0, \"length\": 65536, \"depth\": 0, \"present\": true, \"zero\": false, \"data\": true},"
+                       " {\"start\": 65536, \"length\": 131072, \"depth\": 1, \"present\": true, \"zero\": false, \"data\": true},"
+                       " {\"start\": 196608, \"length\": 65536, \"depth\": 0, \"present\": true, \"zero\": true, \"data\": false},"
+                       " {\"start\": 1048576, \"length\": 65536, \"depth\": 0, \"present\": true, \"zero\": false, \"data\": true},"
+                       " {\"start\": 2097152, \"length\": 65536, \"depth\": 1, \"present\": false, \"zero\": true, \"data\": false}]";
+
+    assert_int_equal(qemuimg_parse_map_own(json, 0, &e, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[0].start, 0);
+    assert_int_equal(e[0].length, 65536);
+    assert_int_equal(e[1].start, 196608); /* a zero cluster of its own counts */
+    assert_int_equal(e[2].start, 1048576);
+    free(e);
+    /* A gap of 128 KiB joined, one of 832 KiB not. */
+    assert_int_equal(qemuimg_parse_map_own(json, 131072, &e, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(e[0].start, 0);
+    assert_int_equal(e[0].length, 262144);
+    free(e);
+    assert_int_equal(qemuimg_parse_map_own("{}", 0, &e, &n), -1);
+    assert_int_equal(qemuimg_parse_map_own("[]", 0, &e, &n), 0);
+    assert_int_equal(n, 0);
+    free(e);
+
+    /* A real overlay written at 64 KiB and 3 MiB. */
+    char dir[] = "/tmp/vmstamp-map-XXXXXX", base[256], top[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(base, sizeof base, "%s/base.qcow2", dir);
+    snprintf(top, sizeof top, "%s/top.qcow2", dir);
+    assert_int_equal(sh("qemu-img create -q -f qcow2 '%s' 4M && qemu-io -f qcow2 -c 'write -P 1 0 4M' '%s' >/dev/null"
+                        " && qemu-img create -q -f qcow2 -b '%s' -F qcow2 '%s'"
+                        " && qemu-io -f qcow2 -c 'write -P 2 64k 4k' -c 'write -P 3 3M 64k' '%s' >/dev/null",
+                        base, base, base, top, top), 0);
+    assert_int_equal(qemuimg_map_own(top, 0, &e, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(e[0].start, 65536);
+    assert_int_equal(e[0].length, 65536);
+    assert_int_equal(e[1].start, 3 * 1048576);
+    free(e);
+    assert_int_equal(qemuimg_map_own(base, 0, &e, &n), 0);
+    assert_int_equal(n, 1); /* no backing file: all of it is its own */
+    assert_int_equal(e[0].length, 4 * 1048576);
+    free(e);
+    assert_int_equal(sh("rm -rf '%s'", dir), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +420,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stderr_summary), cmocka_unit_test(test_dry_run_info),
         cmocka_unit_test(test_dry_run_failure), cmocka_unit_test(test_dry_run_check),
         cmocka_unit_test(test_qcow2_header), cmocka_unit_test(test_real_images),
+        cmocka_unit_test(test_map_own),
     };
     data_dir = argc > 1 ? argv[1] : "tests/data";
     return cmocka_run_group_tests(tests, NULL, NULL);
