@@ -1,7 +1,9 @@
 /* error.c: the one recorded error message and diagnostic printing. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -55,9 +57,63 @@ void error_clear(void)
 
 void error_report(void)
 {
+    progress_clear();
     fprintf(stderr, "vmstamp: error: %s\n",
             last_error ? last_error : "unknown error (run with -v for details)");
     error_clear();
+}
+
+/* The progress line: one line on a terminal, rewritten in place; any other
+ * diagnostic first clears it (threads print too: one lock). */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static int line_up;
+
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+    pthread_mutex_lock(&out_lock);
+    if (line_up) {
+        fputs("\r\033[K", stderr);
+        line_up = 0;
+    }
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    pthread_mutex_unlock(&out_lock);
+}
+
+int progress_shown(void)
+{
+    static int tty = -1;
+
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    return tty && !quiet && !verbose;
+}
+
+void progress_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!progress_shown())
+        return;
+    pthread_mutex_lock(&out_lock);
+    fputs("\r\033[K", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+    line_up = 1;
+    pthread_mutex_unlock(&out_lock);
+}
+
+void progress_clear(void)
+{
+    pthread_mutex_lock(&out_lock);
+    if (line_up) {
+        fputs("\r\033[K", stderr);
+        line_up = 0;
+    }
+    pthread_mutex_unlock(&out_lock);
 }
 
 void info(const char *fmt, ...)
@@ -67,9 +123,8 @@ void info(const char *fmt, ...)
     if (quiet)
         return;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void debug(const char *fmt, ...)
@@ -78,20 +133,16 @@ void debug(const char *fmt, ...)
 
     if (!verbose)
         return;
-    fputs("vmstamp: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("vmstamp: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void warning(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("vmstamp: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("vmstamp: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }

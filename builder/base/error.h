@@ -21,5 +21,11 @@ extern int quiet;
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* stderr unless -q */
 void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* stderr if -v */
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line of progress, rewritten in place on a terminal (stderr a tty,
+ * neither -q nor -v); the next diagnostic replaces it. progress_shown():
+ * whether it is (callers print a line per step otherwise). */
+int progress_shown(void);
+void progress_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_clear(void);
 
 #endif

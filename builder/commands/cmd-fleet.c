@@ -12,24 +12,16 @@
 #include "pipeline/run.h"
 #include "pure/fleetplan.h"
 
-static int progress_shown;
-
-/* One line, rewritten in place, on a terminal only. */
+/* One line, rewritten in place, on a terminal only (base/error.h). */
 static void show_progress(void *ctx, const char *line)
 {
     (void)ctx;
-    if (!isatty(STDERR_FILENO))
-        return;
-    fprintf(stderr, "\r\033[K%s", line);
-    fflush(stderr);
-    progress_shown = 1;
+    progress_line("%s", line);
 }
 
 static void end_progress(void)
 {
-    if (progress_shown)
-        fprintf(stderr, "\r\033[K");
-    progress_shown = 0;
+    progress_clear();
 }
 
 static void print_table(const struct fleet_report *rep, int with_action)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "adapters/gfs.h"
+#include "adapters/qemuimg.h"
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "guest/customize.h"
@@ -352,9 +353,12 @@ static int add_authorized_key(guestfs_h *g, const struct snapshot *s, const char
     return 0;
 }
 
+/* GROWN: the clone's disk holds the grown state already (copied from the
+ * clone that grew, or it is that clone): its root is mounted from there,
+ * its other filesystems from their places, which did not move. */
 static int customize_one(guestfs_h *g, const char *dev, int first, int filtered, const struct layout *l,
-                         struct clone_job *job, const struct customize_opts *opts,
-                         const struct guest_os *os, struct snapshot *snap)
+                         struct clone_job *job, const struct fs_ref *grown,
+                         const struct customize_opts *opts, const struct guest_os *os, struct snapshot *snap)
 {
     int grow_mounted = 0, created = 0;
     char idline[34];
@@ -362,7 +366,13 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
     /* A clone that does not grow, with every LV mounted a known linear
      * run, mounts its LVs straight from its PV: no LVM rescan. */
     int direct = l->lvm && l->direct && !job->grow && !filtered;
-    if (direct) {
+    if (grown) {
+        if (layout_mount_ref(g, dev, grown, 1, 0) < 0)
+            return -1;
+        for (size_t i = 1; i < l->nmounts; i++)
+            if (layout_mount_ref(g, dev, &l->mounts[i], 1, 0) < 0)
+                return -1;
+    } else if (direct) {
         for (size_t i = 0; i < l->nmounts && direct; i++) {
             guestfs_push_error_handler(g, NULL, NULL);
             int m = layout_mount_ref(g, dev, &l->mounts[i], 1, 0);
@@ -376,7 +386,7 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
             }
         }
     }
-    if (!direct) {
+    if (!direct && !grown) {
         /* LVM sees this clone's disk only (unless the layout was just found
          * on it, which left the filter so, or it is the only disk). */
         if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
@@ -446,6 +456,207 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
     return 0;
 }
 
+/* ---- one grow for many clones --------------------------------------------- */
+
+/* Beyond this many bytes apart, changed ranges are copied apart. */
+#define REPLAY_MERGE_GAP (1024 * 1024)
+
+/* The other filesystems mount where they were (partitions, or LVs that are
+ * known linear runs), so a clone whose root was grown elsewhere needs no
+ * LVM. */
+static int replay_possible(const struct layout *l)
+{
+    for (size_t i = 1; i < l->nmounts; i++)
+        if (l->mounts[i].lv && !l->mounts[i].lv_size)
+            return 0;
+    return l->nmounts > 0;
+}
+
+/* Where the grown root of disk DEV lies, from the start of the disk: a
+ * clone given the same bytes mounts it with a loop over the whole disk
+ * (its partition devices keep the sizes the kernel read at boot). */
+static int grown_root_ref(guestfs_h *g, const char *dev, const struct layout *l, struct fs_ref *out)
+{
+    const struct fs_ref *root = &l->mounts[0];
+    struct fs_ref run = { 0 };
+    int partnum = root->partnum;
+    uint64_t off = 0, size = 0;
+
+    if (root->lv) {
+        if (layout_lv_run(g, dev, root->lv, &run) < 0)
+            return -1;
+        partnum = run.pv_partnum;
+        off = run.lv_offset;
+        size = run.lv_size;
+    }
+    if (partnum > 0) {
+        struct guestfs_partition_list *pl = guestfs_part_list(g, dev);
+        int found = 0;
+        if (!pl)
+            return gfs_error(g, "part_list");
+        for (uint32_t k = 0; k < pl->len; k++) {
+            if (pl->val[k].part_num != partnum)
+                continue;
+            off += pl->val[k].part_start;
+            if (!root->lv)
+                size = pl->val[k].part_size;
+            found = 1;
+        }
+        guestfs_free_partition_list(pl);
+        if (!found)
+            return error("partition %d not found on %s after the grow", partnum, dev);
+    }
+    *out = (struct fs_ref){ .lv = strdup(root->lv ? root->lv : "the root partition"), .type = strdup(root->type),
+                            .mountpoint = strdup(root->mountpoint), .pv_partnum = 0, .lv_offset = off,
+                            .lv_size = size };
+    if (!out->lv || !out->type || !out->mountpoint)
+        abort();
+    return 0;
+}
+
+static void fs_ref_release(struct fs_ref *f)
+{
+    free(f->lv);
+    free(f->type);
+    free(f->mountpoint);
+    memset(f, 0, sizeof *f);
+}
+
+/* Clone I grows (LVM filtered to it unless FILTERED), its filesystem too;
+ * then every later clone growing to the same size gets the ranges that
+ * changed, copied in the appliance. *ROOT: where the grown root lies;
+ * DONE[j] set for I and each clone that got the copy. 1 if done, 0 if
+ * the grown root cannot be mounted that way (clone I is grown then,
+ * GROWN_ONLY set: the others grow themselves), -1 on error. */
+static int grow_for_all(guestfs_h *g, char **devices, size_t i, struct clone_job *jobs, size_t n,
+                        const struct layout *l, int filtered, struct fs_ref *root, int *done, int *grown_only)
+{
+    const char *dev = devices[i];
+    int grow_mounted = 0;
+    struct timespec t0, t1;
+    CLEANUP_FREE struct extent *ext = NULL;
+    size_t next = 0, copies = 0;
+    uint64_t bytes = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
+        return -1;
+    if (grow(g, dev, l, &grow_mounted) < 0)
+        return -1;
+    *grown_only = 1;
+    if (grow_mounted) {
+        const char *t = l->mounts[0].type;
+        if (layout_mount_ref(g, dev, &l->mounts[0], 0, 0) < 0)
+            return -1;
+        if (strcmp(t, "xfs") == 0 && guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
+            return gfs_error(g, "xfs_growfs");
+        if (strcmp(t, "btrfs") == 0 && guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
+            return gfs_error(g, "btrfs filesystem resize");
+        if (guestfs_umount_all(g) == -1)
+            return gfs_error(g, "umount_all");
+    }
+    guestfs_push_error_handler(g, NULL, NULL);
+    int r = grown_root_ref(g, dev, l, root);
+    guestfs_pop_error_handler(g);
+    if (r < 0) {
+        debug("%s: the grown root is not one run on the disk (%s); each clone grows itself", jobs[i].name,
+              error_message() ? error_message() : "LVM");
+        error_clear();
+        return 0;
+    }
+    /* The guest's flush makes qemu write the overlay's metadata out (also
+     * with cache=unsafe), so qemu-img can read which clusters it holds. */
+    if (guestfs_sync(g) == -1 || guestfs_blockdev_flushbufs(g, dev) == -1)
+        return gfs_error(g, "sync");
+    if (qemuimg_map_own(jobs[i].disk_path, REPLAY_MERGE_GAP, &ext, &next) < 0)
+        return -1;
+    for (size_t k = 0; k < next; k++)
+        bytes += ext[k].length;
+    done[i] = 1;
+    for (size_t j = i + 1; j < n; j++) {
+        if (!jobs[j].grow || done[j] || jobs[j].disk_size != jobs[i].disk_size)
+            continue;
+        for (size_t k = 0; k < next; k++) {
+            struct guestfs_copy_device_to_device_argv o = {
+                .bitmask = GUESTFS_COPY_DEVICE_TO_DEVICE_SRCOFFSET_BITMASK |
+                           GUESTFS_COPY_DEVICE_TO_DEVICE_DESTOFFSET_BITMASK |
+                           GUESTFS_COPY_DEVICE_TO_DEVICE_SIZE_BITMASK,
+                .srcoffset = (int64_t)ext[k].start, .destoffset = (int64_t)ext[k].start,
+                .size = (int64_t)ext[k].length,
+            };
+            if (guestfs_copy_device_to_device_argv(g, dev, devices[j], &o) == -1)
+                return gfs_error(g, "copy the grown disk's changes");
+        }
+        if (guestfs_blockdev_flushbufs(g, devices[j]) == -1)
+            return gfs_error(g, "blockdev_flushbufs");
+        done[j] = 1;
+        copies++;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    debug("grew %s and copied its changes (%zu ranges, %llu KiB) onto %zu more clone(s) in %.2f s", jobs[i].name,
+          next, (unsigned long long)(bytes / 1024), copies,
+          (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return 1;
+}
+
+/* ---- progress ---------------------------------------------------------------- */
+
+void customize_progress_init(struct customize_progress *p, size_t total)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->total = total;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void progress_begin(struct customize_progress *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (!p->started) {
+        p->started = 1;
+        clock_gettime(CLOCK_MONOTONIC, &p->t0);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A clone is done: on a terminal the one line "customized N/M, ETA m:ss",
+ * else (or -v) a line per clone. */
+static void progress_step(struct customize_progress *p, const char *name, size_t i, size_t n, double secs)
+{
+    if (!p) {
+        info("vmstamp: customized %s (%zu/%zu) in %.2f s", name, i + 1, n, secs);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->done++;
+    double el = since(&p->t0);
+    double eta = p->done ? el / (double)p->done * (double)(p->total - p->done) : 0;
+    if (progress_shown())
+        progress_line("vmstamp: customized %zu/%zu, %.1f s per clone, ETA %d:%02d", p->done, p->total,
+                      el / (double)p->done, (int)(eta + 0.5) / 60, (int)(eta + 0.5) % 60);
+    else
+        info("vmstamp: customized %s (%zu/%zu) in %.2f s", name, p->done, p->total, secs);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void customize_progress_end(struct customize_progress *p)
+{
+    if (p->started && p->done && progress_shown()) {
+        progress_clear();
+        info("vmstamp: customized %zu clone(s) in %.1f s", p->done, since(&p->t0));
+    }
+    pthread_mutex_destroy(&p->lock);
+}
+
 int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
                   const struct customize_opts *opts, struct guest_os *os)
 {
@@ -454,6 +665,9 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
     struct layout l = { 0 };
     struct snapshot snap = { 0 };
     struct timespec t0, t1;
+    int *grown = NULL;             /* the disk holds the grown state already */
+    struct fs_ref *roots = NULL;   /* [i]: the grown root, when clone i grew for others */
+    struct fs_ref **root_of = NULL; /* [i]: where clone i's grown root lies, or NULL */
     int ret = -1;
 
     memset(os, 0, sizeof *os);
@@ -483,19 +697,57 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
     info("vmstamp: template: %s, root %s (%s in %.1f s)", os->pretty ? os->pretty : os->id, os->root_fs,
          cached ? "recorded layout read" : "layout found",
          (t0.tv_sec - t1.tv_sec) + (t0.tv_nsec - t1.tv_nsec) / 1e9);
+    progress_begin(opts->progress);
+    grown = calloc(n, sizeof *grown);
+    roots = calloc(n, sizeof *roots);
+    root_of = calloc(n, sizeof *root_of);
+    if (!grown || !roots || !root_of)
+        abort();
     for (size_t i = 0; i < n; i++) {
+        int filtered = alone || (i == 0 && !cached);
         if (opts->cancel && *opts->cancel) {
             error("interrupted");
             goto out;
         }
-        if (customize_one(g, devices[i], i == 0, alone || (i == 0 && !cached), &l, &jobs[i], opts, os, &snap) < 0) {
+        if (opts->before_clone && opts->before_clone(opts->ctx, &jobs[i]) < 0)
+            goto out;
+        /* The first linked clone of its size grows for the later ones. */
+        if (jobs[i].grow && !grown[i] && jobs[i].linked && replay_possible(&l)) {
+            int peer = 0;
+            for (size_t j = i + 1; j < n && !peer; j++)
+                peer = jobs[j].grow && jobs[j].disk_size == jobs[i].disk_size;
+            int grown_only = 0;
+            int r = peer ? grow_for_all(g, devices, i, jobs, n, &l, filtered, &roots[i], grown, &grown_only) : 0;
+            if (r < 0) {
+                error_replace("cannot customize clone '%s': %s", jobs[i].name,
+                              error_message() ? error_message() : "unknown error");
+                goto out;
+            }
+            if (r > 0)
+                for (size_t j = i + 1; j < n; j++)
+                    if (grown[j] && !root_of[j] && jobs[j].disk_size == jobs[i].disk_size)
+                        root_of[j] = &roots[i];
+            if (r > 0)
+                root_of[i] = &roots[i];
+            else if (grown_only)
+                grown[i] = 1, filtered = 1; /* grown, and LVM filtered to it: the rest as usual */
+        }
+        struct clone_job one = jobs[i];
+        if (grown[i] && !root_of[i])
+            one.grow = 0;
+        int rc = customize_one(g, devices[i], i == 0, filtered, &l, &one, root_of[i], opts,
+                               os, &snap);
+        memcpy(jobs[i].machine_id, one.machine_id, sizeof one.machine_id);
+        jobs[i].rootfs_bytes = one.rootfs_bytes;
+        memcpy(jobs[i].keys_installed, one.keys_installed, sizeof one.keys_installed);
+        if (rc < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");
             goto out;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        info("vmstamp: customized %s (%zu/%zu) in %.2f s", jobs[i].name, i + 1, n,
-             (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        progress_step(opts->progress, jobs[i].name, i, n,
+                      (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         t0 = t1;
     }
     if (guestfs_shutdown(g) == -1) {
@@ -504,6 +756,11 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
     }
     ret = 0;
 out:
+    for (size_t i = 0; roots && i < n; i++)
+        fs_ref_release(&roots[i]);
+    free(roots);
+    free(root_of);
+    free(grown);
     layout_release(&l);
     snapshot_release(&snap);
     return ret;

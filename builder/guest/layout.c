@@ -399,7 +399,7 @@ static int meta_u64(struct span in, const char *key, uint64_t *v)
 /* Where LV (/dev/VG/LV) lies on disk DEV when it is one linear run on one
  * PV, from the VG's metadata (LVM must see DEV's VG); 0 and F's run set,
  * or -1 (not a single run, or not understood: mount it through LVM). */
-static int lv_run(guestfs_h *g, const char *dev, const char *lv, struct fs_ref *f)
+int layout_lv_run(guestfs_h *g, const char *dev, const char *lv, struct fs_ref *f)
 {
     char vg[256], name[256];
     size_t len;
@@ -746,7 +746,7 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
     /* Where each LV mounted lies: clones that do not grow then need no LVM. */
     l->direct = l->lvm;
     for (size_t i = 0; l->direct && i < l->nmounts; i++)
-        if (l->mounts[i].lv && lv_run(g, dev, l->mounts[i].lv, &l->mounts[i]) < 0) {
+        if (l->mounts[i].lv && layout_lv_run(g, dev, l->mounts[i].lv, &l->mounts[i]) < 0) {
             debug("%s is not one linear run on one PV: clones mount it through LVM", l->mounts[i].lv);
             l->direct = 0;
         }

@@ -104,4 +104,10 @@ struct template_layout {
  * the OS if nothing better was found; frees LAYOUT. */
 void gfs_record_layout(const char *key, void *layout, const char *os_name);
 
+/* Where LV ("/dev/VG/LV") lies on disk DEV when it is one linear run on
+ * one PV, from the VG's metadata (LVM must see DEV's VG): 0 and F's
+ * pv_partnum, lv_offset and lv_size set, or -1 (not one run, not
+ * understood; nothing recorded). */
+int layout_lv_run(guestfs_h *g, const char *dev, const char *lv, struct fs_ref *f);
+
 #endif

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -380,15 +382,39 @@ struct slot {
     size_t plan, index;
 };
 
-/* SSH host keys for every clone, made in a child while the appliance
- * boots. The child dies with us (kill -9 included). */
-static pid_t keygen_start(const struct slot *slots, size_t n)
+/* SSH host keys for every clone, made in a child while the appliances
+ * boot and while the clones are customized: each clone's directory gets
+ * ".ready" once its keys are whole, and a clone waits for that only when
+ * its turn comes. The child holds the only write end of a pipe, so its
+ * end (exit or kill) is seen as end-of-file. It dies with us (kill -9
+ * included). */
+struct keygen {
+    pid_t pid;
+    int fd; /* read end */
+};
+
+static int keygen_start(const struct slot *slots, size_t n, struct keygen *kg)
 {
     pid_t parent = getpid();
-    pid_t pid = fork();
+    int fds[2];
 
-    if (pid != 0)
-        return pid;
+    kg->pid = -1;
+    kg->fd = -1;
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return error("cannot create a pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return error("cannot fork: %s", strerror(errno));
+    }
+    if (pid != 0) {
+        close(fds[1]);
+        kg->pid = pid;
+        kg->fd = fds[0];
+        return 0;
+    }
+    close(fds[0]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
@@ -414,29 +440,66 @@ static pid_t keygen_start(const struct slot *slots, size_t n)
             }
             command_free(cmd);
         }
+        char ready[PATH_MAX];
+        snprintf(ready, sizeof ready, "%s/.ready", slots[i].c->keys_dir);
+        int fd = open(ready, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            _exit(1);
+        close(fd);
     }
     _exit(0);
 }
 
-static int keygen_wait(pid_t pid)
+static int keygen_wait(struct keygen *kg)
 {
     int status;
 
-    while (waitpid(pid, &status, 0) < 0)
+    if (kg->fd >= 0)
+        close(kg->fd);
+    kg->fd = -1;
+    if (kg->pid <= 0)
+        return 0;
+    while (waitpid(kg->pid, &status, 0) < 0)
         if (errno != EINTR)
             return error("cannot wait for ssh-keygen: %s", strerror(errno));
+    kg->pid = -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return error("cannot generate SSH host keys with ssh-keygen (is openssh-client installed?)");
     return 0;
 }
 
-static void keygen_stop(pid_t *pid)
+static void keygen_stop(struct keygen *kg)
 {
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
+    if (kg->pid > 0) {
+        kill(kg->pid, SIGKILL);
+        waitpid(kg->pid, NULL, 0);
     }
-    *pid = -1;
+    kg->pid = -1;
+    if (kg->fd >= 0)
+        close(kg->fd);
+    kg->fd = -1;
+}
+
+/* customize_opts.before_clone: the clone's keys are there (a batch thread
+ * may call this while others do). */
+static int keys_ready(void *ctx, const struct clone_job *job)
+{
+    const struct keygen *kg = ctx;
+    char ready[PATH_MAX];
+
+    snprintf(ready, sizeof ready, "%s/.ready", job->keys_dir);
+    for (;;) {
+        if (access(ready, F_OK) == 0)
+            return 0;
+        if (cancel_flag() && *cancel_flag())
+            return error("interrupted");
+        struct pollfd pf = { .fd = kg->fd, .events = POLLIN };
+        int r = poll(&pf, 1, 20);
+        if (r < 0 && errno != EINTR)
+            return error("cannot wait for ssh-keygen: %s", strerror(errno));
+        if (r > 0 && access(ready, F_OK) != 0)
+            return error("cannot generate SSH host keys with ssh-keygen (is openssh-client installed?)");
+    }
 }
 
 /* The fingerprint and known_hosts key of each host key that went in. */
@@ -503,34 +566,144 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
     return 0;
 }
 
-static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, size_t n, pid_t *keygen)
+/* Clones per appliance before a second one in parallel pays for its boot. */
+#define BATCH_MIN 8
+
+/* One appliance's share of the clones. */
+struct batch {
+    struct clone_plan *p;
+    struct run *run;
+    pthread_mutex_t *journal_lock;
+    struct clone_job *jobs; /* its own copies */
+    size_t *slot;           /* jobs[i] is clone slot[i] of the run */
+    size_t n;
+    struct customize_opts copts;
+    int ret;
+    char *err;              /* its error (error state is per thread) */
+};
+
+static int customize_batch(struct batch *b)
 {
-    struct gfs_disk *disks = xcalloc(n, sizeof *disks);
+    struct gfs_disk *disks = xcalloc(b->n, sizeof *disks);
     struct guest_os os = { 0 };
-    struct customize_opts copts = {
-        .root_password = p->password, .ssh_pubkey = p->ssh_key, .template_name = p->req.template,
-        .layout_key = p->layout_key, .cancel = cancel_flag(),
-    };
     int r = -1;
-    for (size_t i = 0; i < n; i++)
-        disks[i] = (struct gfs_disk){ .path = jobs[i].disk_path, .format = "qcow2" };
-    struct gfs_session *gs = gfs_launch_disks(disks, n, p->accel);
+
+    for (size_t i = 0; i < b->n; i++)
+        disks[i] = (struct gfs_disk){ .path = b->jobs[i].disk_path, .format = "qcow2" };
+    struct gfs_session *gs = gfs_launch_disks(disks, b->n, b->p->accel);
     free(disks);
     if (gs) {
         /* A kill -9 from here on leaves the appliance to recovery. */
         pid_t ap = gfs_appliance_pid(gs);
-        if (ap > 0 && journal_process(run->journal, ap) < 0) {
+        pthread_mutex_lock(b->journal_lock);
+        int j = ap > 0 ? journal_process(b->run->journal, ap) : 0;
+        pthread_mutex_unlock(b->journal_lock);
+        if (j < 0) {
             gfs_close(gs);
             gs = NULL;
         }
     }
-    int k = keygen_wait(*keygen);
-    *keygen = -1;
-    if (gs && k == 0 && cancel_check("clones rolled back") == 0)
-        r = gfs_customize(gs, jobs, n, &copts, &os);
+    if (gs && !*cancel_flag())
+        r = gfs_customize(gs, b->jobs, b->n, &b->copts, &os);
+    else if (gs)
+        error("interrupted");
     gfs_close(gs);
     guest_os_release(&os);
     return r;
+}
+
+static void *batch_thread(void *arg)
+{
+    struct batch *b = arg;
+
+    b->ret = customize_batch(b);
+    if (b->ret < 0)
+        b->err = xstrdup(error_message() ? error_message() : "unknown error");
+    error_clear();
+    return NULL;
+}
+
+/* How many appliances: one per CLONE_MAX clones at least, and up to one
+ * per core when each gets BATCH_MIN clones or more. */
+static size_t batch_count(size_t n)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t need = (n + CLONE_MAX - 1) / CLONE_MAX, want = n / BATCH_MIN;
+
+    if (cpus < 1)
+        cpus = 1;
+    if (want > (size_t)cpus)
+        want = (size_t)cpus;
+    return need > want ? need : want ? want : 1;
+}
+
+/* Customize every clone: batches of clones (every B-th one) in B
+ * appliances at once, each clone as soon as its host keys are made. */
+static int customize_all(struct clone_plan *p, struct run *run, struct clone_job *jobs, size_t n,
+                         struct keygen *kg)
+{
+    size_t nb = batch_count(n);
+    struct batch *b = xcalloc(nb, sizeof *b);
+    pthread_t *tid = xcalloc(nb, sizeof *tid);
+    int *started = xcalloc(nb, sizeof *started);
+    pthread_mutex_t journal_lock = PTHREAD_MUTEX_INITIALIZER;
+    struct customize_progress prog;
+    int ret = 0;
+
+    customize_progress_init(&prog, n);
+    for (size_t k = 0; k < nb; k++) {
+        b[k] = (struct batch){ .p = p, .run = run, .journal_lock = &journal_lock,
+                               .jobs = xcalloc(n / nb + 1, sizeof *b[k].jobs),
+                               .slot = xcalloc(n / nb + 1, sizeof *b[k].slot) };
+        b[k].copts = (struct customize_opts){
+            .root_password = p->password, .ssh_pubkey = p->ssh_key, .template_name = p->req.template,
+            .layout_key = p->layout_key, .cancel = cancel_flag(), .before_clone = keys_ready, .ctx = kg,
+            .progress = &prog,
+        };
+    }
+    for (size_t j = 0; j < n; j++) {
+        struct batch *t = &b[j % nb];
+        t->slot[t->n] = j;
+        t->jobs[t->n++] = jobs[j];
+    }
+    if (nb > 1)
+        debug("%zu clones in %zu appliances at once", n, nb);
+    if (nb == 1) {
+        batch_thread(&b[0]);
+    } else {
+        for (size_t k = 0; k < nb; k++) {
+            int e = pthread_create(&tid[k], NULL, batch_thread, &b[k]);
+            if (e) {
+                b[k].ret = -1;
+                b[k].err = xasprintf("cannot start a thread: %s", strerror(e));
+                continue;
+            }
+            started[k] = 1;
+        }
+        for (size_t k = 0; k < nb; k++)
+            if (started[k])
+                pthread_join(tid[k], NULL);
+    }
+    customize_progress_end(&prog);
+    for (size_t k = 0; k < nb; k++) {
+        if (b[k].ret < 0 && ret == 0)
+            ret = error("%s", b[k].err);
+        for (size_t i = 0; i < b[k].n; i++) {
+            struct clone_job *to = &jobs[b[k].slot[i]], *from = &b[k].jobs[i];
+            memcpy(to->machine_id, from->machine_id, sizeof to->machine_id);
+            to->rootfs_bytes = from->rootfs_bytes;
+            memcpy(to->keys_installed, from->keys_installed, sizeof to->keys_installed);
+        }
+        free(b[k].jobs);
+        free(b[k].slot);
+        free(b[k].err);
+    }
+    if (ret == 0 && keygen_wait(kg) < 0)
+        ret = -1;
+    free(started);
+    free(tid);
+    free(b);
+    return ret;
 }
 
 static int same(const char *a, const char *b)
@@ -597,7 +770,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     virDomainPtr *doms = NULL;
     struct clone_result **res = xcalloc(nplans, sizeof *res);
     CLEANUP_FREE char *keys_root = NULL;
-    pid_t keygen = -1;
+    struct keygen keygen = { .pid = -1, .fd = -1 };
     int ret = -1;
     char created[32];
     const char *what = "clones rolled back";
@@ -646,11 +819,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
             goto out;
         }
     }
-    keygen = keygen_start(slots, n);
-    if (keygen < 0) {
-        error("cannot fork: %s", strerror(errno));
+    if (keygen_start(slots, n, &keygen) < 0)
         goto out;
-    }
 
     for (size_t k = 0; k < nplans; k++)
         if (!plans[k]->req.stage_dir && journal_pool(run->journal, plans[k]->uri, plans[k]->pool) < 0)
@@ -662,6 +832,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
             goto out;
         jobs[j] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
                                       .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir,
+                                      .disk_size = p->disk_size, .linked = !p->req.full,
                                       .ipv4 = p->req.clones[slots[j].index].ipv4 };
     }
     if (customize_all(plans[0], run, jobs, n, &keygen) < 0 || cancel_check(what) < 0)
