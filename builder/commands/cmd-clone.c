@@ -36,6 +36,7 @@ struct clone_opts {
     const char *known_hosts;
     const char *template_pool;
     int start, autostart;
+    unsigned parallel;        /* --parallel N: appliances at once (0: auto) */
     /* --ip ADDRESS/PREFIX, --gateway, --dns: one clone's static IPv4 */
     const char *static_ip;    /* the --ip argument; NULL: none */
     const char *gateway;      /* the --gateway argument; NULL: none */
@@ -67,7 +68,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL, O_GATEWAY, O_DNS };
+           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -91,6 +92,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "template-pool", required_argument, NULL, O_TPOOL },
         { "gateway", required_argument, NULL, O_GATEWAY },
         { "dns", required_argument, NULL, O_DNS },
+        { "parallel", required_argument, NULL, O_PARALLEL },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[CLONE_MAX][18];
@@ -164,6 +166,11 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
                 return cmd_bad_usage("clone", "invalid --count '%s': give 1 to %d", optarg, CLONE_MAX);
             break;
         case O_PATTERN: o->pattern = optarg; break;
+        case O_PARALLEL:
+            o->parallel = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || o->parallel < 1 || o->parallel > 64)
+                return cmd_bad_usage("clone", "invalid --parallel '%s': give 1 to 64 appliances", optarg);
+            break;
         case O_START_INDEX:
             o->start_index = (int)strtol(optarg, &end, 10);
             if (*end || o->start_index < 0)
@@ -283,6 +290,7 @@ int cmd_clone(int argc, char **argv)
         .domain = o.domain, .full = o.full, .size = o.size, .pool = o.pool, .network = o.network,
         .memory_kib = o.memory_kib, .vcpus = o.vcpus, .password_file = o.password_file,
         .ssh_key_file = o.ssh_key_file, .start = o.start, .autostart = o.autostart,
+        .parallel = o.parallel,
     };
 
     run = cmd_begin(&conn, "clone %s%s", names[0], n > 1 ? " ..." : "");

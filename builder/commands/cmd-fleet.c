@@ -95,7 +95,7 @@ int cmd_fleet(int argc, char **argv)
         { "reconcile", no_argument, NULL, 'r' }, { "start", no_argument, NULL, 's' },
         { "wait", no_argument, NULL, 'w' },      { "wait-lock", no_argument, NULL, 'L' },
         { "timeout", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 },
+        { "parallel", required_argument, NULL, 'P' }, { NULL, 0, NULL, 0 },
     };
     struct fleet_opts fo = { .uri = opt_uri, .progress = show_progress };
     struct fleet_plan plan;
@@ -142,6 +142,14 @@ int cmd_fleet(int argc, char **argv)
             fo.timeout = (unsigned)v;
             break;
         }
+        case 'P': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64)
+                return cmd_bad_usage("fleet", "invalid --parallel '%s': give 1 to 64 appliances", optarg);
+            fo.parallel = (unsigned)v;
+            break;
+        }
         default:
             return cmd_bad_usage("fleet", "unknown option");
         }
@@ -149,8 +157,8 @@ int cmd_fleet(int argc, char **argv)
     if (argc - optind != 1)
         return cmd_bad_usage("fleet", "give one PLAN file");
     int is_apply = strcmp(sub, "apply") == 0, is_status = strcmp(sub, "status") == 0;
-    if (!is_apply && (fo.dry_run || fo.prune || fo.reconcile || fo.start))
-        return cmd_bad_usage("fleet", "--dry-run, --prune, --reconcile and --start are for 'fleet apply'");
+    if (!is_apply && (fo.dry_run || fo.prune || fo.reconcile || fo.start || fo.parallel))
+        return cmd_bad_usage("fleet", "--dry-run, --prune, --reconcile, --start and --parallel are for 'fleet apply'");
     if (json && !is_status)
         return cmd_bad_usage("fleet", "--json is for 'fleet status'");
     if (fleet_plan_load(argv[optind], &plan) < 0) {

@@ -38,7 +38,8 @@ const struct cmd commands[] = {
       "  --ip A.B.C.D[/PREFIX]  MAC 52:54:<ip octets> for the next clone (repeat); with /PREFIX also\n"
       "                         the clone's static IPv4 address (one clone only)\n"
       "  --gateway ADDR         default gateway for --ip ADDR/PREFIX\n"
-      "  --dns ADDR[,ADDR...]   DNS servers for --ip ADDR/PREFIX (up to 4)\n"      "  --hostname FQDN        guest host name (one clone only; default: NAME)\n"
+      "  --dns ADDR[,ADDR...]   DNS servers for --ip ADDR/PREFIX (up to 4)\n"
+      "  --hostname FQDN        guest host name (one clone only; default: NAME)\n"
       "  --domain DOMAIN        append .DOMAIN to each clone's host name\n"
       "  --count N              make N clones named by --name-pattern\n"
       "  --name-pattern PAT     printf pattern with one %d, e.g. 'web-%02d'\n"
@@ -48,6 +49,8 @@ const struct cmd commands[] = {
       "  --known-hosts FILE     append the clones' new SSH host keys to FILE\n"
       "  --start                start each clone after defining it\n"
       "  --autostart            mark each clone autostart\n"
+      "  --parallel N           customize in up to N appliances at once (default: one per core\n"
+      "                         but one, each with 8 clones or more)\n"
       "  --template-pool POOL   template store to find TEMPLATE in (default vmstamp-templates)\n" },
     { "list", cmd_list, CMD_NEEDS_ROOT, "list the domains vmstamp made",
       "[--all]\n"
@@ -121,6 +124,7 @@ const struct cmd commands[] = {
       "    --start              start every clone afterwards\n"
       "    --wait               start them and wait for each one's address\n"
       "    --wait-lock          wait for another run on the same fleet instead of failing\n"
+      "    --parallel N         customize in up to N appliances at once (as clone --parallel)\n"
       "  status PLAN [--json]   one row per clone: host, state, MAC, planned IP, IP seen, drift\n"
       "  start|stop PLAN        start, or shut down (destroyed after --timeout, default 60 s)\n"
       "  wait PLAN              start and wait until each clone has its address (--timeout, default 600 s)\n"

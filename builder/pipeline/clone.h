@@ -50,6 +50,10 @@ struct clone_request {
     const char *password_file; /* root password (first line, mode 0600); NULL: keep */
     const char *ssh_key_file;  /* authorized_keys line for root; NULL: none */
     int start, autostart;
+    /* Appliances customizing at once, each with every N-th clone; 0: one
+     * per core but one (left to SSH key generation), each with 8 clones
+     * or more. At least one per CLONE_MAX clones either way. */
+    unsigned parallel;
     /* The pool is on another host (CONN is remote): the disks are made and
      * customized here in STAGE_DIR (which must exist), then uploaded into
      * POOL there with a libvirt storage stream. NULL: the pool's directory

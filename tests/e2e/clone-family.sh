@@ -24,6 +24,13 @@ if [ "$family" = el9 ]; then
   extra=(--root-password-file "$SCRATCH/pw" --ssh-key "$SCRATCH/id.pub" --known-hosts "$SCRATCH/known_hosts")
 fi
 
+# el9 (LVM) and debian12 (ext4 on a partition), linked: two appliances at
+# once, so the first and third clone share one (the first grows, the third
+# gets its grown bytes copied) and the second is alone in the other.
+if [ "$mode" != --full ] && { [ "$family" = el9 ] || [ "$family" = debian12 ]; }; then
+  extra+=(--parallel 2)
+fi
+
 tpl_arg=$tpl
 case $family in
   el7)
