@@ -240,3 +240,42 @@ int remove_tree(const char *path)
 {
     return remove_at(AT_FDCWD, path, path);
 }
+
+int copy_file(const char *from, const char *to, int to_flags)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, ret = -1;
+    char buf[65536];
+    ssize_t r;
+
+    if (in < 0)
+        return error("cannot read '%s': %s", from, strerror(errno));
+    out = open(to, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | to_flags, 0600);
+    if (out < 0) {
+        error("cannot create '%s': %s", to, strerror(errno));
+        goto done;
+    }
+    while ((r = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t w = 0; w < r;) {
+            ssize_t n = write(out, buf + w, (size_t)(r - w));
+            if (n < 0) {
+                error("cannot write '%s': %s", to, strerror(errno));
+                goto done;
+            }
+            w += n;
+        }
+    }
+    if (r < 0) {
+        error("cannot read '%s': %s", from, strerror(errno));
+        goto done;
+    }
+    if (fsync(out) < 0) {
+        error("cannot write '%s': %s", to, strerror(errno));
+        goto done;
+    }
+    ret = 0;
+done:
+    if (out >= 0)
+        close(out);
+    close(in);
+    return ret;
+}

@@ -20,6 +20,10 @@ int rename_noreplace(const char *from, const char *to);
 int fsync_parent(const char *path);
 /* Read a whole file (NUL-terminated); NULL on error (recorded). */
 char *read_file(const char *path, size_t *len);
+/* Copy FROM's bytes into TO (TO_FLAGS: O_CREAT|O_EXCL to make it, 0 to
+ * overwrite an existing file; opened without following a link, mode 0600
+ * when made), fsynced. -1 recorded on error. */
+int copy_file(const char *from, const char *to, int to_flags);
 /* mkdir -p with MODE for created directories. */
 int mkdir_p(const char *path, int mode);
 /* rm -rf PATH (no error if missing); -1 recorded on failure. */

@@ -515,14 +515,6 @@ static int grown_root_ref(guestfs_h *g, const char *dev, const struct layout *l,
     return 0;
 }
 
-static void fs_ref_release(struct fs_ref *f)
-{
-    free(f->lv);
-    free(f->type);
-    free(f->mountpoint);
-    memset(f, 0, sizeof *f);
-}
-
 /* Clone I grows (LVM filtered to it unless FILTERED), its filesystem too;
  * then every later clone growing to the same size gets the ranges that
  * changed, copied in the appliance. *ROOT: where the grown root lies;
@@ -530,7 +522,8 @@ static void fs_ref_release(struct fs_ref *f)
  * the grown root cannot be mounted that way (clone I is grown then,
  * GROWN_ONLY set: the others grow themselves), -1 on error. */
 static int grow_for_all(guestfs_h *g, char **devices, size_t i, struct clone_job *jobs, size_t n,
-                        const struct layout *l, int filtered, struct fs_ref *root, int *done, int *grown_only)
+                        const struct layout *l, const char *layout_key, int filtered, struct fs_ref *root,
+                        int *done, int *grown_only)
 {
     const char *dev = devices[i];
     int grow_mounted = 0;
@@ -569,13 +562,21 @@ static int grow_for_all(guestfs_h *g, char **devices, size_t i, struct clone_job
      * with cache=unsafe), so qemu-img can read which clusters it holds. */
     if (guestfs_sync(g) == -1)
         return gfs_error(g, "sync");
+    /* Later runs start their clones of this size from a copy of it. */
+    if (layout_key)
+        layout_grown_save(layout_key, jobs[i].disk_size, jobs[i].disk_path, root);
+    done[i] = 1;
+    int peers = 0;
+    for (size_t j = i + 1; j < n; j++)
+        peers |= jobs[j].grow && !done[j] && !jobs[j].grown_root && jobs[j].disk_size == jobs[i].disk_size;
+    if (!peers)
+        return 1;
     if (qemuimg_map_own(jobs[i].disk_path, REPLAY_MERGE_GAP, &ext, &next) < 0)
         return -1;
     for (size_t k = 0; k < next; k++)
         bytes += ext[k].length;
-    done[i] = 1;
     for (size_t j = i + 1; j < n; j++) {
-        if (!jobs[j].grow || done[j] || jobs[j].disk_size != jobs[i].disk_size)
+        if (!jobs[j].grow || done[j] || jobs[j].grown_root || jobs[j].disk_size != jobs[i].disk_size)
             continue;
         for (size_t k = 0; k < next; k++) {
             struct guestfs_copy_device_to_device_argv o = {
@@ -668,7 +669,7 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
     struct timespec t0, t1;
     int *grown = NULL;             /* the disk holds the grown state already */
     struct fs_ref *roots = NULL;   /* [i]: the grown root, when clone i grew for others */
-    struct fs_ref **root_of = NULL; /* [i]: where clone i's grown root lies, or NULL */
+    const struct fs_ref **root_of = NULL; /* [i]: where clone i's grown root lies, or NULL */
     int ret = -1;
 
     memset(os, 0, sizeof *os);
@@ -712,13 +713,21 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
         }
         if (opts->before_clone && opts->before_clone(opts->ctx, &jobs[i]) < 0)
             goto out;
-        /* The first linked clone of its size grows for the later ones. */
+        /* A clone made from the recorded grown template has its grown root. */
+        if (jobs[i].grow && jobs[i].grown_root && !grown[i]) {
+            grown[i] = 1;
+            root_of[i] = jobs[i].grown_root;
+        }
+        /* The first linked clone of its size grows for the later ones (and
+         * for later runs, recorded). */
         if (jobs[i].grow && !grown[i] && jobs[i].linked && replay_possible(&l)) {
             int peer = 0;
             for (size_t j = i + 1; j < n && !peer; j++)
-                peer = jobs[j].grow && jobs[j].disk_size == jobs[i].disk_size;
+                peer = jobs[j].grow && jobs[j].disk_size == jobs[i].disk_size && !jobs[j].grown_root;
             int grown_only = 0;
-            int r = peer ? grow_for_all(g, devices, i, jobs, n, &l, filtered, &roots[i], grown, &grown_only) : 0;
+            int r = peer || opts->layout_key ? grow_for_all(g, devices, i, jobs, n, &l, opts->layout_key, filtered,
+                                                            &roots[i], grown, &grown_only)
+                                             : 0;
             if (r < 0) {
                 error_replace("cannot customize clone '%s': %s", jobs[i].name,
                               error_message() ? error_message() : "unknown error");
@@ -758,7 +767,7 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
     ret = 0;
 out:
     for (size_t i = 0; roots && i < n; i++)
-        fs_ref_release(&roots[i]);
+        layout_fs_ref_release(&roots[i]);
     free(roots);
     free(root_of);
     free(grown);

@@ -35,6 +35,8 @@ struct clone_job {
     const struct static_ipv4 *ipv4; /* NULL: keep the template's (DHCP) */
     uint64_t disk_size;       /* virtual bytes (clones that grow alike share one grow) */
     int linked;               /* a qcow2 overlay of the template: its own clusters are what changed */
+    const struct fs_ref *grown_root; /* the disk starts as the recorded grown template
+                                      * (layout_grown_load): its root is there; NULL: no */
     /* out */
     char machine_id[33];
     uint64_t rootfs_bytes;    /* size of the root filesystem after growing */

@@ -1,5 +1,6 @@
 /* layout.c: see layout.h. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <guestfs.h>
 #include <json-c/json.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/gfs.h"
+#include "adapters/qemuimg.h"
 #include "base/cleanup.h"
 #include "base/digest.h"
 #include "base/error.h"
@@ -206,6 +208,9 @@ void layout_forget(const char *template_path)
         struct json_object *o = json_object_from_file(path);
         const char *k = o ? json_str(o, "key") : NULL;
         if (k && strncmp(k, prefix, strlen(prefix)) == 0) {
+            const char *ov = json_str(o, "overlay");
+            if (ov && unlink(ov) < 0 && errno != ENOENT)
+                debug("cannot remove the recorded grown template %s: %s", ov, strerror(errno));
             if (unlink(path) == 0)
                 debug("recorded layout of %s removed (%s)", template_path, path);
             else
@@ -214,6 +219,95 @@ void layout_forget(const char *template_path)
         json_object_put(o);
     }
     closedir(d);
+}
+
+/* ---- the grown record ------------------------------------------------------ */
+
+void layout_fs_ref_release(struct fs_ref *f)
+{
+    free(f->lv);
+    free(f->type);
+    free(f->mountpoint);
+    memset(f, 0, sizeof *f);
+}
+
+/* LAYOUT_CACHE_DIR/HASH.grown.{json,qcow2}, HASH of KEY and SIZE. */
+static char *grown_path(const char *key, uint64_t size, const char *ext)
+{
+    CLEANUP_FREE char *id = xasprintf("%s grown=%llu", key, (unsigned long long)size);
+    char hex[65];
+
+    if (digest_buffer_hex(DIGEST_SHA256, id, strlen(id), hex) < 0)
+        abort();
+    return xasprintf("%s/%.32s.grown.%s", LAYOUT_CACHE_DIR, hex, ext); /* caller frees */
+}
+
+int layout_grown_load(const char *key, uint64_t size, char **overlay, struct fs_ref *root)
+{
+    CLEANUP_FREE char *jpath = grown_path(key, size, "json");
+    CLEANUP_FREE char *qpath = grown_path(key, size, "qcow2");
+    struct json_object *o = json_object_from_file(jpath);
+    const char *k = o ? json_str(o, "key") : NULL;
+    int ret = -1;
+    struct stat st;
+
+    memset(root, 0, sizeof *root);
+    *overlay = NULL;
+    if (!k || strcmp(k, key) != 0 || json_u64(o, "grown_size") != size || stat(qpath, &st) < 0 ||
+        !S_ISREG(st.st_mode))
+        goto out;
+    root->lv = strdup_or_null(json_str(o, "root"));
+    root->type = strdup_or_null(json_str(o, "type"));
+    root->mountpoint = strdup_or_null(json_str(o, "mountpoint"));
+    root->lv_offset = json_u64(o, "offset");
+    root->lv_size = json_u64(o, "size");
+    if (!root->lv || !root->type || !root->mountpoint || !root->lv_size) {
+        layout_fs_ref_release(root);
+        goto out;
+    }
+    *overlay = steal_pointer(&qpath);
+    ret = 0;
+out:
+    json_object_put(o);
+    return ret;
+}
+
+void layout_grown_save(const char *key, uint64_t size, const char *overlay, const struct fs_ref *root)
+{
+    CLEANUP_FREE char *jpath = grown_path(key, size, "json");
+    CLEANUP_FREE char *qpath = grown_path(key, size, "qcow2");
+    CLEANUP_FREE char *tmp = xasprintf("%s.XXXXXX", qpath);
+    struct json_object *o = json_object_new_object();
+    int fd = -1;
+
+    /* A unique temporary name: batches of one run record at once. */
+    if (mkdir_p(LAYOUT_CACHE_DIR, 0755) < 0 || (fd = mkostemp(tmp, O_CLOEXEC)) < 0 || close(fd) < 0 ||
+        copy_file(overlay, tmp, 0) < 0 || qemuimg_check(tmp, "qcow2") < 0 || rename(tmp, qpath) < 0) {
+        debug("cannot record the grown template in %s: %s", qpath, error_message() ? error_message() : strerror(errno));
+        error_clear();
+        if (fd >= 0)
+            unlink(tmp);
+        json_object_put(o);
+        return;
+    }
+    json_object_object_add(o, "version", json_object_new_int(LAYOUT_CACHE_VERSION));
+    json_add_str(o, "key", key);
+    json_object_object_add(o, "grown_size", json_object_new_int64((int64_t)size));
+    json_add_str(o, "overlay", qpath);
+    json_add_str(o, "root", root->lv);
+    json_add_str(o, "type", root->type);
+    json_add_str(o, "mountpoint", root->mountpoint);
+    json_object_object_add(o, "offset", json_object_new_int64((int64_t)root->lv_offset));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)root->lv_size));
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+    if (write_file_atomic(jpath, text, strlen(text), 0600) < 0) {
+        debug("cannot record the grown template in %s: %s", jpath, error_message());
+        error_clear();
+        unlink(qpath);
+    } else {
+        debug("recorded the template grown to %llu bytes: %s", (unsigned long long)size, qpath);
+    }
+    json_object_put(o);
 }
 
 void gfs_record_layout(const char *key, void *layout, const char *os_name)

@@ -110,4 +110,20 @@ void gfs_record_layout(const char *key, void *layout, const char *os_name);
  * understood; nothing recorded). */
 int layout_lv_run(guestfs_h *g, const char *dev, const char *lv, struct fs_ref *f);
 
+/* A template grown to SIZE bytes, recorded beside its layout: a qcow2
+ * overlay of the template (its path as the backing file) holding only what
+ * growing changed (partition table, PV, LV, filesystem), taken from the
+ * first clone that grew before anything of that clone was written, and
+ * where the grown root lies from the start of the disk (ROOT: pv_partnum
+ * 0, lv_offset, lv_size). A later linked clone of that size starts as a
+ * copy of it and mounts its root from there: no grow per clone.
+ * layout_grown_load: 0 with *OVERLAY (caller frees) and *ROOT (release
+ * with layout_fs_ref_release), -1 if none. layout_grown_save copies
+ * OVERLAY (a running appliance's disk, flushed) and keeps it only if
+ * qemu-img check finds it whole; failures are only logged (-v).
+ * layout_forget removes these records too. */
+int layout_grown_load(const char *key, uint64_t size, char **overlay, struct fs_ref *root);
+void layout_grown_save(const char *key, uint64_t size, const char *overlay, const struct fs_ref *root);
+void layout_fs_ref_release(struct fs_ref *f);
+
 #endif

@@ -68,6 +68,10 @@ struct clone_plan {
     enum accel accel;
     uint64_t disk_size;    /* virtual size of each clone disk */
     int grow;
+    /* Linked clones that grow: the template grown to this size, recorded
+     * by an earlier run (layout_grown_load), or NULL. */
+    char *grown_overlay;
+    struct fs_ref grown_root;
 };
 
 void clone_plan_free(struct clone_plan *p)
@@ -89,6 +93,8 @@ void clone_plan_free(struct clone_plan *p)
     free(p->template_arg);
     free(p->os_id);
     free(p->layout_key);
+    free(p->grown_overlay);
+    layout_fs_ref_release(&p->grown_root);
     free(p->pool);
     if (p->password) {
         explicit_bzero(p->password, strlen(p->password));
@@ -326,6 +332,10 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         goto fail;
     p->grow = req->size > p->tinfo.virtual_size;
     p->disk_size = p->grow ? req->size : p->tinfo.virtual_size;
+    if (p->grow && !req->full && p->layout_key &&
+        layout_grown_load(p->layout_key, p->disk_size, &p->grown_overlay, &p->grown_root) == 0)
+        debug("clones start from the recorded template grown to %llu bytes (%s)",
+              (unsigned long long)p->disk_size, p->grown_overlay);
     if (req->size && req->size < p->tinfo.virtual_size) {
         char a[32], b[32];
         error("--size %s is smaller than template '%s' (%s): clones can only grow",
@@ -554,6 +564,9 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
         r = qemuimg_convert(p->template, p->tinfo.format, c->tmp_disk);
         if (r == 0 && p->grow)
             r = qemuimg_resize(c->tmp_disk, "qcow2", p->req.size);
+    } else if (p->grown_overlay) {
+        /* The recorded grown template: an overlay of the same template. */
+        r = copy_file(p->grown_overlay, c->tmp_disk, 0);
     } else {
         r = qemuimg_create_overlay(c->tmp_disk, p->template, p->tinfo.format, p->grow ? p->req.size : 0);
     }
@@ -840,6 +853,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         jobs[j] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
                                       .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir,
                                       .disk_size = p->disk_size, .linked = !p->req.full,
+                                      .grown_root = p->grown_overlay ? &p->grown_root : NULL,
                                       .ipv4 = p->req.clones[slots[j].index].ipv4 };
     }
     if (customize_all(plans[0], run, jobs, n, &keygen) < 0 || cancel_check(what) < 0)

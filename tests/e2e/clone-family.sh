@@ -174,6 +174,26 @@ if [ "$family" = el9 ]; then
   [[ "${ids[0]}" =~ ^[0-9a-f]{32}$ ]] && [ "${ids[0]}" != "${ids[1]}" ] \
     || fail "direct-path clones: machine-ids '${ids[0]}' and '${ids[1]}'"
   names+=("$n5" "$n6")
+
+  # The first run (linked, --size 2G) recorded the template grown to 2G: a
+  # clone of that size now starts from a copy of it, with no LVM rescan or
+  # grow of its own, and boots grown, with its own identity.
+  note "third run, --size 2G again: starts from the recorded grown template"
+  n7="${PREFIX}${family}-7"
+  "$VMSTAMP" -vv clone --network user --size 2G "$tpl" "$n7" >"$SCRATCH/grown.out" 2>"$SCRATCH/grown.err" \
+    || { tail -n 20 "$SCRATCH/grown.err" >&2; fail "clone --size 2G (third run) failed"; }
+  grep -q "clones start from the recorded template grown to" "$SCRATCH/grown.err" \
+    || fail "third run did not start from the recorded grown template"
+  ! grep -qe "lvm_set_filter\|part_resize\|xfs_growfs" "$SCRATCH/grown.err" || fail "third run grew its clone again"
+  $V start "$n7" >/dev/null
+  wait_shutoff "$n7" 300
+  [ "$(console "$n7" VMSTAMP-HOSTNAME)" = "$n7" ] || fail "$n7: hostname '$(console "$n7" VMSTAMP-HOSTNAME)'"
+  kb=$(console "$n7" VMSTAMP-ROOTFS-KB)
+  [ "$kb" -gt $(( 1536 * 1024 )) ] || fail "$n7: root fs ${kb}K, not grown with --size 2G"
+  id7=$(console "$n7" VMSTAMP-MACHINE-ID)
+  [[ "$id7" =~ ^[0-9a-f]{32}$ ]] && [ "$id7" != "${ids[0]}" ] && [ "$id7" != "${ids[1]}" ] \
+    || fail "$n7: machine-id '$id7'"
+  names+=("$n7")
 fi
 
 note "vmstamp rm"

@@ -41,6 +41,11 @@ cleanup() {
   $V pool-refresh vmstamp-templates >/dev/null 2>&1 || true
   rm -f "$POOL_DIR/$PREFIX"* "$POOL_DIR/.$PREFIX"* /var/log/libvirt/qemu/"$PREFIX"*
   $V pool-refresh default >/dev/null 2>&1 || true
+  # vmstamp's records of this run's scratch templates (layouts, grown copies).
+  local f
+  for f in $(grep -l -F "\"key\":\"${SCRATCH//\//\\\/}\\/" /var/cache/vmstamp/layouts/*.json 2>/dev/null || true); do
+    rm -f "$f" "${f%.json}.qcow2"
+  done
   rm -rf "$SCRATCH"
 }
 
