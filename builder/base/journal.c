@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,21 @@ const char *journal_path(const struct journal *j)
     return j->path;
 }
 
+/* Steps may be added from several threads of a run (batches of clones,
+ * address reservations beside them): one at a time. */
+static pthread_mutex_t steps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int add_step_locked(struct journal *j, const struct journal_step *s);
+
 static int add_step(struct journal *j, const struct journal_step *s)
+{
+    pthread_mutex_lock(&steps_lock);
+    int r = add_step_locked(j, s);
+    pthread_mutex_unlock(&steps_lock);
+    return r;
+}
+
+static int add_step_locked(struct journal *j, const struct journal_step *s)
 {
     struct json_object *o = json_object_new_object();
 
@@ -170,13 +185,17 @@ int journal_nethost(struct journal *j, const char *uri, const char *network, con
 int journal_drop(struct journal *j, int step)
 {
     struct json_object *o;
+    int r = 0;
 
-    if (step < 0 || (size_t)step >= j->rec.nsteps)
-        return 0;
-    o = json_object_new_object();
-    json_object_object_add(o, "drop", json_object_new_int(step));
-    j->rec.steps[step].dropped = 1;
-    return append(j, o);
+    pthread_mutex_lock(&steps_lock);
+    if (step >= 0 && (size_t)step < j->rec.nsteps) {
+        o = json_object_new_object();
+        json_object_object_add(o, "drop", json_object_new_int(step));
+        j->rec.steps[step].dropped = 1;
+        r = append(j, o);
+    }
+    pthread_mutex_unlock(&steps_lock);
+    return r;
 }
 
 static int remove_journal(struct journal *j)

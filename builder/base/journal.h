@@ -11,7 +11,9 @@
  * The file is JSON lines: a header {"pid","start","command","time"}, then
  * one object per step; a torn last line (a crash mid-write) is ignored.
  * Steps carry only the keys their kind uses, so journals written before a
- * kind or a key existed read as they did. */
+ * kind or a key existed read as they did. Steps (and drops) may be added
+ * from several threads at once; commit, rollback and undo are the run's
+ * own thread's, after the others ended. */
 #ifndef VMSTAMP_JOURNAL_H
 #define VMSTAMP_JOURNAL_H
 

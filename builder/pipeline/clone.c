@@ -586,7 +586,6 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
 struct batch {
     struct clone_plan *p;
     struct run *run;
-    pthread_mutex_t *journal_lock;
     struct clone_job *jobs; /* its own copies */
     size_t *slot;           /* jobs[i] is clone slot[i] of the run */
     size_t n;
@@ -608,10 +607,7 @@ static int customize_batch(struct batch *b)
     if (gs) {
         /* A kill -9 from here on leaves the appliance to recovery. */
         pid_t ap = gfs_appliance_pid(gs);
-        pthread_mutex_lock(b->journal_lock);
-        int j = ap > 0 ? journal_process(b->run->journal, ap) : 0;
-        pthread_mutex_unlock(b->journal_lock);
-        if (j < 0) {
+        if (ap > 0 && journal_process(b->run->journal, ap) < 0) {
             gfs_close(gs);
             gs = NULL;
         }
@@ -666,13 +662,12 @@ static int customize_all(struct clone_plan *p, struct run *run, struct clone_job
     struct batch *b = xcalloc(nb, sizeof *b);
     pthread_t *tid = xcalloc(nb, sizeof *tid);
     int *started = xcalloc(nb, sizeof *started);
-    pthread_mutex_t journal_lock = PTHREAD_MUTEX_INITIALIZER;
     struct customize_progress prog;
     int ret = 0;
 
     customize_progress_init(&prog, n);
     for (size_t k = 0; k < nb; k++) {
-        b[k] = (struct batch){ .p = p, .run = run, .journal_lock = &journal_lock,
+        b[k] = (struct batch){ .p = p, .run = run,
                                .jobs = xcalloc(n / nb + 1, sizeof *b[k].jobs),
                                .slot = xcalloc(n / nb + 1, sizeof *b[k].slot) };
         b[k].copts = (struct customize_opts){

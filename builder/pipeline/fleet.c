@@ -11,6 +11,7 @@
  * machine's, and write the fleet's known_hosts. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -740,6 +741,53 @@ static void fill_ipv4(const struct fleet_clone *c, struct static_ipv4 *s)
         s->dns[s->ndns++] = c->dns[k];
 }
 
+/* Addresses before anything boots: a DHCP host and a DNS host entry per
+ * clone on a libvirt network (LIVE|CONFIG when it runs). Run in a thread
+ * beside the clone run (two virNetworkUpdate calls per clone cost about as
+ * much as customizing it); a host whose entries fail is failed. */
+struct reserve_args {
+    const struct fleet_plan *p;
+    struct batch *b;
+    size_t nb;
+    struct run *run;
+    struct fleet_report *rep;
+};
+
+static void *reserve_addresses(void *arg)
+{
+    struct reserve_args *a = arg;
+    const struct fleet_plan *p = a->p;
+
+    for (size_t k = 0; k < a->nb; k++) {
+        struct batch *bt = &a->b[k];
+        struct host *h = bt->host;
+        for (size_t j = 0; j < bt->n && bt->cp && !h->error; j++) {
+            const struct fleet_clone *c = &p->clones[bt->clone_index[j]];
+            struct netspec ns;
+            if (cancel_flag() && *cancel_flag())
+                return NULL;
+            if (!c->ip || netspec_parse(plan_network(c), &ns) < 0) {
+                error_clear();
+                continue;
+            }
+            if (ns.kind == NET_NETWORK) {
+                CLEANUP_FREE char *hostname = c->hostname ? xstrdup(c->hostname) : xstrdup(c->name);
+                int step = journal_nethost(a->run->journal, h->uri, ns.source, c->mac, c->ip_text, c->name, hostname);
+                int added = 0;
+                if (step >= 0 && virtnet_reserve_added(h->conn, ns.source, c->mac, c->ip, c->name, hostname, &added) == 0
+                    && !added)
+                    journal_drop(a->run->journal, step); /* there before this run: not ours to remove */
+                else if (step < 0 || !added) {
+                    host_error(a->rep, h, error_message() ? error_message() : "failed");
+                    error_clear();
+                }
+            }
+            netspec_release(&ns);
+        }
+    }
+    return NULL;
+}
+
 static int create_missing(struct ctx *x, struct run *run, struct fleet_report *rep)
 {
     const struct fleet_plan *p = x->plan;
@@ -836,34 +884,6 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
         error_clear();
     }
 
-    /* Addresses before anything boots: a DHCP host and a DNS host entry per
-     * clone on a libvirt network (LIVE|CONFIG when it runs). */
-    for (size_t k = 0; k < nb; k++) {
-        struct batch *bt = &b[k];
-        struct host *h = bt->host;
-        for (size_t j = 0; j < bt->n && bt->cp && !h->error; j++) {
-            const struct fleet_clone *c = &p->clones[bt->clone_index[j]];
-            struct netspec ns;
-            if (!c->ip || netspec_parse(plan_network(c), &ns) < 0) {
-                error_clear();
-                continue;
-            }
-            if (ns.kind == NET_NETWORK) {
-                CLEANUP_FREE char *hostname = c->hostname ? xstrdup(c->hostname) : xstrdup(c->name);
-                int step = journal_nethost(run->journal, h->uri, ns.source, c->mac, c->ip_text, c->name, hostname);
-                int added = 0;
-                if (step >= 0 && virtnet_reserve_added(h->conn, ns.source, c->mac, c->ip, c->name, hostname, &added) == 0
-                    && !added)
-                    journal_drop(run->journal, step); /* there before this run: not ours to remove */
-                else if (step < 0 || !added) {
-                    host_error(rep, h, error_message() ? error_message() : "failed");
-                    error_clear();
-                }
-            }
-            netspec_release(&ns);
-        }
-    }
-
     /* Every clone of every host: one appliance launch. */
     {
         struct clone_plan **plans = xcalloc(nb, sizeof *plans);
@@ -877,7 +897,16 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
                 plans[np++] = b[k].cp;
             }
         progress(x, "fleet %s: making %zu clone(s) on %zu host(s)", p->fleet, total, x->nhosts);
+        struct reserve_args ra = { .p = p, .b = b, .nb = nb, .run = run, .rep = rep };
+        pthread_t rt;
+        int threaded = pthread_create(&rt, NULL, reserve_addresses, &ra) == 0;
+        if (!threaded)
+            reserve_addresses(&ra);
         int r = np ? clone_run_many(plans, np, run, results, errs) : 0;
+        /* Nothing of the run starts a clone: the entries are all in before
+         * any clone can boot. */
+        if (threaded)
+            pthread_join(rt, NULL);
         CLEANUP_FREE char *lines = NULL;
         size_t lines_size = 0;
         FILE *kh = open_memstream(&lines, &lines_size);
@@ -891,6 +920,8 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
                 host_error(rep, bt->host, errs[m]);
                 continue;
             }
+            if (bt->host->error) /* its addresses failed: undone with the host */
+                continue;
             for (size_t j = 0; j < bt->n; j++) {
                 struct clone_result *res = &results[m][j];
                 const struct fleet_clone *c = &p->clones[bt->clone_index[j]];
