@@ -279,3 +279,30 @@ done:
     close(in);
     return ret;
 }
+
+int write_file_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    const char *p = data;
+
+    if (fd < 0)
+        return error("cannot create '%s': %s", path, strerror(errno));
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return error("cannot write '%s': %s", path, strerror(e));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        int e = errno;
+        close(fd);
+        return error("cannot write '%s': %s", path, strerror(e));
+    }
+    if (close(fd) < 0)
+        return error("cannot write '%s': %s", path, strerror(errno));
+    return 0;
+}

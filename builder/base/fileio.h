@@ -13,6 +13,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * complete or not at all, and an existing PATH is never replaced (EEXIST
  * is reported as 1, with nothing recorded, so the caller can name it). */
 int create_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Write LEN bytes of DATA to the new file PATH (made with MODE; an
+ * existing PATH is an error), fsynced: for a temporary file whose name the
+ * caller chose (and journaled). */
+int write_file_new(const char *path, const void *data, size_t len, mode_t mode);
 /* rename(2) that never replaces: returns 1 (nothing recorded) if TO exists,
  * 0 on success, -1 on another error (recorded). */
 int rename_noreplace(const char *from, const char *to);

@@ -25,7 +25,8 @@ struct journal {
     unsigned char *pending;    /* steps whose undo failed: kept at commit */
 };
 
-static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool", "volume", "nethost" };
+static const char *const kind_names[STEP_KINDS] = { "file", "tree", "domain", "process", "pool", "volume", "nethost",
+                                                                 "knownhost" };
 
 /* The string fields of a step and their keys in the file. */
 #define STEP_STRINGS(X) X(path) X(uri) X(name) X(pool) X(network) X(mac) X(ip) X(hostname)
@@ -182,6 +183,11 @@ int journal_nethost(struct journal *j, const char *uri, const char *network, con
                                                .name = (char *)name, .hostname = (char *)hostname });
 }
 
+int journal_knownhost(struct journal *j, const char *path, const char *name)
+{
+    return add_step(j, &(struct journal_step){ .kind = STEP_KNOWNHOST, .path = (char *)path, .name = (char *)name });
+}
+
 int journal_drop(struct journal *j, int step)
 {
     struct json_object *o;
@@ -298,6 +304,7 @@ static int missing_keys(const struct journal_step *s)
     switch (s->kind) {
     case STEP_VOLUME: return !s->uri || !s->pool || !s->name;
     case STEP_NETHOST: return !s->uri || !s->network || !s->mac || !s->ip;
+    case STEP_KNOWNHOST: return !s->path || !s->name;
     default: return 0;
     }
 }
@@ -388,6 +395,7 @@ int journal_replay(const struct journal_record *rec, const struct journal_undo_o
         case STEP_NETHOST:
             r = ops->nethost(ctx, s->uri, s->network, s->mac, s->ip, s->name, s->hostname);
             break;
+        case STEP_KNOWNHOST: r = ops->knownhost ? ops->knownhost(ctx, s->path, s->name) : 0; break;
         default: break;
         }
         if (r < 0)

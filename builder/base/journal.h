@@ -30,14 +30,15 @@ enum step_kind {
     STEP_POOL,    /* uri + name: refresh the pool (done after the files) */
     STEP_VOLUME,  /* uri + pool + name: delete the volume on that host (after the domains) */
     STEP_NETHOST, /* uri + network + mac + ip + name + hostname: remove the DHCP and DNS host entries */
+    STEP_KNOWNHOST, /* path + name: remove NAME's lines from that known_hosts file */
     STEP_KINDS
 };
 
 struct journal_step {
     enum step_kind kind;
-    char *path;     /* FILE, TREE */
+    char *path;     /* FILE, TREE, KNOWNHOST */
     char *uri;      /* DOMAIN, POOL, VOLUME, NETHOST */
-    char *name;     /* DOMAIN, POOL, VOLUME (the volume's), NETHOST (the DHCP entry's; may be NULL) */
+    char *name;     /* DOMAIN, POOL, VOLUME (the volume's), NETHOST (the DHCP entry's; may be NULL), KNOWNHOST */
     char *pool;     /* VOLUME */
     char *network;  /* NETHOST */
     char *mac;      /* NETHOST */
@@ -69,6 +70,7 @@ struct journal_undo_ops {
     int (*volume)(void *ctx, const char *uri, const char *pool, const char *name);
     int (*nethost)(void *ctx, const char *uri, const char *network, const char *mac, const char *ip,
                    const char *name, const char *hostname);
+    int (*knownhost)(void *ctx, const char *path, const char *name); /* NULL: left alone */
 };
 
 struct journal;
@@ -92,6 +94,9 @@ int journal_volume(struct journal *j, const char *uri, const char *pool, const c
  * when virtnet_reserve_added says nothing was added (it was there before). */
 int journal_nethost(struct journal *j, const char *uri, const char *network, const char *mac, const char *ip,
                     const char *name, const char *hostname);
+/* Lines for clone NAME about to be written into the known_hosts file PATH
+ * (lines "NAME,HOST,IP TYPE KEY"): undone by removing NAME's lines. */
+int journal_knownhost(struct journal *j, const char *path, const char *name);
 /* The step did not happen (e.g. an exclusive create found the file there):
  * rollback and recovery leave its target alone. */
 int journal_drop(struct journal *j, int step);

@@ -37,6 +37,7 @@
 #include "pipeline/clone.h"
 #include "pipeline/fleet.h"
 #include "pure/domxml.h"
+#include "pure/edit.h"
 #include "pure/installer.h"
 #include "pure/netxml.h"
 
@@ -524,41 +525,41 @@ static int classify(struct ctx *x, struct fleet_report *rep, int for_apply)
 /* ---- removing what the fleet owns ------------------------------------ */
 
 /* The fleet's known_hosts without NAMES' lines, plus LINES. */
-static int known_hosts_update(const struct ctx *x, char **drop, size_t ndrop, const char *add, char **path_out)
+/* Rewrite the fleet's known_hosts: without the lines of DROP, with ADD.
+ * In RUN (NULL: not journaled): each of the ADDED names' lines is journaled
+ * first (rollback and recovery take them out again), and the new file is
+ * written under a name of this run's, journaled, then renamed over. */
+static int known_hosts_update(const struct ctx *x, struct run *run, char **drop, size_t ndrop, const char *add,
+                              char **added, size_t nadded, char **path_out)
 {
     CLEANUP_FREE char *path = xasprintf("%s/%s.known_hosts", FLEET_STATE_DIR, x->plan->fleet);
     CLEANUP_FREE char *old = NULL;
+    CLEANUP_FREE char *kept = NULL;
     CLEANUP_FREE char *out = NULL;
-    size_t size = 0;
-    FILE *f;
+    int r;
 
     if (mkdir_p(FLEET_STATE_DIR, 0755) < 0)
         return -1;
     old = read_file(path, NULL);
     error_clear();
-    f = open_memstream(&out, &size);
-    if (!f)
-        xalloc_die();
-    for (char *line = old, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        size_t hl = strcspn(line, " ");
-        int keep = *line != '\0';
-        /* "name,hostname,ip keytype key": the first field names the clone. */
-        for (size_t k = 0; k < ndrop && keep; k++) {
-            size_t nl = strlen(drop[k]);
-            keep = !(hl >= nl && strncmp(line, drop[k], nl) == 0 && (line[nl] == ',' || line[nl] == ' '));
+    kept = edit_known_hosts_drop(old, drop, ndrop);
+    out = xasprintf("%s%s", kept, add ? add : "");
+    if (!run) {
+        r = write_file_atomic(path, out, strlen(out), 0644);
+    } else {
+        CLEANUP_FREE char *tmp = xasprintf("%s.%s.tmp", path, proc_run_id());
+        r = 0;
+        for (size_t k = 0; k < nadded && r == 0; k++)
+            r = journal_knownhost(run->journal, path, added[k]) < 0 ? -1 : 0;
+        if (r == 0 && journal_file(run->journal, tmp) < 0)
+            r = -1;
+        if (r == 0) {
+            unlink(tmp); /* ours by name: a retry's leftover */
+            r = write_file_new(tmp, out, strlen(out), 0644);
         }
-        if (keep)
-            fprintf(f, "%s\n", line);
-        if (!next)
-            break;
+        if (r == 0 && (rename(tmp, path) < 0 || fsync_parent(path) < 0))
+            r = error("cannot write '%s': %s", path, strerror(errno));
     }
-    if (add)
-        fputs(add, f);
-    fclose(f);
-    int r = write_file_atomic(path, out, size, 0644);
     if (r == 0 && path_out)
         *path_out = xstrdup(path);
     return r;
@@ -623,7 +624,13 @@ static int remove_rows(struct ctx *x, struct fleet_report *rep, int all)
             names[nn++] = o->name;
         }
     }
-    if (nn && known_hosts_update(x, names, nn, NULL, NULL) < 0)
+    /* destroy: every name of the plan too (lines a dead run left). */
+    if (all) {
+        names = xrealloc(names, (nn + x->plan->nclones + 1) * sizeof *names);
+        for (size_t i = 0; i < x->plan->nclones; i++)
+            names[nn++] = x->plan->clones[i].name;
+    }
+    if (nn && known_hosts_update(x, NULL, names, nn, NULL, NULL, 0, NULL) < 0)
         ret = -1;
     free(names);
     return ret;
@@ -940,7 +947,7 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
         }
         fclose(kh);
         if (r == 0 && nmade)
-            known_hosts_update(x, made, nmade, lines, &rep->known_hosts);
+            known_hosts_update(x, run, made, nmade, lines, made, nmade, &rep->known_hosts);
         for (size_t m = 0; m < np; m++) {
             if (results[m])
                 clone_results_free(results[m], b[which[m]].n);

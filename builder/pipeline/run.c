@@ -24,6 +24,7 @@
 #include "base/fileio.h"
 #include "base/proc.h"
 #include "pipeline/run.h"
+#include "pure/edit.h"
 #include "pure/fleetplan.h"
 
 /* Connections the undo steps use, one per URI (a fleet's hosts: any
@@ -206,9 +207,32 @@ static int undo_nethost(void *ctx, const char *uri, const char *network, const c
     return r;
 }
 
+/* A clone's lines in a fleet's known_hosts file go (the file is rewritten
+ * only if it had any). */
+static int undo_knownhost(void *ctx, const char *path, const char *name)
+{
+    struct undo_ctx *u = ctx;
+    size_t len;
+    CLEANUP_FREE char *text = read_file(path, &len);
+    char *names[] = { (char *)name };
+
+    if (!text) {
+        error_clear();
+        return 0; /* no file: no lines */
+    }
+    CLEANUP_FREE char *kept = edit_known_hosts_drop(text, names, 1);
+    if (strlen(kept) == len)
+        return 0;
+    if (write_file_atomic(path, kept, strlen(kept), 0644) < 0)
+        return -1;
+    CLEANUP_FREE char *what = xasprintf("of %s in %s", name, path);
+    removed(u, "known_hosts lines", what);
+    return 1;
+}
+
 const struct journal_undo_ops run_undo_ops = {
     .file = undo_file, .tree = undo_tree, .domain = undo_domain, .process = undo_process, .pool = undo_pool,
-    .volume = undo_volume, .nethost = undo_nethost,
+    .volume = undo_volume, .nethost = undo_nethost, .knownhost = undo_knownhost,
 };
 
 /* The run id "<pid>-<start>" at the start of NAME (after PREFIX); 1 if that

@@ -569,3 +569,29 @@ char *edit_kv_replace(const char *text, const char *section, const char *const *
     }
     return sb_finish(&o.b, text);
 }
+
+char *edit_known_hosts_drop(const char *text, char *const *names, size_t n)
+{
+    char *out = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&out, &size);
+
+    if (!f)
+        xalloc_die();
+    for (const char *line = text ? text : ""; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        size_t hl = strcspn(line, " \n");
+        int keep = len > 0;
+        /* The first field names the clone: "name,hostname,ip" or "name". */
+        for (size_t k = 0; k < n && keep; k++) {
+            size_t nl = strlen(names[k]);
+            keep = !(hl >= nl && strncmp(line, names[k], nl) == 0 && (line[nl] == ',' || line[nl] == ' '));
+        }
+        if (keep)
+            fprintf(f, "%.*s\n", (int)len, line);
+        line += len + (end ? 1 : 0);
+    }
+    fclose(f);
+    return out;
+}

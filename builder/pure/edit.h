@@ -33,6 +33,11 @@ char *edit_kv_get(const char *text, const char *section, const char *key);
  * lines); a missing SECTION is appended with SET. */
 char *edit_kv_replace(const char *text, const char *section, const char *const *drop, const char *set);
 
+/* A known_hosts text without the lines of the NAMES (N of them): lines
+ * "NAME,HOST,IP TYPE KEY" or "NAME TYPE KEY" (a fleet's). Empty lines go
+ * too. Caller frees. */
+char *edit_known_hosts_drop(const char *text, char *const *names, size_t n);
+
 #endif
 
 /* What changes from the template to one clone. */

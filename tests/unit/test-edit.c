@@ -205,6 +205,23 @@ static void test_users(void **state)
     free(users);
 }
 
+static void test_known_hosts_drop(void **state)
+{
+    (void)state;
+    const char *text = "web-01,web-01.lab,192.168.1.10 ssh-ed25519 AAAA1\n"
+                       "web-010,web-010.lab ssh-ed25519 AAAA2\n"
+                       "\n"
+                       "db-01 ssh-rsa AAAA3\n"
+                       "web-01 ssh-rsa AAAA4";
+    char *names[] = { "web-01", "db-02" };
+    char *out = edit_known_hosts_drop(text, names, 2);
+    assert_string_equal(out, "web-010,web-010.lab ssh-ed25519 AAAA2\ndb-01 ssh-rsa AAAA3\n");
+    free(out);
+    out = edit_known_hosts_drop(NULL, names, 2);
+    assert_string_equal(out, "");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_hosts), cmocka_unit_test(test_shadow),
         cmocka_unit_test(test_os_release), cmocka_unit_test(test_guest_file),
         cmocka_unit_test(test_drop_lines), cmocka_unit_test(test_netplan_unpin), cmocka_unit_test(test_users),
+        cmocka_unit_test(test_known_hosts_drop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,9 +84,15 @@ static int fake_nethost(void *ctx, const char *uri, const char *network, const c
     return f->fail_nethost ? error("cannot connect to libvirt at '%s': unreachable", uri) : 1;
 }
 
+static int fake_knownhost(void *ctx, const char *path, const char *name)
+{
+    logf_(ctx, "knownhost %s %s\n", path, name);
+    return 1;
+}
+
 static const struct journal_undo_ops fake_ops = {
     .file = fake_file, .tree = fake_tree, .domain = fake_domain, .process = fake_process, .pool = fake_pool,
-    .volume = fake_volume, .nethost = fake_nethost,
+    .volume = fake_volume, .nethost = fake_nethost, .knownhost = fake_knownhost,
 };
 
 static int setup(void **state)
@@ -389,13 +395,52 @@ static void test_claims(void **state)
     close(pipefd[1]);
 }
 
+/* A fleet clone's known_hosts lines: journaled with the file and the name,
+ * read back, undone by name; a step without them is refused. */
+static void test_knownhost(void **state)
+{
+    (void)state;
+    struct journal *j = journal_begin(dir, "fleet apply");
+    struct journal_record rec = { 0 };
+    struct fake f = { 0 };
+    char path[4096];
+
+    assert_non_null(j);
+    assert_int_equal(journal_knownhost(j, "/var/lib/vmstamp/fleet/lab.known_hosts", "web-01"), 0);
+    assert_int_equal(journal_file(j, "/var/lib/vmstamp/fleet/lab.known_hosts.1-2.tmp"), 1);
+    snprintf(path, sizeof path, "%s", journal_path(j));
+    assert_int_equal(journal_read(path, &rec), 0);
+    assert_int_equal(rec.nsteps, 2);
+    assert_int_equal(rec.steps[0].kind, STEP_KNOWNHOST);
+    assert_string_equal(rec.steps[0].path, "/var/lib/vmstamp/fleet/lab.known_hosts");
+    assert_string_equal(rec.steps[0].name, "web-01");
+    assert_int_equal(journal_replay(&rec, &fake_ops, &f), 0);
+    assert_string_equal(f.log, "file /var/lib/vmstamp/fleet/lab.known_hosts.1-2.tmp\n"
+                               "knownhost /var/lib/vmstamp/fleet/lab.known_hosts web-01\n");
+    journal_record_release(&rec);
+    f = (struct fake){ 0 };
+    assert_int_equal(journal_rollback(j, &fake_ops, &f), 0);
+    journal_free(j);
+
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{\"pid\":1,\"start\":2,\"command\":\"fleet apply\",\"time\":\"x\"}\n"
+          "{\"step\":\"knownhost\",\"path\":\"\\/x\"}\n", fp);
+    fclose(fp);
+    assert_int_equal(journal_read(path, &rec), -1);
+    assert_non_null(strstr(error_message(), "line 2: knownhost step without its keys"));
+    error_clear();
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_read_replay),
         cmocka_unit_test(test_commit_and_rollback),
         cmocka_unit_test(test_torn_line),
-        cmocka_unit_test(test_volume_nethost),
+        cmocka_unit_test(test_volume_nethost), cmocka_unit_test(test_knownhost),
         cmocka_unit_test(test_old_journal),
         cmocka_unit_test(test_proc),
         cmocka_unit_test(test_claims),
