@@ -3,7 +3,8 @@
 # libvirtd, builds (plain and ASan+UBSan), runs the unit tests under the
 # sanitizers and then every test with ctest but the long soak tests.
 #   scripts/test.sh           what CI runs (ctest -LE soak)
-#   scripts/test.sh --soak    the soak label too: kill -9 at 30 moments (~40 min more)
+#   scripts/test.sh --soak    the soak label too: kill -9 at 30 moments of clone, template
+#                             and install, 21 of fleet apply (~55 min more)
 #   scripts/test.sh ARGS      other arguments go to ctest (e.g. -R e2e-clone-el9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
