@@ -353,11 +353,24 @@ static int add_authorized_key(guestfs_h *g, const struct snapshot *s, const char
     return 0;
 }
 
-/* GROWN: the clone's disk holds the grown state already (copied from the
- * clone that grew, or it is that clone): its root is mounted from there,
- * its other filesystems from their places, which did not move. */
+/* An XFS or btrfs root mounted at / takes the space its grown partition or
+ * LV now has (ext grows unmounted, in grow()). */
+static int grow_mounted_fs(guestfs_h *g, const char *type)
+{
+    if (strcmp(type, "xfs") == 0 && guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
+        return gfs_error(g, "xfs_growfs");
+    if (strcmp(type, "btrfs") == 0 && guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
+        return gfs_error(g, "btrfs filesystem resize");
+    return 0;
+}
+
+/* DO_GROW: grow the clone's disk here (JOB->grow says it is to be grown,
+ * which it may be already). GROWN: the clone's disk holds the grown state
+ * already (copied from the clone that grew, or it is that clone): its root
+ * is mounted from there, its other filesystems from their places, which
+ * did not move. */
 static int customize_one(guestfs_h *g, const char *dev, int first, int filtered, const struct layout *l,
-                         struct clone_job *job, const struct fs_ref *grown,
+                         struct clone_job *job, int do_grow, const struct fs_ref *grown,
                          const struct customize_opts *opts, const struct guest_os *os, struct snapshot *snap)
 {
     int grow_mounted = 0, created = 0;
@@ -391,22 +404,14 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
          * on it, which left the filter so, or it is the only disk). */
         if (l->lvm && !filtered && layout_lvm_only(g, dev) < 0)
             return -1;
-        if (job->grow && grow(g, dev, l, &grow_mounted) < 0)
+        if (do_grow && grow(g, dev, l, &grow_mounted) < 0)
             return -1;
         for (size_t i = 0; i < l->nmounts; i++)
             if (layout_mount_ref(g, dev, &l->mounts[i], 0, 0) < 0)
                 return -1;
     }
-    if (grow_mounted) {
-        const char *t = l->mounts[0].type;
-        if (strcmp(t, "xfs") == 0) {
-            if (guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
-                return gfs_error(g, "xfs_growfs");
-        } else if (strcmp(t, "btrfs") == 0) {
-            if (guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
-                return gfs_error(g, "btrfs filesystem resize");
-        }
-    }
+    if (grow_mounted && grow_mounted_fs(g, l->mounts[0].type) < 0)
+        return -1;
     if (job->grow) {
         struct guestfs_statvfs *sv = guestfs_statvfs(g, "/");
         if (sv) {
@@ -539,13 +544,8 @@ static int grow_for_all(guestfs_h *g, char **devices, size_t i, struct clone_job
         return -1;
     *grown_only = 1;
     if (grow_mounted) {
-        const char *t = l->mounts[0].type;
-        if (layout_mount_ref(g, dev, &l->mounts[0], 0, 0) < 0)
+        if (layout_mount_ref(g, dev, &l->mounts[0], 0, 0) < 0 || grow_mounted_fs(g, l->mounts[0].type) < 0)
             return -1;
-        if (strcmp(t, "xfs") == 0 && guestfs_xfs_growfs(g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1) == -1)
-            return gfs_error(g, "xfs_growfs");
-        if (strcmp(t, "btrfs") == 0 && guestfs_btrfs_filesystem_resize(g, "/", -1) == -1)
-            return gfs_error(g, "btrfs filesystem resize");
         if (guestfs_umount_all(g) == -1)
             return gfs_error(g, "umount_all");
     }
@@ -721,13 +721,9 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
         /* The first linked clone of its size grows for the later ones (and
          * for later runs, recorded). */
         if (jobs[i].grow && !grown[i] && jobs[i].linked && replay_possible(&l)) {
-            int peer = 0;
-            for (size_t j = i + 1; j < n && !peer; j++)
-                peer = jobs[j].grow && jobs[j].disk_size == jobs[i].disk_size && !jobs[j].grown_root;
             int grown_only = 0;
-            int r = peer || opts->layout_key ? grow_for_all(g, devices, i, jobs, n, &l, opts->layout_key, filtered,
-                                                            &roots[i], grown, &grown_only)
-                                             : 0;
+            int r = grow_for_all(g, devices, i, jobs, n, &l, opts->layout_key, filtered, &roots[i], grown,
+                                 &grown_only);
             if (r < 0) {
                 error_replace("cannot customize clone '%s': %s", jobs[i].name,
                               error_message() ? error_message() : "unknown error");
@@ -742,15 +738,8 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
             else if (grown_only)
                 grown[i] = 1, filtered = 1; /* grown, and LVM filtered to it: the rest as usual */
         }
-        struct clone_job one = jobs[i];
-        if (grown[i] && !root_of[i])
-            one.grow = 0;
-        int rc = customize_one(g, devices[i], i == 0, filtered, &l, &one, root_of[i], opts,
-                               os, &snap);
-        memcpy(jobs[i].machine_id, one.machine_id, sizeof one.machine_id);
-        jobs[i].rootfs_bytes = one.rootfs_bytes;
-        memcpy(jobs[i].keys_installed, one.keys_installed, sizeof one.keys_installed);
-        if (rc < 0) {
+        if (customize_one(g, devices[i], i == 0, filtered, &l, &jobs[i], jobs[i].grow && !grown[i], root_of[i],
+                          opts, os, &snap) < 0) {
             error_replace("cannot customize clone '%s': %s", jobs[i].name,
                           error_message() ? error_message() : "unknown error");
             goto out;
