@@ -50,55 +50,69 @@ int rename_noreplace(const char *from, const char *to)
     return 0;
 }
 
-/* Write DATA to a new temporary file beside PATH, synced, with MODE.
- * Returns the temporary name (caller frees and renames or unlinks), NULL on
- * error (recorded, nothing left behind). */
-static char *write_temp(const char *path, const void *data, size_t len, mode_t mode)
+/* Write DATA to the open file FD (named NAME, for messages), set MODE (not
+ * subject to the umask), fsync, close (always). -1 recorded on error. */
+static int write_fd(int fd, const char *name, const void *data, size_t len, mode_t mode)
 {
-    char *tmp = NULL;
     const char *p = data;
-    int fd;
 
-    tmp = xasprintf("%s.tmp.XXXXXX", path);
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        error("cannot create a temporary file beside '%s': %s", path, strerror(errno));
-        free(tmp);
-        return NULL;
-    }
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            error("cannot write '%s': %s", tmp, strerror(errno));
+            error("cannot write '%s': %s", name, strerror(errno));
             goto fail;
         }
         p += n;
         len -= (size_t)n;
     }
-    /* fchmod, not the mode of open(): the umask does not apply. */
     if (fchmod(fd, mode) < 0) {
-        error("cannot set the mode of '%s': %s", tmp, strerror(errno));
+        error("cannot set the mode of '%s': %s", name, strerror(errno));
         goto fail;
     }
     if (fsync(fd) < 0) {
-        error("cannot sync '%s': %s", tmp, strerror(errno));
+        error("cannot sync '%s': %s", name, strerror(errno));
         goto fail;
     }
-    if (close(fd) < 0) {
-        fd = -1;
-        error("cannot write '%s': %s", tmp, strerror(errno));
-        goto fail;
+    if (close(fd) < 0)
+        return error("cannot write '%s': %s", name, strerror(errno));
+    return 0;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* Write DATA to a new temporary file beside PATH, synced, with MODE.
+ * Returns the temporary name (caller frees and renames or unlinks), NULL on
+ * error (recorded, nothing left behind). */
+static char *write_temp(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+
+    if (fd < 0) {
+        error("cannot create a temporary file beside '%s': %s", path, strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    if (write_fd(fd, tmp, data, len, mode) < 0) {
+        unlink(tmp);
+        free(tmp);
+        return NULL;
     }
     return tmp; /* caller frees */
+}
 
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(tmp);
-    return NULL;
+/* TMP (written and synced) over PATH, durably; TMP goes on error. */
+static int replace_with(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return error("cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+    }
+    return fsync_parent(path);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
@@ -107,12 +121,23 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
     if (!tmp)
         return -1;
-    if (rename(tmp, path) < 0) {
-        int e = errno;
+    return replace_with(tmp, path);
+}
+
+int write_file_atomic_via(const char *path, const char *tmp, const void *data, size_t len, mode_t mode)
+{
+    int fd;
+
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        return error("cannot remove '%s': %s", tmp, strerror(errno));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return error("cannot create '%s': %s", tmp, strerror(errno));
+    if (write_fd(fd, tmp, data, len, mode) < 0) {
         unlink(tmp);
-        return error("cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+        return -1;
     }
-    return fsync_parent(path);
+    return replace_with(tmp, path);
 }
 
 int create_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
@@ -278,31 +303,4 @@ done:
         close(out);
     close(in);
     return ret;
-}
-
-int write_file_new(const char *path, const void *data, size_t len, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    const char *p = data;
-
-    if (fd < 0)
-        return error("cannot create '%s': %s", path, strerror(errno));
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return error("cannot write '%s': %s", path, strerror(e));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-        int e = errno;
-        close(fd);
-        return error("cannot write '%s': %s", path, strerror(e));
-    }
-    if (close(fd) < 0)
-        return error("cannot write '%s': %s", path, strerror(errno));
-    return 0;
 }

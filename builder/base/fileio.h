@@ -9,14 +9,14 @@
 /* Write LEN bytes of DATA to PATH atomically: a temporary file beside it,
  * fsync, chmod MODE, rename over PATH, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same through the temporary file TMP the caller named (and, in a run,
+ * journaled first, so a kill -9 leaves nothing the run's recovery does not
+ * know of); a TMP left by an earlier try is replaced. */
+int write_file_atomic_via(const char *path, const char *tmp, const void *data, size_t len, mode_t mode);
 /* Like write_file_atomic, but PATH must not exist yet: the file appears
  * complete or not at all, and an existing PATH is never replaced (EEXIST
  * is reported as 1, with nothing recorded, so the caller can name it). */
 int create_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/* Write LEN bytes of DATA to the new file PATH (made with MODE; an
- * existing PATH is an error), fsynced: for a temporary file whose name the
- * caller chose (and journaled). */
-int write_file_new(const char *path, const void *data, size_t len, mode_t mode);
 /* rename(2) that never replaces: returns 1 (nothing recorded) if TO exists,
  * 0 on success, -1 on another error (recorded). */
 int rename_noreplace(const char *from, const char *to);

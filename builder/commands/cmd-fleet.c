@@ -19,11 +19,6 @@ static void show_progress(void *ctx, const char *line)
     progress_line("%s", line);
 }
 
-static void end_progress(void)
-{
-    progress_clear();
-}
-
 static void print_table(const struct fleet_report *rep, int with_action)
 {
     printf("%-20s %-10s %-10s %-17s %-15s %-15s %s\n", "NAME", "HOST", "STATE", "MAC", "IP", "IP SEEN",
@@ -173,7 +168,7 @@ int cmd_fleet(int argc, char **argv)
             ok = fleet_wait(&plan, &fo, &rep) == 0;
         else
             ok = fleet_power(&plan, &fo, strcmp(sub, "start") == 0 ? FLEET_START : FLEET_STOP, NULL, &rep) == 0;
-        end_progress();
+        progress_clear();
         if (json)
             print_json(&rep, plan.fleet);
         else if (rep.n)
@@ -203,7 +198,7 @@ int cmd_fleet(int argc, char **argv)
         ok = fleet_apply(&plan, &fo, run, &rep) == 0;
     else
         ok = fleet_power(&plan, &fo, FLEET_DESTROY, run, &rep) == 0;
-    end_progress();
+    progress_clear();
     print_host_errors(&rep);
     int status = run ? cmd_end(NULL, run, ok) : (ok ? EXIT_SUCCESS : (error_report(), EXIT_FAILURE));
     if (is_apply) {

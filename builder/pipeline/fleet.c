@@ -525,12 +525,13 @@ static int classify(struct ctx *x, struct fleet_report *rep, int for_apply)
 /* ---- removing what the fleet owns ------------------------------------ */
 
 /* The fleet's known_hosts without NAMES' lines, plus LINES. */
-/* Rewrite the fleet's known_hosts: without the lines of DROP, with ADD.
- * In RUN (NULL: not journaled): each of the ADDED names' lines is journaled
- * first (rollback and recovery take them out again), and the new file is
- * written under a name of this run's, journaled, then renamed over. */
-static int known_hosts_update(const struct ctx *x, struct run *run, char **drop, size_t ndrop, const char *add,
-                              char **added, size_t nadded, char **path_out)
+/* Rewrite the fleet's known_hosts: without the lines of the N NAMES, with
+ * ADD (those names' new lines, or NULL). In RUN (NULL: not journaled) the
+ * NAMES' lines are journaled first (rollback and recovery take them out
+ * again), and the file is written through a temporary file of this run's,
+ * journaled too. */
+static int known_hosts_update(const struct ctx *x, struct run *run, char **names, size_t n, const char *add,
+                              char **path_out)
 {
     CLEANUP_FREE char *path = xasprintf("%s/%s.known_hosts", FLEET_STATE_DIR, x->plan->fleet);
     CLEANUP_FREE char *old = NULL;
@@ -542,23 +543,19 @@ static int known_hosts_update(const struct ctx *x, struct run *run, char **drop,
         return -1;
     old = read_file(path, NULL);
     error_clear();
-    kept = edit_known_hosts_drop(old, drop, ndrop);
+    kept = edit_known_hosts_drop(old, names, n);
     out = xasprintf("%s%s", kept, add ? add : "");
     if (!run) {
         r = write_file_atomic(path, out, strlen(out), 0644);
     } else {
         CLEANUP_FREE char *tmp = xasprintf("%s.%s.tmp", path, proc_run_id());
         r = 0;
-        for (size_t k = 0; k < nadded && r == 0; k++)
-            r = journal_knownhost(run->journal, path, added[k]) < 0 ? -1 : 0;
+        for (size_t k = 0; k < n && r == 0; k++)
+            r = journal_knownhost(run->journal, path, names[k]) < 0 ? -1 : 0;
         if (r == 0 && journal_file(run->journal, tmp) < 0)
             r = -1;
-        if (r == 0) {
-            unlink(tmp); /* ours by name: a retry's leftover */
-            r = write_file_new(tmp, out, strlen(out), 0644);
-        }
-        if (r == 0 && (rename(tmp, path) < 0 || fsync_parent(path) < 0))
-            r = error("cannot write '%s': %s", path, strerror(errno));
+        if (r == 0)
+            r = write_file_atomic_via(path, tmp, out, strlen(out), 0644);
     }
     if (r == 0 && path_out)
         *path_out = xstrdup(path);
@@ -630,7 +627,7 @@ static int remove_rows(struct ctx *x, struct fleet_report *rep, int all)
         for (size_t i = 0; i < x->plan->nclones; i++)
             names[nn++] = x->plan->clones[i].name;
     }
-    if (nn && known_hosts_update(x, NULL, names, nn, NULL, NULL, 0, NULL) < 0)
+    if (nn && known_hosts_update(x, NULL, names, nn, NULL, NULL) < 0)
         ret = -1;
     free(names);
     return ret;
@@ -947,7 +944,7 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
         }
         fclose(kh);
         if (r == 0 && nmade)
-            known_hosts_update(x, run, made, nmade, lines, made, nmade, &rep->known_hosts);
+            known_hosts_update(x, run, made, nmade, lines, &rep->known_hosts);
         for (size_t m = 0; m < np; m++) {
             if (results[m])
                 clone_results_free(results[m], b[which[m]].n);
