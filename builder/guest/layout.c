@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/xalloc.h"
 #include "base/fileio.h"
+#include "base/proc.h"
 #include "guest/layout.h"
 #include "pure/edit.h"
 
@@ -276,11 +277,12 @@ void layout_grown_save(const char *key, uint64_t size, const char *overlay, cons
 {
     CLEANUP_FREE char *jpath = grown_path(key, size, "json");
     CLEANUP_FREE char *qpath = grown_path(key, size, "qcow2");
-    CLEANUP_FREE char *tmp = xasprintf("%s.XXXXXX", qpath);
+    /* Named after this run (a dead run's is swept, pipeline/run.c), unique
+     * within it: batches of one run record at once. */
+    CLEANUP_FREE char *tmp = xasprintf("%s/%s%s.XXXXXX", LAYOUT_CACHE_DIR, LAYOUT_GROWN_TMP_PREFIX, proc_run_id());
     struct json_object *o = json_object_new_object();
     int fd = -1;
 
-    /* A unique temporary name: batches of one run record at once. */
     if (mkdir_p(LAYOUT_CACHE_DIR, 0755) < 0 || (fd = mkostemp(tmp, O_CLOEXEC)) < 0 || close(fd) < 0 ||
         copy_file(overlay, tmp, 0) < 0 || qemuimg_check(tmp, "qcow2") < 0 || rename(tmp, qpath) < 0) {
         debug("cannot record the grown template in %s: %s", qpath, error_message() ? error_message() : strerror(errno));

@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #define LAYOUT_CACHE_DIR "/var/cache/vmstamp/layouts"
+/* A grown template being recorded: LAYOUT_CACHE_DIR/grown.RUNID.XXXXXX. */
+#define LAYOUT_GROWN_TMP_PREFIX "grown."
 
 /* A filesystem of the template, named so it can be found on any clone. */
 struct fs_ref {

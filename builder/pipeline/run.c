@@ -23,6 +23,7 @@
 #include "base/xalloc.h"
 #include "base/fileio.h"
 #include "base/proc.h"
+#include "guest/layout.h"
 #include "pipeline/run.h"
 #include "pure/edit.h"
 #include "pure/fleetplan.h"
@@ -249,14 +250,15 @@ static int dead_run_name(const char *name, const char *prefix)
     return pid != getpid() && !proc_alive(pid, start);
 }
 
-/* Private directories named after a dead run, whether or not its journal
- * got as far as naming them. */
+/* Private directories (and the grown-template copy being recorded) named
+ * after a dead run, whether or not its journal got as far as naming them. */
 static void sweep_private_dirs(void)
 {
-    static const struct { const char *dir, *prefix; } places[] = {
-        { "/run/vmstamp", "keys." },
-        { "/var/tmp", "vmstamp-work." },
-        { "/var/tmp", "vmstamp-install." },
+    static const struct { const char *dir, *prefix, *what; } places[] = {
+        { "/run/vmstamp", "keys.", "directory" },
+        { "/var/tmp", "vmstamp-work.", "directory" },
+        { "/var/tmp", "vmstamp-install.", "directory" },
+        { LAYOUT_CACHE_DIR, LAYOUT_GROWN_TMP_PREFIX, "file" },
     };
 
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
@@ -270,7 +272,7 @@ static void sweep_private_dirs(void)
                 continue;
             snprintf(path, sizeof path, "%s/%s", places[i].dir, e->d_name);
             if (remove_tree(path) == 0)
-                info("vmstamp: recovered a dead run: removed directory %s", path);
+                info("vmstamp: recovered a dead run: removed %s %s", places[i].what, path);
             error_clear();
         }
         closedir(d);
