@@ -31,15 +31,6 @@ apid=''
 trap '[ -z "$apid" ] || { kill -CONT "$apid"; kill -TERM "$apid"; wait "$apid"; } 2>/dev/null || true
       fleet_exit_cleanup "${runs[@]}"; cleanup' EXIT
 
-# ended PID: it exited (gone or a zombie); builtins only, for tight polling.
-ended() {
-  local stat
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
-  stat=${stat##*) }
-  [ "${stat%% *}" = Z ]
-}
-exec {NAP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 
 # apply_start LABEL: `fleet apply` in the background (out/err in
 # $S/LABEL.out/.err); $apid, $arid.

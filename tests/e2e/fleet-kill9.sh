@@ -49,28 +49,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 problems=()
 problem() { problems+=("$*"); }
 
-# ended PID: it exited (gone or a zombie); builtins only, for tight polling.
-ended() {
-  local stat
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
-  stat=${stat##*) }
-  [ "${stat%% *}" = Z ]
-}
-# nap SECONDS: sleep without a fork (read times out on a pipe nobody writes).
-exec {NAP_FD}<> <(:)
-nap() { read -r -t "$1" -u "$NAP_FD" _ || true; }
 
-# foreign_vmstamp: vmstamp processes in neither this test's session nor the
-# victim's: other people's runs on this host.
-MY_SID=$(ps -o sid= -p $$ | tr -d ' ')
-foreign_vmstamp() {
-  local p sid
-  for p in $(pgrep -x vmstamp || true); do
-    sid=$(ps -o sid= -p "$p" | tr -d ' ')
-    [ -n "$sid" ] && [ "$sid" != "$MY_SID" ] && [ "$sid" != "${vpid:-x}" ] || continue
-    echo "$p"
-  done
-}
 # watch_foreign PID: wait for PID, noting other vmstamp runs seen meanwhile
 # in $foreign; returns its exit status.
 watch_foreign() {

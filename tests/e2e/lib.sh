@@ -170,3 +170,30 @@ wait_for() {
     sleep 0.1
   done
 }
+
+# ---- for tests that kill vmstamp at chosen moments --------------------------
+
+# ended PID: it exited (gone or a zombie); builtins only, for tight polling.
+ended() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+  stat=${stat##*) }
+  [ "${stat%% *}" = Z ]
+}
+# nap SECONDS: sleep without a fork (read times out on a pipe nobody writes;
+# the pipe is opened at the first nap).
+nap() {
+  [ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> <(:)
+  read -r -t "$1" -u "$NAP_FD" _ || true
+}
+# foreign_vmstamp: vmstamp processes in neither this test's session nor the
+# victim's (session id $vpid, if set): other people's runs on this host.
+MY_SID=$(ps -o sid= -p $$ | tr -d ' ')
+foreign_vmstamp() {
+  local p sid
+  for p in $(pgrep -x vmstamp || true); do
+    sid=$(ps -o sid= -p "$p" | tr -d ' ')
+    [ -n "$sid" ] && [ "$sid" != "$MY_SID" ] && [ "$sid" != "${vpid:-x}" ] || continue
+    echo "$p"
+  done
+}
