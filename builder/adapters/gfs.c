@@ -5,9 +5,12 @@
 
 #include "adapters/gfs.h"
 #include "base/error.h"
+#include "base/xalloc.h"
+#include "pure/util.h"
 
 struct gfs_session {
     guestfs_h *g;
+    size_t ndisks;
 };
 
 int gfs_error(guestfs_h *g, const char *what)
@@ -79,6 +82,7 @@ struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enu
     if (!s)
         abort();
     s->g = g;
+    s->ndisks = n;
     return s; /* caller frees: gfs_close */
 }
 
@@ -97,6 +101,18 @@ void gfs_close(struct gfs_session *s)
         return;
     guestfs_close(s->g);
     free(s);
+}
+
+char **gfs_devices(struct gfs_session *s)
+{
+    char **v = xcalloc(s->ndisks + 1, sizeof *v);
+
+    for (size_t i = 0; i < s->ndisks; i++) {
+        char name[16];
+        drive_device_name(i, name);
+        v[i] = xstrdup(name);
+    }
+    return v;
 }
 
 guestfs_h *gfs_handle(struct gfs_session *s)

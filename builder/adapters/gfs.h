@@ -35,6 +35,10 @@ void gfs_close(struct gfs_session *s);
 
 /* The session's handle, for the guest layer. */
 guestfs_h *gfs_handle(struct gfs_session *s);
+/* The drives' device names in the order they were added (NULL-terminated,
+ * caller frees with the strv cleanup): libguestfs's documented naming, so no
+ * list_devices call (it settles udev once per drive: ~70 ms each under TCG). */
+char **gfs_devices(struct gfs_session *s);
 /* The appliance's process id once launched (to journal it), 0 if unknown. */
 pid_t gfs_appliance_pid(struct gfs_session *s);
 

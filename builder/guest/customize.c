@@ -674,11 +674,7 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
 
     memset(os, 0, sizeof *os);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    devices = guestfs_list_devices(g);
-    if (!devices) {
-        gfs_error(g, "list_devices");
-        goto out;
-    }
+    devices = gfs_devices(s);
     int need_grow = 0, cached = 0;
     /* One clone: its disk is the appliance's only one, LVM already sees
      * just it (the filter is for clones sharing VG names). */

@@ -142,7 +142,7 @@ int prepare_template(struct gfs_session *s, const int *selected_ops, int inspect
                      struct template_meta *m, void **layout)
 {
     guestfs_h *g = gfs_handle(s);
-    CLEANUP_STRV char **devices = guestfs_list_devices(g);
+    CLEANUP_STRV char **devices = gfs_devices(s);
     struct template_layout *p = calloc(1, sizeof *p);
     struct sysprep_ctx ctx = { .g = g };
     int ret = -1;
@@ -150,8 +150,8 @@ int prepare_template(struct gfs_session *s, const int *selected_ops, int inspect
     *layout = NULL;
     if (!p)
         abort();
-    if (!devices || !devices[0]) {
-        gfs_error(g, "list_devices");
+    if (!devices[0]) {
+        error("no disk to prepare");
         goto out;
     }
     if (check_cancel(cancel) < 0 || (inspect && inspect_into(g, m) < 0))

@@ -56,6 +56,7 @@ struct host {
     struct owned *owned;
     size_t nowned;
     int sees_store;   /* -1: not asked yet */
+    int uploaded;     /* the template was sent to it in this apply */
 };
 
 struct ctx {
@@ -137,7 +138,9 @@ static void host_error(struct fleet_report *rep, struct host *h, const char *msg
     while (rep->host_errors && rep->host_errors[n])
         n++;
     rep->host_errors = xrealloc(rep->host_errors, (n + 2) * sizeof *rep->host_errors);
-    rep->host_errors[n] = xasprintf("host '%s' (%s): %s", h->name, h->uri, msg);
+    /* libvirt's messages often name the connection already. */
+    rep->host_errors[n] = strstr(msg, h->uri) ? xasprintf("host '%s': %s", h->name, msg)
+                                              : xasprintf("host '%s' (%s): %s", h->name, h->uri, msg);
     rep->host_errors[n + 1] = NULL;
 }
 
@@ -655,7 +658,7 @@ struct batch {
  * once (sparse) and its SHA-256 checked there; a copy already there with
  * that name (so that checksum) is used as it is. */
 static char *template_on_host(struct ctx *x, struct host *h, const char *pool, const char *pool_dir, int staged,
-                              struct run *run, struct fleet_report *rep)
+                              struct run *run)
 {
     const char *sha = template_sha(x);
     char *path = NULL;
@@ -714,7 +717,7 @@ static char *template_on_host(struct ctx *x, struct host *h, const char *pool, c
         free(path);
         return NULL;
     }
-    rep->uploads++;
+    h->uploaded = 1;
     return path;
 }
 
@@ -864,7 +867,7 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
             }
         }
         if (!c->full && (staged || !host_sees_store(x, h))) {
-            bt->host_template = template_on_host(x, h, pool, bt->pool_dir, staged, run, rep);
+            bt->host_template = template_on_host(x, h, pool, bt->pool_dir, staged, run);
             if (!bt->host_template)
                 goto host_fail;
         }
@@ -1064,6 +1067,8 @@ int fleet_apply(const struct fleet_plan *plan, const struct fleet_opts *o, struc
     /* What the hosts that worked made stays, whatever the others did. */
     if (run_commit(run) < 0)
         goto out;
+    for (size_t k = 0; k < x.nhosts; k++)
+        rep->uploads += x.hosts[k].uploaded && !x.hosts[k].error; /* a failed host's copy was rolled back */
     if (o->start || o->wait) {
         if (start_all(&x, rep) < 0 || (o->wait && wait_all(&x, rep) < 0))
             goto out;

@@ -187,6 +187,20 @@ int random_machine_id(char out[33])
     return 0;
 }
 
+void drive_device_name(size_t index, char out[16])
+{
+    char rev[8];
+    size_t k = 0;
+
+    /* Bijective base 26: a..z, aa..zz, aaa.. (index < 26 + 26^2 + 26^3 + 26^4). */
+    for (size_t i = index + 1; i > 0 && k < sizeof rev; i = (i - 1) / 26)
+        rev[k++] = (char)('a' + (i - 1) % 26);
+    memcpy(out, "/dev/sd", 7);
+    for (size_t j = 0; j < k; j++)
+        out[7 + j] = rev[k - 1 - j];
+    out[7 + k] = '\0';
+}
+
 char *expand_name_pattern(const char *pattern, int n)
 {
     int convs = 0;

@@ -35,6 +35,11 @@ int random_machine_id(char out[33]);
 /* Expand a --name-pattern with one printf integer conversion (%d, %02d, %03d...).
  * Returns NULL (and records an error) for a pattern without exactly one. */
 char *expand_name_pattern(const char *pattern, int n);
+
+/* libguestfs's name for the INDEX-th drive added (from 0): "/dev/sda" ..
+ * "/dev/sdz", "/dev/sdaa" .. (its documented naming; the daemon maps it to
+ * the kernel's). OUT holds at least 16 bytes. */
+void drive_device_name(size_t index, char out[16]);
 /* "1.5 GiB"-style rendering into buf. */
 const char *human_size(uint64_t bytes, char *buf, size_t len);
 

@@ -175,6 +175,21 @@ static void test_name_pattern(void **state)
     error_clear();
 }
 
+static void test_drive_names(void **state)
+{
+    (void)state;
+    char b[16];
+    static const struct { size_t i; const char *name; } cases[] = {
+        { 0, "/dev/sda" },    { 1, "/dev/sdb" },    { 25, "/dev/sdz" },   { 26, "/dev/sdaa" },
+        { 27, "/dev/sdab" },  { 51, "/dev/sdaz" },  { 52, "/dev/sdba" },  { 254, "/dev/sdiu" },
+        { 701, "/dev/sdzz" }, { 702, "/dev/sdaaa" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        drive_device_name(cases[k].i, b);
+        assert_string_equal(b, cases[k].name);
+    }
+}
+
 static void test_error_first_wins(void **state)
 {
     (void)state;
@@ -193,7 +208,7 @@ int main(void)
         cmocka_unit_test(test_parse_size), cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_domain_name), cmocka_unit_test(test_name_problems), cmocka_unit_test(test_mac),
         cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
-        cmocka_unit_test(test_error_first_wins),
+        cmocka_unit_test(test_error_first_wins), cmocka_unit_test(test_drive_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
