@@ -75,15 +75,6 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-URI=qemu:///system
-VMSTAMP=${VMSTAMP:-$REPO/build/vmstamp}
-TH=$REPO/scripts/testhost.sh
-FLEET_DIR=/var/lib/vmstamp/fleet            # FLEET.known_hosts
-LAYOUT_DIR=/var/cache/vmstamp/layouts
-NET2=192.168.150   # h2's default network (testhost.sh)
-NET1=192.168.151   # PFXnet on h1, defined, never started
-STOCK_IP0=150      # the stock recipe's reservations: NET2.150.. (vmstamp's: NET2.10..)
 
 # The stock tools run with the accelerator vmstamp decided (its probe result,
 # cached per boot in /run/vmstamp/accel, read after the warm-up below), so
@@ -91,6 +82,11 @@ STOCK_IP0=150      # the stock recipe's reservations: NET2.150.. (vmstamp's: NET
 export LIBGUESTFS_BACKEND=direct
 # shellcheck source=lib.sh
 . "$SCRIPT_DIR/lib.sh"
+TH=$REPO/scripts/testhost.sh
+FLEET_DIR=/var/lib/vmstamp/fleet            # FLEET.known_hosts
+NET2=192.168.150   # h2's default network (testhost.sh)
+NET1=192.168.151   # PFXnet on h1, defined, never started
+STOCK_IP0=150      # the stock recipe's reservations: NET2.150.. (vmstamp's: NET2.10..)
 usage() { sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 # ---- arguments ---------------------------------------------------------------
@@ -133,10 +129,7 @@ preflight fleet virsh qemu-img virt-clone virt-sysprep unshare du awk
 
 pool_dir=$(default_pool_dir)
 
-log "fixture: scripts/build-fixtures.sh $family (may take a while if not cached)"
-fixture=$("$REPO/scripts/build-fixtures.sh" "$family" </dev/null | tail -n 1) ||
-	die "scripts/build-fixtures.sh $family failed"
-[ -f "$fixture" ] || die "fixture '$fixture' not found"
+fixture=$(fixture_image "$family")
 
 # ---- per-run names, collision check, cleanup trap ------------------------------
 prefix="bench-$$-"
@@ -145,17 +138,11 @@ shared="${prefix}shared"   # pool on h2 at SCRATCH/shared
 stpl="${prefix}stpl"       # the stock template domain on h2
 stock_pat="${prefix}k-%02d"
 
-prefixed_domains() { V list --all --name 2>/dev/null | grep "^${prefix}" || true; }
 prefixed_nets() { V net-list --all --name 2>/dev/null | grep "^${prefix}" || true; }
 prefixed_files() {
-	local f
-	for f in "$pool_dir/$prefix"* "$pool_dir/.$prefix"* /var/log/libvirt/qemu/"$prefix"* \
-		"$FLEET_DIR/$prefix"*; do
-		[ -e "$f" ] && printf '%s\n' "$f"
-	done
-	# The layout key is "PATH dev=... ino=...", JSON-escaped ('/' as '\/').
-	[ -d "$LAYOUT_DIR" ] && { grep -lF -- "\\/$prefix" "$LAYOUT_DIR"/*.json 2>/dev/null || true; }
-	return 0
+	existing "$pool_dir/$prefix"* "$pool_dir/.$prefix"* /var/log/libvirt/qemu/"$prefix"* \
+		"$FLEET_DIR/$prefix"*
+	recorded_layouts "$prefix"
 }
 [ -z "$(prefixed_domains)" ] && [ -z "$(prefixed_nets)" ] && [ -z "$(prefixed_files)" ] &&
 	[ -z "$(compgen -G "/var/tmp/$prefix*" || true)" ] ||
@@ -164,7 +151,7 @@ prefixed_files() {
 scratch=""
 h2dir=""
 cleanup() {
-	local rc=$? d f nd=0 nf=0 left h2_left=""
+	local rc=$? d nd nf left h2_left=""
 	trap - EXIT INT TERM HUP
 	set +e
 	log "cleanup: removing everything named $prefix*"
@@ -173,13 +160,7 @@ cleanup() {
 	if [ -n "$h2dir" ] && [ -e "$h2dir/.testhost" ]; then
 		"$TH" stop "$h2dir" >&2 || h2_left="the test host in $h2dir (testhost.sh stop failed)"
 	fi
-	for d in $(prefixed_domains); do
-		[[ $d == "$prefix"* ]] || continue
-		if [ "$(V domstate "$d" 2>/dev/null)" != "shut off" ]; then V destroy "$d" >/dev/null 2>&1; fi
-		V undefine "$d" --managed-save --snapshots-metadata >/dev/null 2>&1 ||
-			V undefine "$d" >/dev/null 2>&1
-		nd=$((nd + 1))
-	done
+	nd=$(remove_prefixed_domains)
 	for d in $(prefixed_nets); do
 		[[ $d == "$prefix"* ]] || continue
 		V net-destroy "$d" >/dev/null 2>&1 # never started; just in case
@@ -187,12 +168,9 @@ cleanup() {
 	done
 	# Clone disks (and vmstamp's .NAME.qcow2.vmstamp-tmp), serial logs,
 	# known_hosts files, the recorded layout of the scratch template.
-	while IFS= read -r f; do
-		[ -n "$f" ] || continue
-		rm -f -- "$f" && nf=$((nf + 1))
-	done < <(prefixed_files)
+	nf=$(prefixed_files | remove_listed)
 	V pool-refresh default >/dev/null 2>&1
-	if [ -n "$scratch" ] && [[ $scratch == /var/tmp/"$prefix"* ]] && [ -z "$h2_left" ]; then
+	if own_scratch && [ -z "$h2_left" ]; then
 		rm -rf -- "$scratch"
 	fi
 	left=$(prefixed_domains; prefixed_nets; prefixed_files; [ -z "$h2_left" ] || echo "$h2_left")
@@ -204,9 +182,7 @@ cleanup_traps
 scratch=$(mktemp -d "/var/tmp/${prefix}XXXXXX")
 chmod 755 "$scratch" # as on a real host: the daemons' users reach the disks
 template="$scratch/${prefix}tpl.qcow2"
-log "template: copying $fixture -> $template"
-cp --sparse=always -- "$fixture" "$template"
-cat -- "$template" >/dev/null # into the page cache, for both sides alike
+copy_image template "$fixture" "$template"
 
 log "h2: scripts/testhost.sh start $scratch/h2"
 h2dir=$scratch/h2
@@ -230,13 +206,6 @@ V net-define "$scratch/net1.xml" >/dev/null # never started
 	die "network $net1 is active: it must never be started"
 
 # ---- helpers -------------------------------------------------------------------
-# names PATTERN N: the clone names for a group NAME-PATTERN of N
-names() {
-	local i
-	# shellcheck disable=SC2059 # the pattern is a printf format, like vmstamp's
-	for ((i = 1; i <= $2; i++)); do printf "$1\n" "$i"; done
-}
-
 # write_plan FILE FLEET HOSTS GROUP...: a plan; HOSTS "h2" or "h1 h2".
 write_plan() {
 	local file=$1 fleet=$2 hosts=$3 h
@@ -264,18 +233,9 @@ h2_group() { echo "{name: $1, count: $2, ip: $NET2.10, host: h2, pool: ${3:-$sha
 # apply LABEL PLAN: vmstamp fleet apply, timed; echoes seconds. Output in
 # SCRATCH/LABEL.out and .err.
 apply() {
-	local label=$1 plan=$2 t0 t1 out="$scratch/$1.out" err="$scratch/$1.err"
+	local label=$1 plan=$2
 	log "vmstamp: $label: fleet apply $(basename "$plan")"
-	t0=$(now)
-	if ! "$VMSTAMP" fleet apply "$plan" >"$out" 2>"$err"; then
-		log "vmstamp fleet apply FAILED ($label); its stdout:"
-		sed 's/^/  | /' "$out" >&2
-		log "its stderr:"
-		sed 's/^/  | /' "$err" >&2
-		exit 1
-	fi
-	t1=$(now)
-	calc "$t1 - $t0"
+	timed_vmstamp "$scratch/$label" "fleet apply" "$label" fleet apply "$plan"
 }
 
 # expect LABEL TEXT: vmstamp's output for LABEL has TEXT (its summary line).
@@ -289,27 +249,13 @@ expect() {
 reservations_h2() { V2 net-dumpxml default | grep -c "<host mac=.* name='$prefix" || true; }
 reservations_h1() { V net-dumpxml --inactive "$net1" | grep -c "<host mac=.* name='$prefix" || true; }
 
-# avg_disk_mib FILE...: average allocated size, MiB
-avg_disk_mib() {
-	local f total=0 n=0 bytes
-	for f in "$@"; do
-		[ -f "$f" ] || die "no disk '$f'"
-		bytes=$(du -B1 -- "$f" | cut -f1)
-		total=$((total + bytes))
-		n=$((n + 1))
-	done
-	calc "$total / $n / 1048576"
-}
-
 # left_over: what of this run's fleets and stock clones is still on h1 or h2
 # (the template copies vmstamp keeps in a pool, PFXtpl-SHA12.FMT, and the
 # stock template while the stock recipe runs excepted), one per line.
 left_over() {
 	local p f
 	{ prefixed_domains | grep -v "^$stpl\$" | sed 's/^/h1 domain /'; } || true
-	for f in "$pool_dir/$prefix"* "$pool_dir/.$prefix"*; do
-		[ -e "$f" ] && echo "h1 file $f"
-	done
+	existing "$pool_dir/$prefix"* "$pool_dir/.$prefix"* | sed 's/^/h1 file /'
 	for f in "$FLEET_DIR/$prefix"*.known_hosts; do
 		[ -s "$f" ] && echo "h1 known_hosts lines in $f"
 	done
@@ -347,13 +293,8 @@ check_gone() {
 }
 
 # ---- header ------------------------------------------------------------------------
-start=$(now)
-read -r load1 load5 _ </proc/loadavg
-accel=$(cut -d' ' -f2- /run/vmstamp/accel 2>/dev/null || echo "not probed yet")
-echo "vmstamp fleet benchmark, $(date -u '+%Y-%m-%d %H:%M:%SZ')"
-echo "  host:      $(uname -r), $(nproc) cpu, load $load1/$load5 (1/5 min)"
-echo "  vmstamp:   $VMSTAMP ($("$VMSTAMP" -V 2>/dev/null || echo '?'), built $(date -u -r "$VMSTAMP" '+%Y-%m-%d %H:%M:%SZ'))"
-echo "  accel:     $accel"
+bench_start
+header fleet
 echo "  tools:     $(qemu-img --version | head -n 1), virt-clone $(virt-clone --version 2>&1), $(virt-sysprep --version 2>&1), $(virsh --version)"
 echo "  template:  $family fixture, $(qemu-img info --output=json "$template" | awk -F'[:,]' '/"virtual-size"/ { printf "%d MiB virtual", $2 / 1048576 }'), $(f1 "$(du -B1 -- "$template" | cut -f1) / 1048576") MiB allocated"
 echo "  hosts:     h1 $URI; h2 $U2"
@@ -370,13 +311,8 @@ warm=$(apply warm "$scratch/warm.yaml")
 expect warm "created 1, keep 0, drift 0, remove 0"
 log "warm-up took $(f1 "$warm") s"
 destroy_fleet warm "$scratch/warm.yaml"
-if [ "$(cut -d' ' -f2 /run/vmstamp/accel 2>/dev/null)" = kvm ]; then
-	unset LIBGUESTFS_BACKEND_SETTINGS
-	dom_type=kvm
-else
-	export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-	dom_type=qemu
-fi
+stock_accel
+dom_type=$(domain_type)
 second=() # every second-apply time, for the target
 
 # ---- 1. vmstamp side of the comparison ---------------------------------------------
@@ -397,25 +333,10 @@ destroy_fleet cmp "$cmp_plan"
 s_total="" s_first="" s_disk="" s_clone_avg="" s_prep_avg="" s_net_avg="" s_note=""
 if [ "$skip_stock" -eq 0 ]; then
 	tpl_disk="$scratch/shared/$stpl.qcow2"
-	ln -- "$template" "$tpl_disk" 2>/dev/null || cp --sparse=always -- "$template" "$tpl_disk"
+	link_or_copy "$template" "$tpl_disk"
 	V2 pool-refresh "$shared" >/dev/null
-	cat >"$scratch/stpl.xml" <<EOF
-<domain type='$dom_type'>
-  <name>$stpl</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$tpl_disk'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='network'><source network='default'/><model type='virtio'/></interface>
-    <serial type='pty'/>
-  </devices>
-</domain>
-EOF
+	stock_template_xml "$stpl" "$dom_type" 512 "$tpl_disk" \
+		"<interface type='network'><source network='default'/><model type='virtio'/></interface>" >"$scratch/stpl.xml"
 	V2 define "$scratch/stpl.xml" >/dev/null
 	log "stock: template domain $stpl defined on h2 ($tpl_disk)"
 
@@ -426,13 +347,9 @@ EOF
 		i=$((i + 1))
 		ip="$NET2.$((STOCK_IP0 + i - 1))"
 		ta=$(now)
-		virt-clone --connect "$U2" --original "$stpl" --name "$name" --auto-clone \
-			>>"$scratch/virt-clone.log" 2>&1 ||
-			{ tail -n 20 "$scratch/virt-clone.log" >&2; die "virt-clone failed for $name"; }
+		stock_clone "$U2" "$stpl" "$name"
 		tb=$(now)
-		virt-sysprep --connect "$U2" -d "$name" --hostname "$name" \
-			>"$scratch/virt-sysprep-$name.log" 2>&1 ||
-			{ tail -n 20 "$scratch/virt-sysprep-$name.log" >&2; die "virt-sysprep failed for $name"; }
+		stock_sysprep "$U2" "$name"
 		tc=$(now)
 		mac=$(V2 domiflist "$name" | awk '$2 == "network" { print $5; exit }')
 		[ -n "$mac" ] || die "no network interface on $name"
@@ -453,11 +370,8 @@ EOF
 	[ "$(reservations_h2)" -eq "$count" ] || die "stock: $(reservations_h2) DHCP hosts in h2's default, expected $count"
 	# shellcheck disable=SC2046
 	s_disk=$(avg_disk_mib $(names "$scratch/shared/$stock_pat.qcow2" "$count"))
-	# Did the stock tools do what was asked? (virt-customize 1.48 cannot set
-	# the host name of some distros and only warns.)
-	nwarn=$(cat "$scratch"/virt-sysprep-*.log | grep -c 'warning: hostname could not be set' || true)
-	[ "$nwarn" -eq 0 ] ||
-		s_note="virt-sysprep warned 'hostname could not be set for this type of guest' on $nwarn/$count clones: the stock clones keep the template's host name"
+	# Did the stock tools do what was asked?
+	s_note=$(sysprep_note "$count")
 
 	log "stock: removing its clones (undefine --remove-all-storage, net-update delete) and template"
 	i=0
@@ -516,10 +430,8 @@ if [ "$two" -gt 0 ]; then
 fi
 
 # ---- results ------------------------------------------------------------------------
-status() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
+# row LABEL VMSTAMP STOCK: lib.sh's, wider (longer labels)
 row() { printf '  %-46s %12s %14s\n' "$@"; }
-# d1 VALUE: VALUE to one decimal, or "-" when there is none (--skip-stock)
-d1() { if [ -n "$1" ]; then f1 "$1"; else echo "-"; fi; }
 
 s_mean=""
 [ -z "$s_total" ] || s_mean=$(calc "$s_total / $count")
@@ -555,15 +467,8 @@ if [ "$two" -gt 0 ]; then
 fi
 
 max2=$(printf '%s\n' "${second[@]}" | sort -g | tail -n 1)
-if [ -n "$s_total" ]; then
-	ratio="$(f1 "$s_total / $v_total")x"
-	ratio_st=$(status "$s_total / $v_total >= 20")
-else
-	ratio="-"
-	ratio_st=SKIP
-fi
 echo "targets"
-printf '  %-48s %12s  %s\n' ">= 20x faster than stock at $count clones" "$ratio" "$ratio_st"
+speedup_target 48 20 "$count" "$s_total" "$v_total"
 printf '  %-48s %12s  %s\n' "second apply, unchanged plan < 2 s (slowest of ${#second[@]})" "$(f2 "$max2") s" "$(status "$max2 < 2")"
 if [ "$two" -gt 0 ]; then
 	printf '  %-48s %12s  %s\n' "$two clones across two hosts < 3 min" "$(f1 "$two_t") s" "$(status "$two_t < 180")"
@@ -578,5 +483,4 @@ else
 	printf '  %s\n' "${notes[@]}"
 fi
 [ -z "$s_note" ] || echo "note: $s_note"
-read -r load1 load5 _ </proc/loadavg
-echo "benchmark wall time $(f1 "$(now) - $start") s (after fixture/template/h2 setup; cleanup follows), load at end $load1/$load5"
+bench_end fixture/template/h2

@@ -54,13 +54,10 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-URI=qemu:///system
-VMSTAMP=${VMSTAMP:-$REPO/build/vmstamp}
-KICKSTART=$REPO/kickstart/testdist.ks
-VIRTINST_BOOT=/var/lib/libvirt/boot
 # shellcheck source=lib.sh
 . "$SCRIPT_DIR/lib.sh"
+KICKSTART=$REPO/kickstart/testdist.ks
+VIRTINST_BOOT=/var/lib/libvirt/boot
 usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 # ---- arguments ---------------------------------------------------------------
@@ -95,21 +92,14 @@ v_name="${prefix}v"
 s_name="${prefix}s"
 qemu_log_dir=/var/log/libvirt/qemu
 
-prefixed_domains() { V list --all --name 2>/dev/null | grep "^${prefix}" || true; }
-prefixed_files() {
-	local f
-	for f in "$pool_dir/$prefix"* "$pool_dir/.$prefix"* "$qemu_log_dir/$prefix"*; do
-		[ -e "$f" ] && printf '%s\n' "$f"
-	done
-	return 0
-}
+prefixed_files() { existing "$pool_dir/$prefix"* "$pool_dir/.$prefix"* "$qemu_log_dir/$prefix"*; }
 [ -z "$(prefixed_domains)" ] && [ -z "$(prefixed_files)" ] &&
 	[ -z "$(compgen -G "/var/tmp/$prefix*" || true)" ] ||
 	die "domains or files named $prefix* already exist (stale run with the same pid?): remove them first"
 
 scratch="" poller="" boot_before=""
 cleanup() {
-	local rc=$? d f nd=0 nf=0 left
+	local rc=$? d f nd=0 nf left
 	trap - EXIT INT TERM HUP
 	set +e
 	log "cleanup: removing everything named $prefix*"
@@ -128,10 +118,7 @@ cleanup() {
 	done
 	# Both disks (POOL/NAME.qcow2), the console logs (vmstamp's
 	# NAME-install.log, our NAME-serial.log), libvirt's qemu logs.
-	while IFS= read -r f; do
-		[ -n "$f" ] || continue
-		rm -f -- "$f" && nf=$((nf + 1))
-	done < <(prefixed_files)
+	nf=$(prefixed_files | remove_listed)
 	V pool-refresh default >/dev/null 2>&1
 	# virt-install's kernel/initrd copies, if it was killed before removing them.
 	if [ -n "$boot_before" ]; then
@@ -141,7 +128,7 @@ cleanup() {
 			rm -f -- "$f" && nf=$((nf + 1))
 		done
 	fi
-	if [ -n "$scratch" ] && [[ $scratch == /var/tmp/"$prefix"* ]]; then
+	if own_scratch; then
 		rm -rf -- "$scratch"
 	fi
 	left=$(prefixed_domains; prefixed_files; compgen -G "/var/tmp/$prefix*")
@@ -168,16 +155,10 @@ sed "s/@@HOSTNAME@@/$s_name/g" "$KICKSTART" >"$ks_rendered"
 ! grep -q '@@[A-Z_]*@@' "$ks_rendered" || die "kickstart has variables other than @@HOSTNAME@@"
 
 # ---- accelerator: vmstamp's verdict, for virt-install too ------------------------
-if [ ! -f /run/vmstamp/accel ]; then
-	log "accel: not probed yet this boot, running vmstamp doctor"
-	"$VMSTAMP" -c "$URI" doctor >/dev/null 2>&1 || true
-fi
-[ -f /run/vmstamp/accel ] || die "vmstamp doctor did not record an accelerator in /run/vmstamp/accel"
-if [ "$(cut -d' ' -f2 /run/vmstamp/accel)" = kvm ]; then virt_type=kvm; else virt_type=qemu; fi
+probe_accel
+virt_type=$(domain_type)
 
 # ---- helpers -------------------------------------------------------------------
-bytes() { stat -c %s -- "$1"; }
-mib() { calc "$1 / 1048576"; }
 volid=$(xorriso -indev "$iso" -pvd_info 2>/dev/null | sed -n 's/^Volume Id *: *//p' | head -n 1)
 [ -n "$volid" ] || die "cannot read the volume id of $iso"
 # iso_size PATH: size of a file inside the ISO (xorriso lsdl), empty if absent
@@ -221,14 +202,9 @@ show_tail() {
 }
 
 # ---- header ------------------------------------------------------------------------
-start=$(now)
-read -r load1 load5 _ </proc/loadavg
-accel=$(cut -d' ' -f2- /run/vmstamp/accel 2>/dev/null || echo "not probed yet")
+bench_start
 iso_bytes=$(bytes "$iso")
-echo "vmstamp install benchmark, $(date -u '+%Y-%m-%d %H:%M:%SZ')"
-echo "  host:      $(uname -r), $(nproc) cpu, load $load1/$load5 (1/5 min)"
-echo "  vmstamp:   $VMSTAMP ($("$VMSTAMP" -V 2>/dev/null || echo '?'), built $(date -u -r "$VMSTAMP" '+%Y-%m-%d %H:%M:%SZ'))"
-echo "  accel:     $accel (virt-install --virt-type $virt_type)"
+header install "(virt-install --virt-type $virt_type)"
 echo "  tools:     virt-install $(virt-install --version 2>&1), $(virsh --version 2>&1 | sed 's/^/libvirt /'), $(qemu-img --version | head -n 1)"
 echo "  ISO:       $iso_cached ($volid, $(f1 "$(mib "$iso_bytes")") MiB), copied to the scratch dir"
 echo "  kickstart: kickstart/testdist.ks; guests: 1024 MiB, 1 vCPU, 2 GiB qcow2 in pool default, user-mode NIC"
@@ -310,11 +286,7 @@ if [ "$skip_stock" -eq 0 ]; then
 fi
 
 # ---- results ------------------------------------------------------------------------
-status() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
-row() { printf '  %-36s %12s %12s\n' "$@"; }
-# d1 / d2 VALUE: VALUE to one / two decimals, or "-" when there is none
-d1() { if [ -n "$1" ]; then f1 "$1"; else echo "-"; fi; }
-d2() { if [ -n "$1" ]; then f2 "$1"; else echo "-"; fi; }
+# dmib BYTES: in MiB to one decimal, or "-" when there is none
 dmib() { if [ -n "$1" ]; then f1 "$(mib "$1")"; else echo "-"; fi; }
 
 echo "results (wall clock)"
@@ -357,5 +329,4 @@ else
 	printf '  %-44s %12s  %s\n' "its own work before the guest starts < 1 s" "-" "MISS (not measured)"
 fi
 echo
-read -r load1 load5 _ </proc/loadavg
-echo "benchmark wall time $(f1 "$(now) - $start") s (after ISO setup; cleanup follows), load at end $load1/$load5"
+bench_end ISO

@@ -39,13 +39,9 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-URI=qemu:///system
-VMSTAMP=${VMSTAMP:-$REPO/build/vmstamp}
 STORE_POOL=vmstamp-templates             # vmstamp's default template store
 STORE_DEFAULT_DIR=/var/lib/vmstamp/templates
 STORE_INDEX=/var/lib/vmstamp/index/$STORE_POOL
-LAYOUT_DIR=/var/cache/vmstamp/layouts
 
 # The stock tools run with the accelerator vmstamp decided (its probe result,
 # cached per boot in /run/vmstamp/accel, read before the warm-up below), so
@@ -71,10 +67,7 @@ done
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu:///system, template store)"
 preflight template virsh qemu-img virt-sysprep virt-sparsify guestfish du stat awk
 
-log "fixture: scripts/build-fixtures.sh $family (may take a while if not cached)"
-fixture=$("$REPO/scripts/build-fixtures.sh" "$family" </dev/null | tail -n 1) ||
-	die "scripts/build-fixtures.sh $family failed"
-[ -f "$fixture" ] || die "fixture '$fixture' not found"
+fixture=$(fixture_image "$family")
 
 # store_dir: the template store's directory (the pool may not exist before
 # the first vmstamp template create; then it will be vmstamp's default).
@@ -92,20 +85,15 @@ tpl="${prefix}t"
 # prefixed_files: the store image (and vmstamp's .NAME.qcow2.vmstamp-tmp), its
 # metadata (and .json.tmp, .NAME.verified), the layout vmstamp recorded for it.
 prefixed_files() {
-	local f
-	for f in "$STORE_DIR/$prefix"* "$STORE_DIR/.$prefix"* "$STORE_INDEX/$prefix"* "$STORE_INDEX/.$prefix"*; do
-		[ -e "$f" ] && printf '%s\n' "$f"
-	done
-	# The layout key is "PATH dev=... ino=...", JSON-escaped ('/' as '\/').
-	[ -d "$LAYOUT_DIR" ] && { grep -lF -- "\\/$tpl.qcow2 dev=" "$LAYOUT_DIR"/*.json 2>/dev/null || true; }
-	return 0
+	existing "$STORE_DIR/$prefix"* "$STORE_DIR/.$prefix"* "$STORE_INDEX/$prefix"* "$STORE_INDEX/.$prefix"*
+	recorded_layouts "$tpl.qcow2 dev="
 }
 [ -z "$(prefixed_files)" ] && [ -z "$(compgen -G "/var/tmp/$prefix*" || true)" ] ||
 	die "files named $prefix* already exist (stale run with the same pid?): remove them first"
 
 scratch=""
 cleanup() {
-	local rc=$? d f nf=0 left what=""
+	local rc=$? d nf left what=""
 	trap - EXIT INT TERM HUP
 	set +e
 	log "cleanup: removing everything named $prefix*"
@@ -114,12 +102,9 @@ cleanup() {
 	fi
 	# Whatever template rm left (an interrupted create: .vmstamp-tmp, a
 	# metadata file without its image), and the recorded layout.
-	while IFS= read -r f; do
-		[ -n "$f" ] || continue
-		rm -f -- "$f" && nf=$((nf + 1))
-	done < <(prefixed_files)
+	nf=$(prefixed_files | remove_listed)
 	V pool-refresh "$STORE_POOL" >/dev/null 2>&1
-	if [ -n "$scratch" ] && [[ $scratch == /var/tmp/"$prefix"* ]]; then
+	if own_scratch; then
 		# vmstamp removes its work dir itself, unless it was killed: remove
 		# one only if its overlay is backed by this run's source copy.
 		for d in /var/tmp/vmstamp-work.*; do
@@ -140,26 +125,13 @@ scratch=$(mktemp -d "/var/tmp/${prefix}XXXXXX")
 src_v="$scratch/source-vmstamp.qcow2"
 src_s="$scratch/source-stock.qcow2"
 out_s="$scratch/stock-out.qcow2"
-log "source: copying $fixture -> $src_v, $src_s"
-cp --sparse=always -- "$fixture" "$src_v"
-cp --sparse=always -- "$fixture" "$src_s"
-cat -- "$src_v" "$src_s" >/dev/null # into the page cache, for both sides alike
+copy_image source "$fixture" "$src_v" "$src_s"
 
 # ---- accelerator: vmstamp's verdict, for the stock tools too -------------------
-if [ ! -f /run/vmstamp/accel ]; then
-	log "accel: not probed yet this boot, running vmstamp doctor"
-	"$VMSTAMP" -c "$URI" doctor >/dev/null 2>&1 || true
-fi
-[ -f /run/vmstamp/accel ] || die "vmstamp doctor did not record an accelerator in /run/vmstamp/accel"
-if [ "$(cut -d' ' -f2 /run/vmstamp/accel)" = kvm ]; then
-	unset LIBGUESTFS_BACKEND_SETTINGS
-else
-	export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-fi
+probe_accel
+stock_accel
 
 # ---- helpers -------------------------------------------------------------------
-bytes() { stat -c %s -- "$1"; }
-mib() { calc "$1 / 1048576"; }
 # compression TYPE of a qcow2 image (zlib, zstd), from qemu-img info
 compression() {
 	qemu-img info -U --output=json "$1" |
@@ -178,15 +150,10 @@ run() {
 }
 
 # ---- header ------------------------------------------------------------------------
-start=$(now)
-read -r load1 load5 _ </proc/loadavg
-accel=$(cut -d' ' -f2- /run/vmstamp/accel 2>/dev/null || echo "not probed yet")
+bench_start
 n_vops=$("$VMSTAMP" template ops 2>/dev/null | awk '$2 == "on"' | wc -l)
 n_sops=$(virt-sysprep --list-operations 2>/dev/null | awk '$2 == "*"' | wc -l)
-echo "vmstamp template benchmark, $(date -u '+%Y-%m-%d %H:%M:%SZ')"
-echo "  host:      $(uname -r), $(nproc) cpu, load $load1/$load5 (1/5 min)"
-echo "  vmstamp:   $VMSTAMP ($("$VMSTAMP" -V 2>/dev/null || echo '?'), built $(date -u -r "$VMSTAMP" '+%Y-%m-%d %H:%M:%SZ'))"
-echo "  accel:     $accel"
+header template
 echo "  tools:     $(qemu-img --version | head -n 1), $(virt-sysprep --version 2>&1), $(virt-sparsify --version 2>&1)"
 echo "  source:    $family fixture, $(qemu-img info --output=json "$src_v" | awk -F'[:,]' '/"virtual-size"/ { printf "%d MiB virtual", $2 / 1048576 }'), $(f1 "$(mib "$(bytes "$src_v")")") MiB file ($(compression "$src_v" || echo '?') qcow2)"
 echo "  sysprep:   default operations on both sides (vmstamp $n_vops on, virt-sysprep $n_sops on)"
@@ -234,9 +201,6 @@ s_comp=$(compression "$out_s")
 s_warn=$(cat "$scratch/virt-sysprep.log" "$scratch/virt-sparsify.log" | grep -i 'warning' | sort -u || true)
 
 # ---- results ------------------------------------------------------------------------
-status() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
-row() { printf '  %-36s %12s %12s\n' "$@"; }
-
 src_bytes=$(bytes "$src_v")
 v_mib=$(mib "$v_bytes")
 s_mib=$(mib "$s_bytes")
@@ -265,5 +229,4 @@ if [ -n "$s_warn" ]; then
 	printf '%s\n' "$s_warn" | sed 's/^/  /'
 fi
 echo
-read -r load1 load5 _ </proc/loadavg
-echo "benchmark wall time $(f1 "$(now) - $start") s (after fixture/source setup; cleanup follows), load at end $load1/$load5"
+bench_end fixture/source
