@@ -28,6 +28,8 @@ struct gfs_disk {
  * reaches us and not the appliance; TCG if ACCEL says so; traced under -vv),
  * add the N DISKS and launch the appliance. NULL on error (recorded). */
 struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enum accel accel);
+/* The clones' appliance memory: this much, plus 2 MiB per drive. */
+#define CLONE_APPLIANCE_MIB 512
 /* One template work disk, with discard. */
 struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel);
 /* Close the handle (kills the appliance if still up) and free S; NULL is fine. */
