@@ -527,7 +527,6 @@ static int classify(struct ctx *x, struct fleet_report *rep, int for_apply)
 
 /* ---- removing what the fleet owns ------------------------------------ */
 
-/* The fleet's known_hosts without NAMES' lines, plus LINES. */
 /* Rewrite the fleet's known_hosts: without the lines of the N NAMES, with
  * ADD (those names' new lines, or NULL). In RUN (NULL: not journaled) the
  * NAMES' lines are journaled first (rollback and recovery take them out
