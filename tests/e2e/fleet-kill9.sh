@@ -43,25 +43,9 @@ victims=()
 alive=''
 trap '[ -z "$alive" ] || kill -9 "$alive" 2>/dev/null || true; fleet_exit_cleanup "${victims[@]}"; cleanup' EXIT
 
-now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-problems=()
-problem() { problems+=("$*"); }
 
 
-# watch_foreign PID: wait for PID, noting other vmstamp runs seen meanwhile
-# in $foreign; returns its exit status.
-watch_foreign() {
-  local n=0
-  while ! ended "$1"; do
-    [ $((n++ % 5)) != 0 ] || foreign+=" $(foreign_vmstamp | tr '\n' ' ')"
-    nap 0.04
-  done
-  # shellcheck disable=SC2086,SC2116 # squeeze the blanks
-  foreign=$(echo $foreign)
-  wait "$1"
-}
+
 
 # ev_met KIND PATH TEXT: the event has happened (builtins only): PATH is
 # there (file; gone: its going is waited for after), a file matches the
@@ -158,7 +142,6 @@ for ((i = 0; i < ${#events[@]}; i++)); do
 done
 note "uninterrupted run: $T_RUN s; killing at $MOMENTS moments from 0.5 s to $T_RUN s, then at $((${#specs[@]} - MOMENTS)) events"
 
-doctor_checked=0
 passed=0 failed=0
 t_all=$(now)
 for ((m = 0; m < ${#specs[@]}; m++)); do
@@ -211,16 +194,7 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     undo_commit
     [ ${#problems[@]} = 0 ] || break
   done
-  if [ "$vrc" = 137 ]; then
-    how="killed at ${t_kill} s"
-  else
-    how="ended by itself (exit $vrc) before the kill at ${t_kill} s"
-    [ "$vrc" = 0 ] || problem "the victim failed by itself: $(tail -n 1 "$S/victim.err")"
-  fi
-  [ "$try" = 1 ] || how="$how (try $try)"
-  jf=$JOURNAL_DIR/$vrid.json
-  jinfo="no journal"
-  [ ! -f "$jf" ] || jinfo="journal of $(grep -c '"step"' "$jf" 2>/dev/null || true) steps"
+  victim_end "$vrc" "$t_kill" "$try" "$vrid"
   foreign=$(foreign_vmstamp)
   before=$(snapshot "$vrid")
   # Committed: its journal is gone and the four domains are defined.
@@ -230,23 +204,7 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     how="$how, after its commit"
   fi
 
-  # vmstamp doctor (once) names the stale journal and leaves it. (Another
-  # vmstamp run on this host may recover it meanwhile: then at a later moment.)
-  if [ "$doctor_checked" = 0 ] && [ "$m" -ge 2 ] && [ -f "$jf" ]; then
-    "$VMSTAMP" doctor >"$S/doctor.out" 2>&1 &
-    watch_foreign $! || true
-    jinfo="$jinfo; doctor: '$(grep -i journal "$S/doctor.out" | tr -s ' ' | head -n 1)'"
-    if [ -f "$jf" ]; then
-      doctor_checked=1
-      grep -i journal "$S/doctor.out" | grep -q -E -e "$jf" -e "[2-9][0-9]* interrupted runs" ||
-        problem "doctor does not report the stale journal $jf: $(grep -i journal "$S/doctor.out" || echo 'no line says journal')"
-    elif [ -z "$foreign" ]; then
-      doctor_checked=1
-      problem "the journal went while only doctor ran (doctor changes nothing)"
-    else
-      jinfo="$jinfo (the journal went meanwhile: another run recovered it; doctor again at a later moment)"
-    fi
-  fi
+  doctor_check "$m"
 
   j_at_follow=0
   [ -f "$jf" ] && j_at_follow=1

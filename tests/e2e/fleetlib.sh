@@ -26,8 +26,6 @@ KEYLINES=3   # known_hosts lines per clone (rsa, ecdsa, ed25519)
 plan=$SCRATCH/fleet.yaml
 U2='' V2=''
 
-flat() { tr '\n' ';' <<<"$1" | sed 's/;$//'; }
-
 # fleet_setup: the template, the second host, the plan.
 fleet_setup() {
   tpl=$SCRATCH/${PREFIX}tpl.qcow2

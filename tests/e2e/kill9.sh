@@ -35,10 +35,7 @@ STORE=/var/lib/vmstamp/templates
 INDEX=/var/lib/vmstamp/index/vmstamp-templates
 S=$SCRATCH
 K='' T='' N=''
-flat() { tr '\n' ';' <<<"$1" | sed 's/;$//'; }
 
-now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # vm LABEL ARGS...: run vmstamp (out/err in $S/LABEL.out/.err), set $last_pid
 # and return its status; a run that succeeded leaves no journal or private
@@ -52,28 +49,19 @@ vm() {
   return $rc
 }
 
-problems=()
-problem() { problems+=("$*"); }
 
 
-# watch_foreign PID: wait for PID (a vmstamp of ours), noting in $foreign
-# the other vmstamp runs seen meanwhile; returns its exit status.
-# Also, the moment the journal $jf goes (its recovery is done, whoever
-# did it), notes in $q_at_recovery any qemu of the run still running.
-watch_foreign() {
-  local n=0
-  while ! ended "$1"; do
-    if [ -n "${jf:-}" ] && [ "$jf_seen" = 1 ] && [ ! -e "$jf" ]; then
-      jf_seen=0
-      q_at_recovery=$(qemu_of "$PAT" "$vrid")
-    fi
-    [ $((n++ % 5)) != 0 ] || foreign+=" $(foreign_vmstamp | tr '\n' ' ')"
-    nap 0.04
-  done
-  # shellcheck disable=SC2086,SC2116 # squeeze the blanks
-  foreign=$(echo $foreign)
-  wait "$1"
+# At every poll of watch_foreign: the moment the journal $jf goes (its
+# recovery is done, whoever did it), note in $q_at_recovery any qemu of the
+# run still running.
+recovery_seen() {
+  if [ -n "${jf:-}" ] && [ "$jf_seen" = 1 ] && [ ! -e "$jf" ]; then
+    jf_seen=0
+    q_at_recovery=$(qemu_of "$PAT" "$vrid")
+  fi
 }
+# shellcheck disable=SC2034 # read by watch_foreign (lib.sh)
+WATCH_HOOK=recovery_seen
 
 # ---- what this mode runs, and what it may leave ----------------------------------
 case $MODE in
@@ -235,7 +223,6 @@ case $MODE in
 esac
 note "uninterrupted run: $T_RUN s; killing at $MOMENTS moments from 0.5 s to $T_RUN s, then at $((${#specs[@]} - MOMENTS)) events"
 
-doctor_checked=0
 passed=0 failed=0
 for ((m = 0; m < ${#specs[@]}; m++)); do
   problems=()
@@ -284,16 +271,7 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     undo_commit
     [ -z "$(leftovers "")" ] || break
   done
-  if [ "$vrc" = 137 ]; then
-    how="killed at ${t_kill} s"
-  else
-    how="ended by itself (exit $vrc) before the kill at ${t_kill} s"
-    [ "$vrc" = 0 ] || problem "the victim failed by itself: $(tail -n 1 "$S/victim.err")"
-  fi
-  [ "$try" = 1 ] || how="$how (try $try)"
-  jf=$JOURNAL_DIR/$vrid.json
-  jinfo="no journal"
-  [ -f "$jf" ] && jinfo="journal of $(($(wc -l <"$jf") - 1)) steps"
+  victim_end "$vrc" "$t_kill" "$try" "$vrid"
   # Other people's vmstamp runs on this host recover dead runs too: if one
   # ran meanwhile, our follow-up may have had nothing left to say.
   foreign=$(foreign_vmstamp)
@@ -309,22 +287,7 @@ for ((m = 0; m < ${#specs[@]}; m++)); do
     esac
   fi
 
-  # vmstamp doctor (once) names the stale journal, and leaves it.
-  # (not in the first two moments: they should get their follow-up at once)
-  if [ "$doctor_checked" = 0 ] && [ "$m" -ge 2 ] && [ -f "$jf" ]; then
-    doctor_checked=1
-    jf_seen=0
-    "$VMSTAMP" doctor >"$S/doctor.out" 2>&1 &
-    watch_foreign $! || true
-    jinfo="$jinfo; doctor: '$(grep -i journal "$S/doctor.out" | tr -s ' ' | head -n 1)'"
-    if [ -f "$jf" ]; then
-      # (it names one journal: with others' stale journals about, a count will do)
-      grep -i journal "$S/doctor.out" | grep -q -E -e "$jf" -e "[2-9][0-9]* interrupted runs" ||
-        problem "doctor does not report the stale journal $jf: $(grep -i journal "$S/doctor.out" || echo 'no line says journal')"
-    elif [ -z "$foreign" ]; then
-      problem "the journal went while only doctor ran (doctor changes nothing)"
-    fi
-  fi
+  doctor_check "$m"
 
   # ONE follow-up command, in turn.
   case $((m % 3)) in

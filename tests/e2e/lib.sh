@@ -186,6 +186,14 @@ nap() {
   [ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> <(:)
   read -r -t "$1" -u "$NAP_FD" _ || true
 }
+flat() { tr '\n' ';' <<<"$1" | sed 's/;$//'; }
+now() { echo "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# What went wrong in this moment (the caller empties it for each moment).
+problems=()
+problem() { problems+=("$*"); }
+
 # foreign_vmstamp: vmstamp processes in neither this test's session nor the
 # victim's (session id $vpid, if set): other people's runs on this host.
 MY_SID=$(ps -o sid= -p $$ | tr -d ' ')
@@ -196,4 +204,57 @@ foreign_vmstamp() {
     [ -n "$sid" ] && [ "$sid" != "$MY_SID" ] && [ "$sid" != "${vpid:-x}" ] || continue
     echo "$p"
   done
+}
+
+# watch_foreign PID: wait for PID (a vmstamp of ours), noting in $foreign
+# the other vmstamp runs seen meanwhile, and running $WATCH_HOOK (a
+# function, if the test sets one) at every poll; returns PID's status.
+watch_foreign() {
+  local n=0
+  while ! ended "$1"; do
+    [ -z "${WATCH_HOOK:-}" ] || "$WATCH_HOOK"
+    [ $((n++ % 5)) != 0 ] || foreign+=" $(foreign_vmstamp | tr '\n' ' ')"
+    nap 0.04
+  done
+  # shellcheck disable=SC2086,SC2116 # squeeze the blanks
+  foreign=$(echo $foreign)
+  wait "$1"
+}
+
+# victim_end STATUS KILL_S TRY RUN_ID: what ended the victim, into $how (a
+# failure of its own is a problem); its journal into $jf, its size $jinfo.
+victim_end() {
+  if [ "$1" = 137 ]; then
+    how="killed at $2 s"
+  else
+    how="ended by itself (exit $1) before the kill at $2 s"
+    [ "$1" = 0 ] || problem "the victim failed by itself: $(tail -n 1 "$SCRATCH/victim.err")"
+  fi
+  [ "$3" = 1 ] || how="$how (try $3)"
+  jf=$JOURNAL_DIR/$4.json
+  jinfo="no journal"
+  [ ! -f "$jf" ] || jinfo="journal of $(grep -c '"step"' "$jf" 2>/dev/null || true) steps"
+}
+
+# doctor_check MOMENT: once, from the third moment on, while the killed
+# run's journal $jf is there: vmstamp doctor names it and leaves it. If
+# another vmstamp run on this host recovers it meanwhile, again at a later
+# moment. (Not in the first two moments: they get their follow-up at once.)
+doctor_checked=0
+doctor_check() {
+  [ "$doctor_checked" = 0 ] && [ "$1" -ge 2 ] && [ -f "$jf" ] || return 0
+  "$VMSTAMP" doctor >"$SCRATCH/doctor.out" 2>&1 &
+  watch_foreign $! || true
+  jinfo="$jinfo; doctor: '$(grep -i journal "$SCRATCH/doctor.out" | tr -s ' ' | head -n 1)'"
+  if [ -f "$jf" ]; then
+    doctor_checked=1
+    # (it names one journal: with others' stale journals about, a count will do)
+    grep -i journal "$SCRATCH/doctor.out" | grep -q -E -e "$jf" -e "[2-9][0-9]* interrupted runs" ||
+      problem "doctor does not report the stale journal $jf: $(grep -i journal "$SCRATCH/doctor.out" || echo 'no line says journal')"
+  elif [ -z "$foreign" ]; then
+    doctor_checked=1
+    problem "the journal went while only doctor ran (doctor changes nothing)"
+  else
+    jinfo="$jinfo (the journal went meanwhile: another run recovered it; doctor again at a later moment)"
+  fi
 }
