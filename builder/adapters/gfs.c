@@ -1,8 +1,11 @@
 /* gfs.c: see gfs.h. */
 #include <guestfs.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "adapters/appliance.h"
 #include "adapters/gfs.h"
 #include "base/error.h"
 #include "base/xalloc.h"
@@ -47,8 +50,41 @@ static double seconds_since(const struct timespec *t0)
     return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* MEMSIZE_MB 0: libguestfs's default. */
-static struct gfs_session *launch(const struct gfs_disk *disks, size_t n, enum accel accel, int memsize_mb)
+/* Point G at the clone appliance (adapters/appliance.h), made once per
+ * process (batches launch from several threads). It only saves time: on
+ * any failure, or with VMSTAMP_APPLIANCE=stock, G keeps libguestfs's. */
+static void use_clone_appliance(guestfs_h *g)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int tried;
+    static char *path, *cache;
+    const char *env = getenv("VMSTAMP_APPLIANCE");
+
+    if (env && strcmp(env, "stock") == 0)
+        return;
+    pthread_mutex_lock(&lock);
+    if (!tried) {
+        char *stock = appliance_stock_supermin(guestfs_get_path(g));
+        tried = 1;
+        if (!stock)
+            debug("libguestfs's appliance has no supermin.d: the clone appliance is libguestfs's");
+        else if (appliance_prepare(APPLIANCE_DIR, stock, &path, &cache) < 0)
+            debug("the clone appliance is libguestfs's: %s", error_message());
+        else
+            debug("clone appliance: %s (supermin.d of %s plus udev rule overrides)", path, stock);
+        error_clear();
+        free(stock);
+    }
+    pthread_mutex_unlock(&lock);
+    if (path && (guestfs_set_path(g, path) == -1 || guestfs_set_cachedir(g, cache) == -1)) {
+        guestfs_set_path(g, NULL);
+        guestfs_set_cachedir(g, NULL);
+    }
+}
+
+/* MEMSIZE_MB 0: libguestfs's default. CLONES: the clone appliance. */
+static struct gfs_session *launch(const struct gfs_disk *disks, size_t n, enum accel accel, int memsize_mb,
+                                  int clones)
 {
     guestfs_h *g = open_handle(accel);
     struct gfs_session *s;
@@ -56,6 +92,8 @@ static struct gfs_session *launch(const struct gfs_disk *disks, size_t n, enum a
 
     if (!g)
         return NULL;
+    if (clones)
+        use_clone_appliance(g);
     for (size_t i = 0; i < n; i++) {
         struct guestfs_add_drive_opts_argv o = {
             .bitmask = GUESTFS_ADD_DRIVE_OPTS_FORMAT_BITMASK | GUESTFS_ADD_DRIVE_OPTS_CACHEMODE_BITMASK,
@@ -97,7 +135,7 @@ struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enu
     /* Customizing clones needs little memory; a smaller guest boots faster
      * under TCG (~1 s less than libguestfs's default 1280 MiB here). Each
      * drive adds a little kernel memory. */
-    return launch(disks, n, accel, CLONE_APPLIANCE_MIB + 2 * (int)(n < 1000 ? n : 1000));
+    return launch(disks, n, accel, CLONE_APPLIANCE_MIB + 2 * (int)(n < 1000 ? n : 1000), 1);
 }
 
 struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel)
@@ -106,7 +144,7 @@ struct gfs_session *gfs_launch_template(const char *work_disk, const char *forma
      * of the work overlay, which qemu-img convert then drops. */
     struct gfs_disk d = { .path = work_disk, .format = format, .discard = 1 };
 
-    return launch(&d, 1, accel, 0);
+    return launch(&d, 1, accel, 0, 0);
 }
 
 void gfs_close(struct gfs_session *s)

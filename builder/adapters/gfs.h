@@ -26,11 +26,15 @@ struct gfs_disk {
 
 /* Make a handle (errors recorded, not printed; own process group, so Ctrl-C
  * reaches us and not the appliance; TCG if ACCEL says so; traced under -vv),
- * add the N DISKS and launch the appliance. NULL on error (recorded). */
+ * add the N DISKS and launch the clone appliance (adapters/appliance.h:
+ * libguestfs's, with less udev work per drive; libguestfs's own if that
+ * cannot be made, or with VMSTAMP_APPLIANCE=stock). NULL on error
+ * (recorded). */
 struct gfs_session *gfs_launch_disks(const struct gfs_disk *disks, size_t n, enum accel accel);
 /* The clones' appliance memory: this much, plus 2 MiB per drive. */
 #define CLONE_APPLIANCE_MIB 512
-/* One template work disk, with discard. */
+/* One template work disk, with discard, in libguestfs's own appliance
+ * (preparing a template may need what the clone appliance leaves out). */
 struct gfs_session *gfs_launch_template(const char *work_disk, const char *format, enum accel accel);
 /* Close the handle (kills the appliance if still up) and free S; NULL is fine. */
 void gfs_close(struct gfs_session *s);

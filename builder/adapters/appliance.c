@@ -1,0 +1,239 @@
+/* appliance.c: see appliance.h. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapters/appliance.h"
+#include "base/cleanup.h"
+#include "base/digest.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "base/proc.h"
+#include "base/xalloc.h"
+
+#define TARBALL "zz-vmstamp-udev.tar.gz"
+#define RULES_DIR "etc/udev/rules.d/"
+#define KEY_LEN 16
+
+/* What the clone appliance's udev does differently (see appliance.h). */
+static const struct {
+    const char *name;
+    const char *text;
+} overrides[] = {
+    { "60-persistent-storage.rules",
+      "# vmstamp clone appliance: only the by-path links guestfsd needs\n"
+      "# (no blkid, no scsi_id, no by-id/by-uuid/by-label links).\n"
+      "ACTION==\"remove\", GOTO=\"vmstamp_storage_end\"\n"
+      "SUBSYSTEM!=\"block\", GOTO=\"vmstamp_storage_end\"\n"
+      "KERNEL!=\"sd*|vd*\", GOTO=\"vmstamp_storage_end\"\n"
+      "ENV{DEVTYPE}==\"partition\", IMPORT{parent}=\"ID_PATH\"\n"
+      "ENV{DEVTYPE}==\"disk\", DEVPATH!=\"*/virtual/*\", IMPORT{builtin}=\"path_id\"\n"
+      "ENV{DEVTYPE}==\"disk\", ENV{ID_PATH}==\"?*\", SYMLINK+=\"disk/by-path/$env{ID_PATH}\"\n"
+      "ENV{DEVTYPE}==\"partition\", ENV{ID_PATH}==\"?*\", SYMLINK+=\"disk/by-path/$env{ID_PATH}-part%n\"\n"
+      "LABEL=\"vmstamp_storage_end\"\n" },
+    { "60-block.rules", "# vmstamp clone appliance: no inotify watch on disks\n" },
+    { "64-btrfs.rules", "# vmstamp clone appliance: empty\n" },
+    { "64-md-raid-assembly.rules", "# vmstamp clone appliance: empty (init assembles arrays)\n" },
+    { "69-lvm.rules", "# vmstamp clone appliance: no pvscan per device (init scans once)\n" },
+    { "96-e2scrub.rules", "# vmstamp clone appliance: empty\n" },
+};
+#define N_OVERRIDES (sizeof overrides / sizeof overrides[0])
+
+char *appliance_stock_supermin(const char *path)
+{
+    CLEANUP_FREE char *copy = xstrdup(path ? path : "");
+    char *save = NULL;
+
+    for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+        CLEANUP_FREE char *d = xasprintf("%s/supermin.d", p);
+        struct stat st;
+        if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+            return realpath(d, NULL); /* caller frees */
+    }
+    return NULL;
+}
+
+static int visible(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* The stock directory's entries, sorted; -1 with an error recorded. */
+static int list_stock(const char *stock, struct dirent ***names)
+{
+    int n = scandir(stock, names, visible, alphasort);
+
+    if (n < 0)
+        return error("cannot read libguestfs's appliance directory '%s': %s", stock, strerror(errno));
+    return n;
+}
+
+static void free_names(struct dirent **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int key_of(const char *stock, struct dirent **names, int n, char key[KEY_LEN + 1])
+{
+    CLEANUP_DIGEST struct digest *d = digest_new(DIGEST_SHA256);
+    char hex[SHA256_HEX_LEN + 1];
+
+    if (!d)
+        return -1;
+    digest_update(d, stock, strlen(stock) + 1);
+    for (int i = 0; i < n; i++)
+        digest_update(d, names[i]->d_name, strlen(names[i]->d_name) + 1);
+    for (size_t i = 0; i < N_OVERRIDES; i++) {
+        digest_update(d, overrides[i].name, strlen(overrides[i].name) + 1);
+        digest_update(d, overrides[i].text, strlen(overrides[i].text) + 1);
+    }
+    if (digest_finish_hex(d, hex) < 0)
+        return -1;
+    memcpy(key, hex, KEY_LEN);
+    key[KEY_LEN] = '\0';
+    return 0;
+}
+
+static int tar_entry(struct archive *a, const char *name, mode_t type, const char *text)
+{
+    struct archive_entry *e = archive_entry_new();
+    size_t len = text ? strlen(text) : 0;
+    int r;
+
+    if (!e)
+        return -1;
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_mtime(e, time(NULL), 0);
+    r = archive_write_header(a, e);
+    archive_entry_free(e);
+    if (r != ARCHIVE_OK)
+        return -1;
+    return len && archive_write_data(a, text, len) != (la_ssize_t)len ? -1 : 0;
+}
+
+static int write_tarball(const char *path)
+{
+    struct archive *a = archive_write_new();
+    int r = 0;
+
+    if (!a)
+        return error("cannot write '%s': out of memory", path);
+    if (archive_write_add_filter_gzip(a) != ARCHIVE_OK || archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+        archive_write_open_filename(a, path) != ARCHIVE_OK || tar_entry(a, "etc/", AE_IFDIR, NULL) < 0 ||
+        tar_entry(a, "etc/udev/", AE_IFDIR, NULL) < 0 || tar_entry(a, RULES_DIR, AE_IFDIR, NULL) < 0)
+        r = -1;
+    for (size_t i = 0; r == 0 && i < N_OVERRIDES; i++) {
+        CLEANUP_FREE char *name = xasprintf(RULES_DIR "%s", overrides[i].name);
+        r = tar_entry(a, name, AE_IFREG, overrides[i].text);
+    }
+    if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
+        r = -1;
+    if (r < 0)
+        error("cannot write '%s': %s", path, archive_error_string(a) ? archive_error_string(a) : "libarchive error");
+    archive_write_free(a);
+    return r;
+}
+
+/* Build the directory in TMP: supermin.d/ (symlinks + the tarball), cache/. */
+static int build(const char *tmp, const char *stock, struct dirent **names, int n)
+{
+    CLEANUP_FREE char *sd = xasprintf("%s/supermin.d", tmp);
+    CLEANUP_FREE char *cache = xasprintf("%s/cache", tmp);
+    CLEANUP_FREE char *tar = xasprintf("%s/" TARBALL, sd);
+
+    if (mkdir(tmp, 0755) < 0 || mkdir(sd, 0755) < 0 || mkdir(cache, 0755) < 0)
+        return error("cannot make '%s': %s", tmp, strerror(errno));
+    for (int i = 0; i < n; i++) {
+        CLEANUP_FREE char *from = xasprintf("%s/%s", stock, names[i]->d_name);
+        CLEANUP_FREE char *to = xasprintf("%s/%s", sd, names[i]->d_name);
+        if (symlink(from, to) < 0)
+            return error("cannot link '%s': %s", to, strerror(errno));
+    }
+    return write_tarball(tar);
+}
+
+/* Remove ".tmp.PID-START" directories of dead runs and, if KEEP is set,
+ * every other key's directory. */
+static void sweep(const char *root, const char *keep)
+{
+    DIR *d = opendir(root);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        CLEANUP_FREE char *p = NULL;
+        int pid;
+        unsigned long long start;
+        if (sscanf(e->d_name, ".tmp.%d-%llu", &pid, &start) == 2) {
+            if (proc_alive(pid, start))
+                continue;
+        } else if (!keep || strlen(e->d_name) != KEY_LEN || strspn(e->d_name, "0123456789abcdef") != KEY_LEN ||
+                   strcmp(e->d_name, keep) == 0) {
+            continue;
+        }
+        p = xasprintf("%s/%s", root, e->d_name);
+        if (remove_tree(p) < 0)
+            error_clear(); /* a cache: the next run tries again */
+    }
+    closedir(d);
+}
+
+int appliance_prepare(const char *root, const char *stock, char **path, char **cache)
+{
+    struct dirent **names = NULL;
+    char key[KEY_LEN + 1];
+    CLEANUP_FREE char *dir = NULL, *sd = NULL, *tmp = NULL;
+    struct stat st;
+    int n, made = 0;
+
+    *path = *cache = NULL;
+    if ((n = list_stock(stock, &names)) < 0)
+        return -1;
+    if (key_of(stock, names, n, key) < 0 || mkdir_p(root, 0755) < 0) {
+        free_names(names, n);
+        return -1;
+    }
+    dir = xasprintf("%s/%s", root, key);
+    sd = xasprintf("%s/supermin.d", dir);
+    if (stat(sd, &st) < 0) {
+        sweep(root, NULL);
+        tmp = xasprintf("%s/.tmp.%s", root, proc_run_id());
+        if (build(tmp, stock, names, n) < 0) {
+            free_names(names, n);
+            remove_tree(tmp);
+            return -1;
+        }
+        if (rename(tmp, dir) == 0) {
+            made = 1;
+        } else if (errno == EEXIST || errno == ENOTEMPTY) {
+            remove_tree(tmp); /* another run made it first: the same content */
+        } else {
+            int e = errno;
+            free_names(names, n);
+            remove_tree(tmp);
+            return error("cannot rename '%s' to '%s': %s", tmp, dir, strerror(e));
+        }
+    }
+    free_names(names, n);
+    if (made)
+        sweep(root, key);
+    *path = xstrdup(dir);                     /* caller frees */
+    *cache = xasprintf("%s/cache", dir);      /* caller frees */
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* appliance.h: the clone appliance, libguestfs's own with less udev work.
+ *
+ * Each drive added to a libguestfs appliance costs boot time under TCG,
+ * mostly in udev: for every disk and partition the stock rules run blkid
+ * and scsi_id, create /dev/disk/by-{id,uuid,label} links, start an LVM
+ * pvscan (and a vgchange, which fails on the clones' duplicate PVs), and
+ * watch the device so that every close after a write is processed again.
+ * Customizing clones needs none of that; guestfsd needs /dev/disk/by-path.
+ *
+ * So the clone appliance is libguestfs's supermin appliance plus one more
+ * base image, a tarball that overrides, in /etc/udev/rules.d (udev's
+ * documented way to replace a rule file of the same name):
+ * 60-persistent-storage.rules (by-path links only), and empties
+ * 60-block.rules, 64-btrfs.rules, 64-md-raid-assembly.rules, 69-lvm.rules
+ * and 96-e2scrub.rules. Everything else (the kernel, the packages, init,
+ * the daemon, the device-mapper rules LVM waits on) is libguestfs's own.
+ * supermin builds it once per host into its own cache directory, and
+ * again when libguestfs or any package changes (its --if-newer check).
+ *
+ * The directory is DIR/<key>/ (supermin.d/ of symlinks to libguestfs's
+ * files plus zz-vmstamp-udev.tar.gz; cache/ for the built appliance),
+ * where the key is a digest of libguestfs's supermin.d (its path and
+ * entries) and of the overrides. */
+#ifndef VMSTAMP_APPLIANCE_H
+#define VMSTAMP_APPLIANCE_H
+
+#define APPLIANCE_DIR "/var/cache/vmstamp/appliance"
+
+/* The stock supermin.d directory in libguestfs's appliance PATH (a
+ * colon-separated list, as guestfs_get_path returns it), or NULL when
+ * none of its elements has one (a fixed appliance: left alone). Caller
+ * frees. */
+char *appliance_stock_supermin(const char *path);
+
+/* Make (or find) the tuned appliance's directory under ROOT for the stock
+ * supermin.d STOCK: an atomic rename of a finished directory, so two runs
+ * at once agree and kill -9 leaves at most a ".tmp.PID" directory, which
+ * the next call removes once PID is gone; the other keys' directories
+ * (older libguestfs or overrides) are removed. On success sets *PATH (for
+ * guestfs_set_path) and *CACHE (for guestfs_set_cachedir), both caller
+ * frees; -1 with an error recorded otherwise. */
+int appliance_prepare(const char *root, const char *stock, char **path, char **cache);
+
+#endif
