@@ -18,26 +18,7 @@
 #include "base/error.h"
 #include "base/fileio.h"
 #include "base/xalloc.h"
-
-static int setup(void **state)
-{
-    char tmpl[] = "/tmp/vmstamp-appliance-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-
-    if (!dir)
-        return -1;
-    *state = strdup(dir);
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    int r = remove_tree(*state);
-
-    free(*state);
-    error_clear();
-    return r;
-}
+#include "tmpdir.h"
 
 static void touch(const char *path)
 {
@@ -187,9 +168,9 @@ static void test_prepare_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stock_supermin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prepare_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock_supermin, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_prepare, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_error, tmpdir_setup, tmpdir_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

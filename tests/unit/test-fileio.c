@@ -13,26 +13,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
-
-static int setup(void **state)
-{
-    char tmpl[] = "/tmp/vmstamp-fileio-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-
-    if (!dir)
-        return -1;
-    *state = strdup(dir);
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    int r = remove_tree(*state);
-
-    free(*state);
-    error_clear();
-    return r;
-}
+#include "tmpdir.h"
 
 static char *join(const char *dir, const char *name)
 {
@@ -188,12 +169,12 @@ static void test_mkdir_p_remove_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_replaces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_existing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_noreplace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_missing_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mkdir_p_remove_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_replaces, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_mode, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_existing, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_rename_noreplace, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_write_missing_dir, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_mkdir_p_remove_tree, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
