@@ -212,7 +212,6 @@ int appliance_prepare(const char *root, const char *stock, char **path, char **c
     dir = xasprintf("%s/%s", root, key);
     sd = xasprintf("%s/supermin.d", dir);
     if (stat(sd, &st) < 0) {
-        sweep(root, NULL);
         tmp = xasprintf("%s/.tmp.%s", root, proc_run_id());
         if (build(tmp, stock, names, n) < 0) {
             free_names(names, n);
@@ -231,8 +230,7 @@ int appliance_prepare(const char *root, const char *stock, char **path, char **c
         }
     }
     free_names(names, n);
-    if (made)
-        sweep(root, key);
+    sweep(root, made ? key : NULL);
     *path = xstrdup(dir);                     /* caller frees */
     *cache = xasprintf("%s/cache", dir);      /* caller frees */
     return 0;

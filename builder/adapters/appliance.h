@@ -34,9 +34,10 @@ char *appliance_stock_supermin(const char *path);
 
 /* Make (or find) the tuned appliance's directory under ROOT for the stock
  * supermin.d STOCK: an atomic rename of a finished directory, so two runs
- * at once agree and kill -9 leaves at most a ".tmp.PID" directory, which
- * the next call removes once PID is gone; the other keys' directories
- * (older libguestfs or overrides) are removed. On success sets *PATH (for
+ * at once agree and kill -9 leaves at most a ".tmp.PID-START" directory,
+ * which the next call removes (that run is gone); when it makes a new
+ * key's directory, the other keys' (older libguestfs or overrides) are
+ * removed. On success sets *PATH (for
  * guestfs_set_path) and *CACHE (for guestfs_set_cachedir), both caller
  * frees; -1 with an error recorded otherwise. */
 int appliance_prepare(const char *root, const char *stock, char **path, char **cache);
