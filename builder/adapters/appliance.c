@@ -3,7 +3,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,9 +166,8 @@ static int build(const char *tmp, const char *stock, struct dirent **names, int 
     return write_tarball(tar);
 }
 
-/* Remove ".tmp.PID-START" directories of dead runs and, if KEEP is set,
- * every other key's directory. */
-static void sweep(const char *root, const char *keep)
+/* Remove every key's directory under ROOT but KEEP's. */
+static void remove_other_keys(const char *root, const char *keep)
 {
     DIR *d = opendir(root);
     struct dirent *e;
@@ -178,15 +176,9 @@ static void sweep(const char *root, const char *keep)
         return;
     while ((e = readdir(d))) {
         CLEANUP_FREE char *p = NULL;
-        int pid;
-        unsigned long long start;
-        if (sscanf(e->d_name, ".tmp.%d-%llu", &pid, &start) == 2) {
-            if (proc_alive(pid, start))
-                continue;
-        } else if (!keep || strlen(e->d_name) != KEY_LEN || strspn(e->d_name, "0123456789abcdef") != KEY_LEN ||
-                   strcmp(e->d_name, keep) == 0) {
+        if (strlen(e->d_name) != KEY_LEN || strspn(e->d_name, "0123456789abcdef") != KEY_LEN ||
+            strcmp(e->d_name, keep) == 0)
             continue;
-        }
         p = xasprintf("%s/%s", root, e->d_name);
         if (remove_tree(p) < 0)
             error_clear(); /* a cache: the next run tries again */
@@ -198,40 +190,38 @@ int appliance_prepare(const char *root, const char *stock, char **path, char **c
 {
     struct dirent **names = NULL;
     char key[KEY_LEN + 1];
-    CLEANUP_FREE char *dir = NULL, *sd = NULL, *tmp = NULL;
+    CLEANUP_FREE char *dir = NULL, *tmp = NULL;
     struct stat st;
-    int n, made = 0;
+    int n, r = 0, made = 0;
 
     *path = *cache = NULL;
     if ((n = list_stock(stock, &names)) < 0)
         return -1;
     if (key_of(stock, names, n, key) < 0 || mkdir_p(root, 0755) < 0) {
-        free_names(names, n);
-        return -1;
-    }
-    dir = xasprintf("%s/%s", root, key);
-    sd = xasprintf("%s/supermin.d", dir);
-    if (stat(sd, &st) < 0) {
-        tmp = xasprintf("%s/.tmp.%s", root, proc_run_id());
-        if (build(tmp, stock, names, n) < 0) {
-            free_names(names, n);
-            remove_tree(tmp);
-            return -1;
-        }
-        if (rename(tmp, dir) == 0) {
-            made = 1;
-        } else if (errno == EEXIST || errno == ENOTEMPTY) {
-            remove_tree(tmp); /* another run made it first: the same content */
-        } else {
-            int e = errno;
-            free_names(names, n);
-            remove_tree(tmp);
-            return error("cannot rename '%s' to '%s': %s", tmp, dir, strerror(e));
+        r = -1;
+    } else {
+        CLEANUP_FREE char *sd = NULL;
+        dir = xasprintf("%s/%s", root, key);
+        sd = xasprintf("%s/supermin.d", dir);
+        if (stat(sd, &st) < 0) {
+            tmp = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s", root, proc_run_id());
+            r = build(tmp, stock, names, n);
         }
     }
     free_names(names, n);
-    sweep(root, made ? key : NULL);
-    *path = xstrdup(dir);                     /* caller frees */
-    *cache = xasprintf("%s/cache", dir);      /* caller frees */
+    if (r == 0 && tmp) {
+        if (rename(tmp, dir) == 0)
+            made = 1;
+        else if (errno != EEXIST && errno != ENOTEMPTY) /* else another run made it first: the same */
+            r = error("cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
+    }
+    if (tmp && !made)
+        remove_tree(tmp);
+    if (r < 0)
+        return -1;
+    if (made)
+        remove_other_keys(root, key);
+    *path = xstrdup(dir);                /* caller frees */
+    *cache = xasprintf("%s/cache", dir); /* caller frees */
     return 0;
 }

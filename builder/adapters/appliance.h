@@ -25,6 +25,9 @@
 #define VMSTAMP_APPLIANCE_H
 
 #define APPLIANCE_DIR "/var/cache/vmstamp/appliance"
+/* A directory being made: APPLIANCE_TMP_PREFIX + the run's id
+ * (proc_run_id); recovery removes a dead run's (pipeline/run.c). */
+#define APPLIANCE_TMP_PREFIX ".tmp."
 
 /* The stock supermin.d directory in libguestfs's appliance PATH (a
  * colon-separated list, as guestfs_get_path returns it), or NULL when
@@ -33,13 +36,13 @@
 char *appliance_stock_supermin(const char *path);
 
 /* Make (or find) the tuned appliance's directory under ROOT for the stock
- * supermin.d STOCK: an atomic rename of a finished directory, so two runs
- * at once agree and kill -9 leaves at most a ".tmp.PID-START" directory,
- * which the next call removes (that run is gone); when it makes a new
- * key's directory, the other keys' (older libguestfs or overrides) are
- * removed. On success sets *PATH (for
- * guestfs_set_path) and *CACHE (for guestfs_set_cachedir), both caller
- * frees; -1 with an error recorded otherwise. */
+ * supermin.d STOCK: built in ROOT/APPLIANCE_TMP_PREFIX<run id> and renamed
+ * into place, so two runs at once agree and kill -9 leaves at most that
+ * temporary directory (which recovery removes); when it makes a new key's
+ * directory, the other keys' (older libguestfs or overrides) are removed.
+ * On success sets *PATH (for guestfs_set_path) and *CACHE (for
+ * guestfs_set_cachedir), both caller frees; -1 with an error recorded
+ * otherwise. */
 int appliance_prepare(const char *root, const char *stock, char **path, char **cache);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/appliance.h"
 #include "adapters/virt.h"
 #include "adapters/virtnet.h"
 #include "adapters/volume.h"
@@ -259,6 +260,7 @@ static void sweep_private_dirs(void)
         { "/var/tmp", "vmstamp-work.", "directory" },
         { "/var/tmp", "vmstamp-install.", "directory" },
         { LAYOUT_CACHE_DIR, LAYOUT_GROWN_TMP_PREFIX, "file" },
+        { APPLIANCE_DIR, APPLIANCE_TMP_PREFIX, "directory" },
     };
 
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {

@@ -143,13 +143,14 @@ run_id() {
 }
 
 # run_things ID: what is left that a run names after its id (ID: pid-start,
-# or a bare pid): its journal, SSH host key, template work and install directories.
+# or a bare pid): its journal, SSH host key, template work and install
+# directories, and the clone appliance's directory it was making.
 run_things() {
   local id=$1
   [[ $id == *-* ]] || id="$id-*"
   # shellcheck disable=SC2086 # the glob is wanted
   ls -d $JOURNAL_DIR/$id.json /run/vmstamp/keys.$id /var/tmp/vmstamp-work.$id \
-        /var/tmp/vmstamp-install.$id 2>/dev/null || true
+        /var/tmp/vmstamp-install.$id /var/cache/vmstamp/appliance/.tmp.$id 2>/dev/null || true
 }
 
 # qemu_of STRING...: qemu processes (pid, command line) whose command line

@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/proc.h"
 #include "base/xalloc.h"
 #include "tmpdir.h"
 
@@ -113,6 +114,7 @@ static void test_prepare(void **state)
     CLEANUP_FREE char *root = xasprintf("%s/cache/appliance", dir);
     CLEANUP_FREE char *path = NULL, *cache = NULL, *path2 = NULL, *cache2 = NULL, *path3 = NULL, *cache3 = NULL;
     CLEANUP_FREE char *link = NULL, *tar = NULL, *stale = NULL, *other = NULL, *extra = NULL, *want = NULL;
+    CLEANUP_FREE char *mine = NULL;
     char target[PATH_MAX];
     ssize_t n;
 
@@ -128,16 +130,19 @@ static void test_prepare(void **state)
     check_tarball(tar);
     assert_true(exists(cache));
 
-    /* Again: the same directory; a dead run's temporary directory is
-     * removed, a directory that is not a key's stays. */
-    stale = xasprintf("%s/.tmp.999999999-1", root);
+    /* Again: the same directory. Another run's temporary directory (dead
+     * runs' are recovery's, pipeline/run.c) and a directory that is not a
+     * key's stay; ours is gone. */
+    mine = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s", root, proc_run_id());
+    assert_false(exists(mine));
+    stale = xasprintf("%s/" APPLIANCE_TMP_PREFIX "999999999-1", root);
     other = xasprintf("%s/not-a-key", root);
     assert_int_equal(mkdir(stale, 0755), 0);
     assert_int_equal(mkdir(other, 0755), 0);
     assert_int_equal(appliance_prepare(root, stock, &path2, &cache2), 0);
     assert_string_equal(path2, path);
     assert_string_equal(cache2, cache);
-    assert_false(exists(stale));
+    assert_true(exists(stale));
     assert_true(exists(other));
 
     /* libguestfs changed (a new file in supermin.d): a new key's directory,
@@ -147,6 +152,8 @@ static void test_prepare(void **state)
     assert_int_equal(appliance_prepare(root, stock, &path3, &cache3), 0);
     assert_string_not_equal(path3, path);
     assert_false(exists(path));
+    assert_false(exists(mine));
+    assert_true(exists(stale));
     assert_true(exists(other));
     free(link);
     link = xasprintf("%s/supermin.d/packages-zfs", path3);
