@@ -43,10 +43,6 @@ victims=()
 alive=''
 trap '[ -z "$alive" ] || kill -9 "$alive" 2>/dev/null || true; fleet_exit_cleanup "${victims[@]}"; cleanup' EXIT
 
-
-
-
-
 # ev_met KIND PATH TEXT: the event has happened (builtins only): PATH is
 # there (file; gone: its going is waited for after), a file matches the
 # pattern PATH (glob), or PATH holds TEXT (text).

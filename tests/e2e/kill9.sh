@@ -36,7 +36,6 @@ INDEX=/var/lib/vmstamp/index/vmstamp-templates
 S=$SCRATCH
 K='' T='' N=''
 
-
 # vm LABEL ARGS...: run vmstamp (out/err in $S/LABEL.out/.err), set $last_pid
 # and return its status; a run that succeeded leaves no journal or private
 # directory (checked in the caller's problems list when inside a moment).
@@ -48,8 +47,6 @@ vm() {
   wait "$last_pid" || rc=$?
   return $rc
 }
-
-
 
 # At every poll of watch_foreign: the moment the journal $jf goes (its
 # recovery is done, whoever did it), note in $q_at_recovery any qemu of the
