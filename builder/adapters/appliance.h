@@ -13,7 +13,12 @@
  * 60-persistent-storage.rules (by-path links only), and empties
  * 60-block.rules, 64-btrfs.rules, 64-md-raid-assembly.rules, 69-lvm.rules
  * and 96-e2scrub.rules. Everything else (the kernel, the packages, init,
- * the daemon, the device-mapper rules LVM waits on) is libguestfs's own.
+ * the daemon, the device-mapper rules LVM waits on) is libguestfs's own,
+ * but for one script, /usr/sbin/udevadm, that answers "udevadm settle -E
+ * FILE" itself when FILE exists (udevadm would return at once too) and
+ * hands every other call to udevadm: guestfsd runs that for every drive
+ * at start and before every call naming a device, and starting udevadm
+ * costs ~30 ms each under TCG.
  * supermin builds it once per host into its own cache directory, and
  * again when libguestfs or any package changes (its --if-newer check).
  *
@@ -34,6 +39,12 @@
  * none of its elements has one (a fixed appliance: left alone). Caller
  * frees. */
 char *appliance_stock_supermin(const char *path);
+
+/* The text of the /usr/sbin/udevadm script for a host whose files are
+ * under ROOT ("" for this one), or NULL when it gets none: only where
+ * udevadm is /usr/bin/udevadm or /bin/udevadm (the script execs it) and
+ * neither /usr/sbin/udevadm nor /sbin/udevadm exists. Caller frees. */
+char *appliance_udevadm_wrapper(const char *root);
 
 /* Make (or find) the tuned appliance's directory under ROOT for the stock
  * supermin.d STOCK: built in ROOT/APPLIANCE_TMP_PREFIX<run id> and renamed

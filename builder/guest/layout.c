@@ -351,7 +351,8 @@ int layout_mount(guestfs_h *g, const char *device, const char *type, const char 
 {
     const char *opts = strcmp(type, "xfs") == 0 ? (ro ? "ro,nouuid" : "nouuid") : (ro ? "ro" : "");
 
-    if (guestfs_mount_options(g, opts, device, mp) == -1)
+    /* The type blkid found (supported_fs): mount(8) need not probe. */
+    if (guestfs_mount_vfs(g, opts, type, device, mp) == -1)
         return gfs_error(g, device);
     return 0;
 }
@@ -374,7 +375,7 @@ int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int 
         device = xstrdup(dev);
     opts = xasprintf("loop,offset=%llu,sizelimit=%llu%s%s", (unsigned long long)f->lv_offset,
                      (unsigned long long)f->lv_size, ro ? ",ro" : "", xfs ? ",nouuid" : "");
-    if (guestfs_mount_options(g, opts, device, f->mountpoint) == -1)
+    if (guestfs_mount_vfs(g, opts, f->type, device, f->mountpoint) == -1)
         return gfs_error(g, f->lv);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -74,7 +75,8 @@ static void check_tarball(const char *path)
 {
     struct archive *a = archive_read_new();
     struct archive_entry *e;
-    int rules = 0, by_path = 0, empty_lvm = 0;
+    int rules = 0, by_path = 0, empty_lvm = 0, wrapper = 0;
+    char *host_wrapper = appliance_udevadm_wrapper("");
 
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
@@ -87,6 +89,15 @@ static void check_tarball(const char *path)
         assert_int_equal(archive_entry_uid(e), 0);
         if (archive_entry_filetype(e) != AE_IFREG)
             continue;
+        if (strcmp(name, "usr/sbin/udevadm") == 0) {
+            CLEANUP_FREE char *want = appliance_udevadm_wrapper("");
+            assert_non_null(want); /* only put in where this host gets one */
+            assert_int_equal(archive_entry_perm(e), 0755);
+            n = archive_read_data(a, buf, sizeof buf - 1);
+            assert_string_equal(buf, want);
+            wrapper++;
+            continue;
+        }
         assert_int_equal(strncmp(name, "etc/udev/rules.d/", 17), 0);
         assert_int_equal(archive_entry_perm(e), 0644);
         n = archive_read_data(a, buf, sizeof buf - 1);
@@ -101,6 +112,8 @@ static void check_tarball(const char *path)
             empty_lvm = strstr(buf, "pvscan --cache") == NULL && strstr(buf, "RUN") == NULL;
     }
     archive_read_free(a);
+    assert_int_equal(wrapper, host_wrapper ? 1 : 0);
+    free(host_wrapper);
     assert_int_equal(rules, 6);
     assert_true(by_path);
     assert_true(empty_lvm);
@@ -160,6 +173,106 @@ static void test_prepare(void **state)
     assert_true(exists(link));
 }
 
+static void write_exec(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* Run the script at PATH with ARGS (one shell word list) under /bin/sh;
+ * what it printed (the fake udevadm prints "real ARGS"), and *RC. */
+static char *run_script(const char *path, const char *args, int *rc)
+{
+    CLEANUP_FREE char *cmd = xasprintf("%s %s", path, args);
+    FILE *p = popen(cmd, "r");
+    char buf[256] = "";
+    size_t n;
+
+    assert_non_null(p);
+    n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    *rc = pclose(p);
+    return xstrdup(buf);
+}
+
+/* S with each THERE and MISSING made DIR/there and DIR/missing. */
+static char *in_dir(const char *s, const char *dir)
+{
+    char *r = xstrdup(s);
+
+    for (char *p; (p = strstr(r, "THERE")) || (p = strstr(r, "MISSING"));) {
+        int there = strncmp(p, "THERE", 5) == 0;
+        *p = '\0';
+        char *n = xasprintf("%s%s/%s%s", r, dir, there ? "there" : "missing", p + (there ? 5 : 7));
+        free(r);
+        r = n;
+    }
+    return r;
+}
+
+/* Where the host has udevadm in /usr/bin (usr-merged /bin links there):
+ * the script execs it; where something is in /usr/sbin or /sbin, no
+ * script. And the script itself: "settle -E FILE" with FILE there returns
+ * 0 without udevadm, everything else reaches udevadm unchanged. */
+static void test_udevadm_wrapper(void **state)
+{
+    const char *dir = *state;
+    CLEANUP_FREE char *root = xasprintf("%s/root", dir);
+    CLEANUP_FREE char *bin = xasprintf("%s/usr/bin", root);
+    CLEANUP_FREE char *sbin = xasprintf("%s/usr/sbin", root);
+    CLEANUP_FREE char *real = xasprintf("%s/udevadm", bin);
+    CLEANUP_FREE char *taken = xasprintf("%s/udevadm", sbin);
+    const char *fake = "#!/bin/sh\necho real \"$@\"\nexit 3\n";
+    CLEANUP_FREE char *script = xasprintf("%s/wrapper", dir);
+    CLEANUP_FREE char *there = xasprintf("%s/there", dir);
+    CLEANUP_FREE char *text = NULL, *text2 = NULL;
+    struct { const char *args; const char *out; int rc; } cases[] = {
+        { "settle -E THERE", "", 0 },
+        { "--debug settle -E THERE", "", 0 },
+        { "settle -E MISSING", "real settle -E MISSING\n", 3 },
+        { "--debug settle -E MISSING", "real --debug settle -E MISSING\n", 3 },
+        { "settle", "real settle\n", 3 },
+        { "settle --timeout=600", "real settle --timeout=600\n", 3 },
+        { "settle -E THERE -t 5", "real settle -E THERE -t 5\n", 3 },
+        { "trigger", "real trigger\n", 3 },
+    };
+
+    assert_null(appliance_udevadm_wrapper(root)); /* no udevadm at all */
+    assert_int_equal(mkdir_p(bin, 0755), 0);
+    assert_int_equal(mkdir_p(sbin, 0755), 0);
+    write_exec(real, fake);
+    text = appliance_udevadm_wrapper(root);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "exec /usr/bin/udevadm \"$@\""));
+    assert_null(strstr(text, root));
+    touch(taken);
+    text2 = appliance_udevadm_wrapper(root);
+    assert_null(text2);
+
+    /* The script, pointed at the fake udevadm. */
+    CLEANUP_FREE char *pointed = xstrdup(text);
+    char *at = strstr(pointed, "exec /usr/bin/udevadm");
+    assert_non_null(at);
+    *at = '\0';
+    CLEANUP_FREE char *body = xasprintf("%sexec %s \"$@\"\n", pointed, real);
+    write_exec(script, body);
+    touch(there);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CLEANUP_FREE char *args = in_dir(cases[i].args, dir);
+        CLEANUP_FREE char *exp = in_dir(cases[i].out, dir);
+        CLEANUP_FREE char *out = NULL;
+        int rc;
+        out = run_script(script, args, &rc);
+        assert_string_equal(out, exp);
+        assert_true(WIFEXITED(rc));
+        assert_int_equal(WEXITSTATUS(rc), cases[i].rc);
+    }
+}
+
 static void test_prepare_error(void **state)
 {
     const char *dir = *state;
@@ -179,6 +292,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stock_supermin, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_prepare, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_prepare_error, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_udevadm_wrapper, tmpdir_setup, tmpdir_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
