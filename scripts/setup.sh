@@ -12,6 +12,8 @@ PACKAGES=(
   build-essential cmake pkg-config
   libguestfs-dev libvirt-dev libarchive-dev libssl-dev libxml2-dev
   libjson-c-dev libyaml-dev libcrypt-dev libcmocka-dev libosinfo-1.0-dev
+  scdoc man-db groff-base  # man pages: doc/*.scd -> roff; the test renders them
+  acl  # setfacl: --fix-permissions
   # runtime
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   libguestfs0 libguestfs-tools libguestfs-xfs guestfs-tools openssh-client openssl dnsmasq-base

@@ -245,3 +245,12 @@ char *virt_console_log(const char *name)
 {
     return xasprintf("/var/log/libvirt/qemu/%s-serial0.log", name);
 }
+
+char *virt_capabilities(virConnectPtr conn)
+{
+    char *caps = virConnectGetCapabilities(conn);
+
+    if (!caps)
+        error("cannot read the host capabilities: %s", virt_error());
+    return caps; /* caller frees */
+}

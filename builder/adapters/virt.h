@@ -39,6 +39,9 @@ const char *virt_state_name(int state);
 /* The serial console log file of a domain vmstamp defines (this host's
  * /var/log/libvirt/qemu/NAME-serial0.log); caller frees. */
 char *virt_console_log(const char *name);
+/* The host capabilities XML of CONN (caller frees); NULL with an error
+ * recorded. */
+char *virt_capabilities(virConnectPtr conn);
 /* The libvirt message of the last failed call. */
 const char *virt_error(void);
 

@@ -25,7 +25,7 @@ static int once(const char *opt, const void *cur)
  * frees). 0, or the exit code of a usage error. */
 static int parse_options(int argc, char **argv, struct build_request *req, char ***vars)
 {
-    enum { O_ISO = 256, O_NAME, O_NET, O_POOL, O_PW, O_KEEP, O_VAR };
+    enum { O_ISO = 256, O_NAME, O_NET, O_POOL, O_PW, O_KEEP, O_VAR, O_FIXPERM };
     static const struct option opts[] = {
         { "iso", required_argument, NULL, O_ISO },
         { "name", required_argument, NULL, O_NAME },
@@ -33,6 +33,7 @@ static int parse_options(int argc, char **argv, struct build_request *req, char 
         { "pool", required_argument, NULL, O_POOL },
         { "root-password-file", required_argument, NULL, O_PW },
         { "keep-install", no_argument, NULL, O_KEEP },
+        { "fix-permissions", no_argument, NULL, O_FIXPERM },
         { "var", required_argument, NULL, O_VAR },
         { NULL, 0, NULL, 0 },
     };
@@ -52,6 +53,7 @@ static int parse_options(int argc, char **argv, struct build_request *req, char 
         case O_POOL: r = once("pool", req->pool); req->pool = optarg; break;
         case O_PW: r = once("root-password-file", req->password_file); req->password_file = optarg; break;
         case O_KEEP: req->keep_install = 1; break;
+        case O_FIXPERM: req->fix_permissions = 1; break;
         case O_VAR:
             if (!strchr(optarg, '='))
                 return cmd_bad_usage("build", "invalid --var '%s': use KEY=VALUE", optarg);

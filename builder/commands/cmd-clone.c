@@ -36,6 +36,8 @@ struct clone_opts {
     const char *known_hosts;
     const char *template_pool;
     int start, autostart;
+    int fix_permissions;      /* --fix-permissions */
+    const char *description;  /* --description TEXT */
     unsigned parallel;        /* --parallel N: appliances at once (0: auto) */
     /* --ip ADDRESS/PREFIX, --gateway, --dns: one clone's static IPv4 */
     const char *static_ip;    /* the --ip argument; NULL: none */
@@ -68,7 +70,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL };
+           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -93,6 +95,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "gateway", required_argument, NULL, O_GATEWAY },
         { "dns", required_argument, NULL, O_DNS },
         { "parallel", required_argument, NULL, O_PARALLEL },
+        { "fix-permissions", no_argument, NULL, O_FIXPERM },
+        { "description", required_argument, NULL, O_DESC },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[CLONE_MAX][18];
@@ -181,6 +185,12 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         case O_KNOWN: o->known_hosts = optarg; break;
         case O_START: o->start = 1; break;
         case O_AUTO: o->autostart = 1; break;
+        case O_FIXPERM: o->fix_permissions = 1; break;
+        case O_DESC:
+            if (o->description)
+                return cmd_bad_usage("clone", "--description given twice");
+            o->description = optarg;
+            break;
         case O_TPOOL: o->template_pool = optarg; break;
         case O_GATEWAY:
             if (o->gateway)
@@ -290,7 +300,7 @@ int cmd_clone(int argc, char **argv)
         .domain = o.domain, .full = o.full, .size = o.size, .pool = o.pool, .network = o.network,
         .memory_kib = o.memory_kib, .vcpus = o.vcpus, .password_file = o.password_file,
         .ssh_key_file = o.ssh_key_file, .start = o.start, .autostart = o.autostart,
-        .parallel = o.parallel,
+        .parallel = o.parallel, .fix_permissions = o.fix_permissions, .description = o.description,
     };
 
     run = cmd_begin(&conn, "clone %s%s", names[0], n > 1 ? " ..." : "");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +13,17 @@
 #include "adapters/accel.h"
 #include "base/cleanup.h"
 #include "commands/cmd.h"
+#include "base/xalloc.h"
 #include "adapters/command.h"
 #include "base/error.h"
 #include "adapters/gfs.h"
+#include "adapters/selinux.h"
 #include "pure/util.h"
 #include "adapters/virt.h"
 #include "pipeline/run.h"
 
 static int failures;
+static struct json_object *checks; /* --json: the lines, as objects */
 
 static void line(const char *status, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -29,6 +33,20 @@ static void line(const char *status, const char *check, const char *fmt, ...)
 
     if (strcmp(status, "fail") == 0)
         failures++;
+    if (checks) {
+        char *detail = NULL;
+        struct json_object *e = json_object_new_object();
+        va_start(ap, fmt);
+        if (vasprintf(&detail, fmt, ap) < 0)
+            xalloc_die();
+        va_end(ap);
+        json_object_object_add(e, "check", json_object_new_string(check));
+        json_object_object_add(e, "status", json_object_new_string(status));
+        json_object_object_add(e, "detail", json_object_new_string(detail));
+        json_object_array_add(checks, e);
+        free(detail);
+        return;
+    }
     printf("%-5s %-28s ", status, check);
     va_start(ap, fmt);
     vprintf(fmt, ap);
@@ -42,6 +60,7 @@ int cmd_doctor(int argc, char **argv)
     static const struct option opts[] = {
         { "pool", required_argument, NULL, 'p' },
         { "network", required_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     const char *pool = "default", *network = "default";
@@ -50,19 +69,22 @@ int cmd_doctor(int argc, char **argv)
     CLEANUP_FREE char *pool_dir = NULL;
     enum accel accel;
     virConnectPtr conn;
-    int c, fd;
+    int c, fd, json = 0;
 
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         if (c == 'p')
             pool = optarg;
         else if (c == 'n')
             network = optarg;
+        else if (c == 'j')
+            json = 1;
         else
             return cmd_bad_usage("doctor", "unknown option");
     }
     if (optind != argc)
         return cmd_bad_usage("doctor", "unexpected argument '%s'", argv[optind]);
     failures = 0;
+    checks = json ? json_object_new_array() : NULL;
 
     cpuinfo = read_file("/proc/cpuinfo", NULL);
     error_clear();
@@ -113,6 +135,22 @@ int cmd_doctor(int argc, char **argv)
         else
             line("fail", "storage pool", "%s", error_message());
         error_clear();
+        /* SELinux enforcing: each pool's directory must be virt_image_t
+         * (nothing is said on hosts without SELinux). */
+        virStoragePoolPtr *pools = NULL;
+        int np = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+        for (int i = 0; i < np; i++) {
+            const char *name = virStoragePoolGetName(pools[i]);
+            CLEANUP_FREE char *dir = NULL;
+            if (virt_pool_dir(conn, name, &dir) == 0) {
+                CLEANUP_FREE char *advice = selinux_check_pool(name, dir);
+                if (advice)
+                    line("warn", "selinux pool label", "%s", advice);
+            }
+            error_clear();
+            virStoragePoolFree(pools[i]);
+        }
+        free(pools);
         virNetworkPtr net = virNetworkLookupByName(conn, network);
         if (!net) {
             line("warn", "network", "'%s' not defined: clones need --network user or bridge:BR", network);
@@ -157,6 +195,15 @@ int cmd_doctor(int argc, char **argv)
         else
             line("ok", "journal", "no interrupted runs (%s)", JOURNAL_DIR);
     }
-    printf("accelerator: %s\n", accel_name(accel));
+    if (checks) {
+        struct json_object *out = cmd_json_new();
+        json_object_object_add(out, "checks", checks);
+        json_object_object_add(out, "accelerator", json_object_new_string(accel_name(accel)));
+        json_object_object_add(out, "ok", json_object_new_boolean(!failures));
+        checks = NULL;
+        cmd_json_print(out);
+    } else {
+        printf("accelerator: %s\n", accel_name(accel));
+    }
     return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -34,7 +34,7 @@ static void print_table(const struct fleet_report *rep, int with_action)
 
 static void print_json(const struct fleet_report *rep, const char *fleet)
 {
-    struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+    struct json_object *o = cmd_json_new(), *a = json_object_new_array();
 
     json_object_object_add(o, "fleet", json_object_new_string(fleet));
     for (size_t i = 0; i < rep->n; i++) {
@@ -56,8 +56,7 @@ static void print_json(const struct fleet_report *rep, const char *fleet)
     for (size_t i = 0; rep->host_errors && rep->host_errors[i]; i++)
         json_object_array_add(errs, json_object_new_string(rep->host_errors[i]));
     json_object_object_add(o, "host_errors", errs);
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
+    cmd_json_print(o);
 }
 
 static void print_host_errors(const struct fleet_report *rep)
@@ -90,7 +89,8 @@ int cmd_fleet(int argc, char **argv)
         { "reconcile", no_argument, NULL, 'r' }, { "start", no_argument, NULL, 's' },
         { "wait", no_argument, NULL, 'w' },      { "wait-lock", no_argument, NULL, 'L' },
         { "timeout", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
-        { "parallel", required_argument, NULL, 'P' }, { NULL, 0, NULL, 0 },
+        { "parallel", required_argument, NULL, 'P' }, { "fix-permissions", no_argument, NULL, 'F' },
+        { NULL, 0, NULL, 0 },
     };
     struct fleet_opts fo = { .uri = opt_uri, .progress = show_progress };
     struct fleet_plan plan;
@@ -126,6 +126,9 @@ int cmd_fleet(int argc, char **argv)
         case 'L':
             fo.wait_lock = 1;
             break;
+        case 'F':
+            fo.fix_permissions = 1;
+            break;
         case 'j':
             json = 1;
             break;
@@ -152,8 +155,9 @@ int cmd_fleet(int argc, char **argv)
     if (argc - optind != 1)
         return cmd_bad_usage("fleet", "give one PLAN file");
     int is_apply = strcmp(sub, "apply") == 0, is_status = strcmp(sub, "status") == 0;
-    if (!is_apply && (fo.dry_run || fo.prune || fo.reconcile || fo.start || fo.parallel))
-        return cmd_bad_usage("fleet", "--dry-run, --prune, --reconcile, --start and --parallel are for 'fleet apply'");
+    if (!is_apply && (fo.dry_run || fo.prune || fo.reconcile || fo.start || fo.parallel || fo.fix_permissions))
+        return cmd_bad_usage("fleet",
+                             "--dry-run, --prune, --reconcile, --start, --parallel and --fix-permissions are for 'fleet apply'");
     if (json && !is_status)
         return cmd_bad_usage("fleet", "--json is for 'fleet status'");
     if (fleet_plan_load(argv[optind], &plan) < 0) {

@@ -40,7 +40,7 @@ static int once(const char *opt, const void *cur)
 static int parse_options(int argc, char **argv, struct install_request *req, char ***vars)
 {
     enum { O_ISO = 256, O_KS, O_NAME, O_SIZE, O_MEM, O_VCPUS, O_POOL, O_NET, O_VAR, O_PW,
-           O_KERNEL, O_INITRD, O_EXTRA, O_SHA, O_TIMEOUT, O_INACT, O_KEEP, O_OSV };
+           O_KERNEL, O_INITRD, O_EXTRA, O_SHA, O_TIMEOUT, O_INACT, O_KEEP, O_OSV, O_FIXPERM };
     static const struct option opts[] = {
         { "iso", required_argument, NULL, O_ISO },
         { "kickstart", required_argument, NULL, O_KS },
@@ -59,6 +59,7 @@ static int parse_options(int argc, char **argv, struct install_request *req, cha
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "inactivity-timeout", required_argument, NULL, O_INACT },
         { "keep-failed", no_argument, NULL, O_KEEP },
+        { "fix-permissions", no_argument, NULL, O_FIXPERM },
         { "os-variant", required_argument, NULL, O_OSV },
         { NULL, 0, NULL, 0 },
     };
@@ -126,6 +127,7 @@ static int parse_options(int argc, char **argv, struct install_request *req, cha
                 r = parse_seconds("inactivity-timeout", optarg, &req->inactivity);
             break;
         case O_KEEP: req->keep_failed = 1; break;
+        case O_FIXPERM: req->fix_permissions = 1; break;
         case O_OSV: r = once("os-variant", req->os_variant); req->os_variant = optarg; break;
         default:
             return cmd_bad_usage("install", "unknown option");

@@ -1,6 +1,7 @@
 /* cmd-template.c: vmstamp template create|ops|list|info|rm|verify. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,18 +123,36 @@ static int template_ops(int argc, char **argv)
 }
 
 /* Parse [--pool P] and the rest of a subcommand's arguments. */
-static int pool_opt(int argc, char **argv, const char **pool)
+/* --pool POOL, and --json where JSON is not NULL. */
+static int pool_opt(int argc, char **argv, const char **pool, int *json)
 {
-    static const struct option opts[] = { { "pool", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 } };
+    static const struct option opts[] = { { "pool", required_argument, NULL, 'p' },
+                                          { "json", no_argument, NULL, 'j' },
+                                          { NULL, 0, NULL, 0 } };
     int c;
 
     *pool = NULL;
+    if (json)
+        *json = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'p')
+        if (c == 'p')
+            *pool = optarg;
+        else if (c == 'j' && json)
+            *json = 1;
+        else
             return -1;
-        *pool = optarg;
     }
     return 0;
+}
+
+/* A template's clones as a JSON array of names. */
+static struct json_object *json_names(char **names)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (size_t i = 0; names && names[i]; i++)
+        json_object_array_add(a, json_object_new_string(names[i]));
+    return a;
 }
 
 static int template_list(int argc, char **argv)
@@ -142,13 +161,22 @@ static int template_list(int argc, char **argv)
     CLEANUP_STORE struct store st = { 0 };
     CLEANUP_CONN virConnectPtr conn = NULL;
 
-    if (pool_opt(argc, argv, &pool) < 0 || optind != argc)
-        return cmd_bad_usage("template", "usage: vmstamp template list [--pool POOL]");
+    int json;
+    struct json_object *out = NULL, *arr = NULL;
+
+    if (pool_opt(argc, argv, &pool, &json) < 0 || optind != argc)
+        return cmd_bad_usage("template", "usage: vmstamp template list [--pool POOL] [--json]");
     conn = cmd_connect();
     if (!conn || store_open(conn, pool, 1, &st) < 0)
         return fail();
     CLEANUP_STRV char **names = store_names(&st);
-    printf("%-24s %-14s %-10s %-10s %-21s %s\n", "NAME", "OS", "VIRTUAL", "STORED", "CREATED", "CLONES");
+    if (json) {
+        out = cmd_json_new();
+        arr = json_object_new_array();
+        json_object_object_add(out, "templates", arr);
+    } else {
+        printf("%-24s %-14s %-10s %-10s %-21s %s\n", "NAME", "OS", "VIRTUAL", "STORED", "CREATED", "CLONES");
+    }
     for (size_t i = 0; names[i]; i++) {
         struct template_meta m;
         char vs[32], ss[32];
@@ -162,11 +190,29 @@ static int template_list(int argc, char **argv)
         size_t nc = 0;
         while (clones[nc])
             nc++;
-        printf("%-24s %-14s %-10s %-10s %-21s %zu\n", m.name, m.os ? m.os : m.distro ? m.distro : "-",
-               human_size(m.virtual_size, vs, sizeof vs), human_size(m.stored_size, ss, sizeof ss),
-               m.created ? m.created : "-", nc);
+        if (json) {
+            struct json_object *e = json_object_new_object();
+            json_object_object_add(e, "name", json_object_new_string(m.name));
+            json_object_object_add(e, "os", cmd_json_string(m.os));
+            json_object_object_add(e, "distro", cmd_json_string(m.distro));
+            json_object_object_add(e, "product", cmd_json_string(m.product));
+            json_object_object_add(e, "format", cmd_json_string(m.format));
+            json_object_object_add(e, "virtual_size", json_object_new_int64((int64_t)m.virtual_size));
+            json_object_object_add(e, "stored_size", json_object_new_int64((int64_t)m.stored_size));
+            json_object_object_add(e, "created", cmd_json_string(m.created));
+            json_object_object_add(e, "sha256", cmd_json_string(m.sha256));
+            json_object_object_add(e, "image", json_object_new_string(img));
+            json_object_object_add(e, "clones", json_names(clones));
+            json_object_array_add(arr, e);
+        } else {
+            printf("%-24s %-14s %-10s %-10s %-21s %zu\n", m.name, m.os ? m.os : m.distro ? m.distro : "-",
+                   human_size(m.virtual_size, vs, sizeof vs), human_size(m.stored_size, ss, sizeof ss),
+                   m.created ? m.created : "-", nc);
+        }
         template_meta_release(&m);
     }
+    if (out)
+        cmd_json_print(out);
     return EXIT_SUCCESS;
 }
 
@@ -177,14 +223,25 @@ static int template_info(int argc, char **argv)
     CLEANUP_META struct template_meta m = { 0 };
     CLEANUP_CONN virConnectPtr conn = NULL;
 
-    if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
-        return cmd_bad_usage("template", "usage: vmstamp template info [--pool POOL] NAME");
+    int as_json;
+
+    if (pool_opt(argc, argv, &pool, &as_json) < 0 || optind + 1 != argc)
+        return cmd_bad_usage("template", "usage: vmstamp template info [--pool POOL] [--json] NAME");
     conn = cmd_connect();
     if (!conn || store_open(conn, pool, 0, &st) < 0 || store_load(&st, argv[optind], &m) < 0)
         return fail();
     CLEANUP_FREE char *img = store_image_path(&st, m.name);
     CLEANUP_FREE char *json = template_meta_to_json(&m);
     CLEANUP_STRV char **clones = store_clones_of(conn, img);
+    if (as_json) {
+        /* The recorded metadata as it is stored, with the image and its clones. */
+        struct json_object *out = cmd_json_new();
+        json_object_object_add(out, "template", json_tokener_parse(json));
+        json_object_object_add(out, "image", json_object_new_string(img));
+        json_object_object_add(out, "clones", json_names(clones));
+        cmd_json_print(out);
+        return EXIT_SUCCESS;
+    }
     printf("image: %s\n%s\nclones:", img, json);
     for (size_t i = 0; clones[i]; i++)
         printf(" %s", clones[i]);
@@ -199,7 +256,7 @@ static int template_verify(int argc, char **argv)
     CLEANUP_META struct template_meta m = { 0 };
     CLEANUP_CONN virConnectPtr conn = NULL;
 
-    if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
+    if (pool_opt(argc, argv, &pool, NULL) < 0 || optind + 1 != argc)
         return cmd_bad_usage("template", "usage: vmstamp template verify [--pool POOL] NAME");
     conn = cmd_connect();
     if (!conn || store_open(conn, pool, 0, &st) < 0 || store_load(&st, argv[optind], &m) < 0 ||
@@ -216,7 +273,7 @@ static int template_rm(int argc, char **argv)
     virConnectPtr conn;
     int ret = EXIT_FAILURE;
 
-    if (pool_opt(argc, argv, &pool) < 0 || optind + 1 != argc)
+    if (pool_opt(argc, argv, &pool, NULL) < 0 || optind + 1 != argc)
         return cmd_bad_usage("template", "usage: vmstamp template rm [--pool POOL] NAME");
     run = cmd_begin(&conn, "template rm %s", argv[optind]);
     ret = cmd_end(conn, run, run && template_remove(conn, pool, argv[optind], run) == 0);
@@ -295,7 +352,7 @@ static int template_publish(int argc, char **argv)
     virConnectPtr conn;
     int ret = EXIT_FAILURE;
 
-    if (pool_opt(argc, argv, &pool) < 0 || optind + 1 > argc)
+    if (pool_opt(argc, argv, &pool, NULL) < 0 || optind + 1 > argc)
         return cmd_bad_usage("template", "usage: vmstamp template publish [--pool POOL] DIR [NAME...]");
     const char *dir = argv[optind];
     conn = cmd_connect();

@@ -35,6 +35,16 @@ struct run;
 struct run *cmd_begin(virConnectPtr *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cmd_end(virConnectPtr conn, struct run *run, int ok);
 
+/* --json output: every command's is one object whose "version" is
+ * CMD_JSON_VERSION (README.md, "JSON output"). cmd_json_new() makes it;
+ * cmd_json_print() prints it pretty on stdout and frees it. */
+#define CMD_JSON_VERSION 1
+struct json_object;
+struct json_object *cmd_json_new(void);
+void cmd_json_print(struct json_object *o);
+/* A string, or JSON null for NULL. */
+struct json_object *cmd_json_string(const char *s);
+
 int cmd_clone(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_rm(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "adapters/accel.h"
 #include "commands/cmd.h"
@@ -49,12 +50,16 @@ const struct cmd commands[] = {
       "  --known-hosts FILE     append the clones' new SSH host keys to FILE\n"
       "  --start                start each clone after defining it\n"
       "  --autostart            mark each clone autostart\n"
+      "  --description TEXT     each clone's description (virsh desc, virt-manager)\n"
       "  --parallel N           customize in up to N appliances at once (default: one per core\n"
       "                         but one, each with 8 clones or more)\n"
-      "  --template-pool POOL   template store to find TEMPLATE in (default vmstamp-templates)\n" },
+      "  --template-pool POOL   template store to find TEMPLATE in (default vmstamp-templates)\n"
+      "  --fix-permissions      give qemu's user search permission (setfacl) on directories above the\n"
+      "                         template, its backing files or the pool that it cannot search\n" },
     { "list", cmd_list, CMD_NEEDS_ROOT, "list the domains vmstamp made",
-      "[--all]\n"
-      "  --all                  also list domains vmstamp did not make\n" },
+      "[--all] [--json]\n"
+      "  --all                  also list domains vmstamp did not make\n"
+      "  --json                 one JSON object (README.md, JSON output)\n" },
     { "rm", cmd_rm, CMD_NEEDS_ROOT, "undefine clones and delete their disks",
       "[--force] NAME...\n"
       "  --force                stop running clones; undefine domains vmstamp did not make (their disks are kept)\n" },
@@ -68,14 +73,17 @@ const struct cmd commands[] = {
       "  --pool POOL            pool for the install disk (default: default; removed after)\n"
       "  --root-password-file F root password for the install (mode 0600)\n"
       "  --var KEY=VALUE        kickstart variable\n"
-      "  --keep-install         keep the installed disk POOL/NAME-install.qcow2\n" },
+      "  --keep-install         keep the installed disk POOL/NAME-install.qcow2\n"
+      "  --fix-permissions      as install --fix-permissions\n" },
     { "template", cmd_template, CMD_NEEDS_ROOT, "make, list, check and remove templates in the template store",
       "SUBCOMMAND [ARGS]\n"
       "  create NAME --from DISK|DOMAIN [--pool POOL] [--operations SPEC] [--in-place] [--no-inspect]\n"
       "                         sysprep and shrink into a compressed, checksummed template (one appliance launch)\n"
       "  ops                    list sysprep operations and whether they are on by default\n"
-      "  list [--pool POOL]     name, OS, virtual and stored size, created, clones using it\n"
-      "  info [--pool POOL] NAME   the recorded metadata\n"
+      "  list [--pool POOL] [--json]\n"
+      "                         name, OS, virtual and stored size, created, clones using it\n"
+      "  info [--pool POOL] [--json] NAME\n"
+      "                         the recorded metadata\n"
       "  verify [--pool POOL] NAME re-hash the image against its metadata\n"
       "  rm [--pool POOL] NAME  remove (refused while linked clones use it)\n"
       "  export [--pool POOL] NAME FILE.tar.zst --sign-key KEY.pem\n"
@@ -114,7 +122,9 @@ const struct cmd commands[] = {
       "  --timeout S            give up after S seconds in all (default 1800)\n"
       "  --inactivity-timeout S give up after S seconds without disk, CD-ROM or network I/O or console output\n"
       "                         (default 300)\n"
-      "  --keep-failed          keep the disk of a failed install\n" },
+      "  --keep-failed          keep the disk of a failed install\n"
+      "  --fix-permissions      give qemu's user search permission (setfacl) on directories above the\n"
+      "                         ISO or the pool that it cannot search\n" },
     { "fleet", cmd_fleet, CMD_NEEDS_ROOT, "make and keep a lab fleet from a plan file, across libvirt hosts",
       "SUBCOMMAND [OPTIONS] PLAN.yaml\n"
       "  apply PLAN             make the clones that are missing, keep the others, report drift (idempotent)\n"
@@ -125,7 +135,8 @@ const struct cmd commands[] = {
       "    --wait               start them and wait for each one's address\n"
       "    --wait-lock          wait for another run on the same fleet instead of failing\n"
       "    --parallel N         customize in up to N appliances at once (as clone --parallel)\n"
-      "  status PLAN [--json]   one row per clone: host, state, MAC, planned IP, IP seen, drift\n"
+      "    --fix-permissions    as clone --fix-permissions, on each host this machine can check\n"
+      "  status [--json] PLAN   one row per clone: host, state, MAC, planned IP, IP seen, drift\n"
       "  start|stop PLAN        start, or shut down (destroyed after --timeout, default 60 s)\n"
       "  wait PLAN              start and wait until each clone has its address (--timeout, default 600 s)\n"
       "  destroy PLAN           remove what the fleet owns: domains, disks, DHCP/DNS entries, known_hosts lines\n"
@@ -136,9 +147,10 @@ const struct cmd commands[] = {
       "removes their half-made domains, disks, store entries, private key and work directories,\n"
       "and ends their libguestfs appliances. One line per thing removed.\n" },
     { "doctor", cmd_doctor, 0, "check this host: virtualization, KVM, libvirt, libguestfs, disk",
-      "[--pool POOL] [--network NET]\n"
+      "[--pool POOL] [--network NET] [--json]\n"
       "  --pool POOL            pool to check (default: default)\n"
-      "  --network NET          network to check (default: default)\n" },
+      "  --network NET          network to check (default: default)\n"
+      "  --json                 one JSON object (README.md, JSON output)\n" },
     { NULL, NULL, 0, NULL, NULL },
 };
 
@@ -204,6 +216,25 @@ int cmd_bad_usage(const char *name, const char *fmt, ...)
 virConnectPtr cmd_connect(void)
 {
     return virt_connect(opt_uri);
+}
+
+struct json_object *cmd_json_new(void)
+{
+    struct json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "version", json_object_new_int(CMD_JSON_VERSION));
+    return o;
+}
+
+void cmd_json_print(struct json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+struct json_object *cmd_json_string(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
 }
 
 struct run *cmd_begin(virConnectPtr *conn, const char *fmt, ...)

@@ -163,6 +163,7 @@ int build_run(virConnectPtr conn, const struct build_request *req, struct run *r
         .vcpus = d.vcpus, .pool = req->pool, .network = req->network, .vars = vars, .nvars = req->nvars + 1,
         .password_file = req->password_file, .os_variant = d.os_variant,
         .iso_sha256 = req->iso ? NULL : d.iso_sha256, .iso_sha256_from = sha_from,
+        .fix_permissions = req->fix_permissions,
     };
     info("vmstamp: build %s: installing from %s", name, iso);
     if (install_run(conn, &ir, run, &ires) < 0)

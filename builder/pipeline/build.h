@@ -21,6 +21,7 @@ struct build_request {
     const char *const *vars;     /* NVARS kickstart variables "KEY=VALUE" */
     size_t nvars;
     int keep_install;            /* keep POOL/NAME-install.qcow2 */
+    int fix_permissions;         /* install_request.fix_permissions */
 };
 
 struct build_result {

@@ -36,6 +36,7 @@
 #include "guest/customize.h"
 #include "guest/layout.h"
 #include "pipeline/clone.h"
+#include "pipeline/qemuperm.h"
 #include "pure/domxml.h"
 #include "pure/util.h"
 
@@ -196,6 +197,38 @@ static int resolve_template(struct clone_plan *p)
     if (!from_store && qemuimg_check(p->template, p->tinfo.format) < 0)
         return -1;
     return 0;
+}
+
+/* The files qemu will open for these clones, checked as its user before
+ * anything is made: their disks (in the pool's directory) and, for linked
+ * clones, the template and every backing file under it. Clones made here
+ * for another host's pool are that host's business. */
+static int check_qemu_access(struct clone_plan *p)
+{
+    CLEANUP_STRV char **paths = NULL;
+    size_t n = 0;
+
+    if (p->req.stage_dir)
+        return 0;
+    strv_append(&paths, xstrdup(p->c[0].disk));
+    if (!p->req.full) {
+        char *next = p->tinfo.backing_full ? xstrdup(p->tinfo.backing_full) : NULL;
+        strv_append(&paths, xstrdup(p->template));
+        for (int depth = 0; next && next[0] == '/' && depth < 32; depth++) {
+            struct image_info bi = { 0 };
+            strv_append(&paths, next);
+            next = NULL;
+            if (qemuimg_info(paths[depth + 2], &bi) == 0 && bi.backing_full)
+                next = xstrdup(bi.backing_full);
+            error_clear(); /* resolve_template read the chain already */
+            image_info_release(&bi);
+        }
+        free(next);
+    }
+    while (paths[n])
+        n++;
+    return qemuperm_check(p->conn, accel_domain_type(p->accel), (const char *const *)paths, n,
+                          p->req.fix_permissions);
 }
 
 /* Clone I's name, host name and MAC, checked against the others. */
@@ -369,6 +402,10 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
             c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
         c->console_log = virt_console_log(c->name);
     }
+    if (check_qemu_access(p) < 0)
+        goto fail;
+    if (!req->stage_dir)
+        qemuperm_selinux_warning(conn, p->pool, pool_dir);
 
     /* Names, volumes and MACs: claimed across processes, then checked. */
     taken = virt_all_macs(conn);
@@ -900,7 +937,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         if (host_errors && host_errors[slots[j].plan])
             continue;
         struct domain_spec spec = {
-            .name = c->name, .virt_type = accel_domain_type(p->accel), .memory_kib = p->req.memory_kib,
+            .name = c->name, .description = p->req.description, .virt_type = accel_domain_type(p->accel),
+            .memory_kib = p->req.memory_kib,
             .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = "qcow2", .net = &p->net,
             .mac = c->mac, .console_log = c->console_log,
             .template_path = p->req.host_template ? p->req.host_template : p->template,

@@ -50,6 +50,11 @@ struct clone_request {
     const char *password_file; /* root password (first line, mode 0600); NULL: keep */
     const char *ssh_key_file;  /* authorized_keys line for root; NULL: none */
     int start, autostart;
+    const char *description;   /* each domain's <description>; NULL: none */
+    /* A directory above the template (or its backing files) or the pool
+     * that qemu's user cannot search gets that user's search permission
+     * (setfacl); 0: such a directory is an error (pipeline/qemuperm.h). */
+    int fix_permissions;
     /* Appliances customizing at once, each with every N-th clone; 0: one
      * per core but one (left to SSH key generation), each with 8 clones
      * or more. At least one per CLONE_MAX clones either way. */

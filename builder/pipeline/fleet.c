@@ -876,6 +876,7 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
             .size = c->size, .pool = pool, .network = plan_network(c), .memory_kib = plan_memory(c),
             .vcpus = c->vcpus, .ssh_key_file = c->ssh_key, .stage_dir = staged ? stage : NULL,
             .host_template = bt->host_template, .parallel = x->o->parallel,
+            .fix_permissions = x->o->fix_permissions, .description = c->description,
         };
         bt->cp = clone_plan(h->conn, &bt->req, run);
         if (!bt->cp) {

@@ -28,6 +28,7 @@ struct fleet_opts {
     int wait_lock;          /* wait for another run on the same fleet instead of failing */
     unsigned timeout;       /* wait: seconds (0: 600) */
     unsigned parallel;      /* apply: appliances at once (clone_request.parallel) */
+    int fix_permissions;    /* apply: clone_request.fix_permissions */
     /* Progress (a line without newline, repeated); NULL: none. */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;

@@ -27,6 +27,7 @@
 #include "base/journal.h"
 #include "base/proc.h"
 #include "pipeline/install.h"
+#include "pipeline/qemuperm.h"
 #include "pure/domxml.h"
 #include "pure/installer.h"
 #include "pure/kickstart.h"
@@ -457,6 +458,14 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
         CLEANUP_FREE char *why = NULL;
         accel = accel_decide(&why);
         debug("accelerator: %s (%s)", accel_name(accel), why);
+    }
+    {
+        /* What the install domain opens: the ISO, the disk (the kernel and
+         * initrd go to a directory vmstamp makes, open to all). */
+        const char *opened[] = { iso, disk };
+        if (qemuperm_check(conn, accel_domain_type(accel), opened, 2, r.fix_permissions) < 0)
+            goto fail;
+        qemuperm_selinux_warning(conn, r.pool, pool_dir);
     }
     if (cancel_check("nothing was created") < 0)
         goto fail;

@@ -43,6 +43,9 @@ struct install_request {
     const char *os_variant;      /* osinfo id */
     long timeout, inactivity;    /* seconds; default 1800, 300 */
     int keep_failed;             /* a failed install keeps its disk */
+    int fix_permissions;         /* qemu's user gets search permission on the directories
+                                  * above the ISO and the pool it cannot search
+                                  * (pipeline/qemuperm.h); 0: they are an error */
 };
 
 struct install_result {

@@ -65,6 +65,8 @@ char *domxml_build(const struct domain_spec *spec)
     xmlDocSetRootElement(doc, dom);
     attr(dom, "type", spec->virt_type);
     child(dom, "name", spec->name);
+    if (spec->description)
+        child(dom, "description", spec->description);
 
     meta = spec->os_id || spec->template_path ? xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL) : NULL;
     if (spec->os_id) {

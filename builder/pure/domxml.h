@@ -20,6 +20,9 @@ void netspec_release(struct netspec *n);
 
 struct domain_spec {
     const char *name;
+    /* <description>, as virt-install --metadata description= writes it
+     * (virsh desc, virt-manager); NULL: none */
+    const char *description;
     const char *virt_type;   /* "kvm" or "qemu" */
     const char *machine;     /* "q35"; NULL: libvirt's default (pc) */
     uint64_t memory_kib;

@@ -43,6 +43,7 @@ static const char *const group_names[FG_NKEYS] = {
     [FG_PREFIX] = "prefix",
     [FG_GATEWAY] = "gateway",
     [FG_DNS] = "dns",
+    [FG_DESCRIPTION] = "description",
 };
 
 const char *fleet_key_name(enum fleet_key key)
@@ -178,6 +179,7 @@ static void group_release(struct fleet_group *g)
     free(g->pool);
     free(g->domain);
     free(g->ssh_key);
+    free(g->description);
     free(g->dns);
 }
 
@@ -370,6 +372,7 @@ static int set_group_key(const struct fleet_plan *p, struct fleet_group *g, int 
         g->domain = xstrdup(v);
         break;
     case FG_SSH_KEY: g->ssh_key = xstrdup(v); break;
+    case FG_DESCRIPTION: g->description = xstrdup(v); break;
     case FG_PREFIX: {
         unsigned prefix;
         if (parse_uint(v, 1, 30, &prefix) < 0)
@@ -678,6 +681,7 @@ static int expand_group(struct fleet_plan *p, size_t gi)
         c->full = (s = setting(p, g, FG_DISK)) ? s->full : 0;
         c->domain = (s = setting(p, g, FG_DOMAIN)) ? s->domain : NULL;
         c->ssh_key = (s = setting(p, g, FG_SSH_KEY)) ? s->ssh_key : NULL;
+        c->description = (s = setting(p, g, FG_DESCRIPTION)) ? s->description : NULL;
         c->hostname = c->domain ? xasprintf("%s.%s", name, c->domain) : xstrdup(name);
         if ((problem = hostname_problem(c->hostname)))
             return fleet_group_error(p, gi, FG_NAME, "'%s' is not a valid host name: it %s", c->hostname, problem);

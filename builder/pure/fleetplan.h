@@ -61,6 +61,7 @@ enum fleet_group_key {
     FG_PREFIX,
     FG_GATEWAY,
     FG_DNS,
+    FG_DESCRIPTION,
     FG_NKEYS
 };
 #define FG_FIRST_SETTING FG_MEMORY
@@ -90,6 +91,7 @@ struct fleet_group {
     int full;            /* disk: full (1) or linked (0) */
     char *domain;
     char *ssh_key;       /* as written (~ not expanded) */
+    char *description;   /* the domains' <description> */
     int prefix;          /* 0: not given */
     uint32_t gateway;    /* 0: not given */
     uint32_t *dns;
@@ -110,6 +112,7 @@ struct fleet_clone {
     unsigned vcpus;
     uint64_t size;
     const char *network, *pool, *domain, *ssh_key;
+    const char *description; /* NULL: none */
     int full;
     uint32_t ip;         /* 0: none (the network's DHCP picks; a random MAC) */
     char ip_text[16];    /* "" without an ip */

@@ -116,6 +116,9 @@ cleanup() {
 cleanup_traps
 
 scratch=$(mktemp -d "/var/tmp/${prefix}XXXXXX")
+# qemu (libvirt-qemu) must be able to search it to open the template, as a
+# started clone would: vmstamp refuses a template it could not open.
+chmod 755 "$scratch"
 template="$scratch/template.qcow2"
 copy_image template "$fixture" "$template"
 

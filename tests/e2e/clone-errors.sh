@@ -81,6 +81,38 @@ expect_error "world-readable password file" "readable by others" clone "${NET[@]
 expect_error "rm a domain vmstamp did not make" "was not made by vmstamp: use --force" rm "$other"
 expect_error "rm unknown domain" "domain '${PREFIX}nope' not found" rm "${PREFIX}nope"
 
+# A template in a directory qemu (libvirt-qemu) cannot search, as mktemp -d
+# makes it: refused before anything is made, naming the directory and the
+# fix, and no ACL is added without --fix-permissions.
+mkdir -m 700 "$SCRATCH/private" "$SCRATCH/private/inner"
+cp --sparse=always "$tpl" "$SCRATCH/private/inner/t.qcow2"
+expect_error "template qemu cannot reach" \
+  "qemu runs as user libvirt-qemu and cannot search '$SCRATCH/private', so it cannot open '$SCRATCH/private/inner/t.qcow2': run 'setfacl -m u:libvirt-qemu:x $SCRATCH/private' or give --fix-permissions" \
+  clone "${NET[@]}" "$SCRATCH/private/inner/t.qcow2" "$N"
+[ -z "$(getfacl -cp "$SCRATCH/private" | grep libvirt-qemu)" ] || fail "template qemu cannot reach: an ACL was added"
+
+# --fix-permissions: search permission for libvirt-qemu on each directory
+# that blocked (said in one line each, nothing else changed), and the clone
+# starts.
+"$VMSTAMP" clone "${NET[@]}" --fix-permissions --description "web <tier> & co" "$SCRATCH/private/inner/t.qcow2" "$N" \
+  >"$SCRATCH/out" 2>"$SCRATCH/err" ||
+  { cat "$SCRATCH/err" >&2; fail "--fix-permissions: clone failed"; }
+for d in "$SCRATCH/private" "$SCRATCH/private/inner"; do
+  grep -qx "vmstamp: gave user libvirt-qemu search permission on $d (setfacl -m u:libvirt-qemu:x $d)" "$SCRATCH/err" ||
+    { cat "$SCRATCH/err" >&2; fail "--fix-permissions: no line for $d"; }
+  [ "$(getfacl -cp "$d" | grep '^user:libvirt-qemu:')" = "user:libvirt-qemu:--x" ] || fail "--fix-permissions: no search ACL on $d"
+  [ "$(stat -c %a "$d")" = 710 ] || fail "--fix-permissions: $d is mode $(stat -c %a "$d"), not 0700 plus the ACL's mask"
+done
+[ "$(grep -c 'search permission' "$SCRATCH/err")" = 2 ] || fail "--fix-permissions: more than the two directories changed"
+# (And --description: what virsh desc and virt-manager show.)
+[ "$($V desc "$N")" = "web <tier> & co" ] || fail "--description: virsh desc shows '$($V desc "$N")'"
+$V start "$N" >/dev/null || fail "--fix-permissions: the clone does not start"
+[ "$($V domstate "$N")" = running ] || fail "--fix-permissions: the clone is not running"
+$V destroy "$N" >/dev/null
+"$VMSTAMP" -q rm "$N" || fail "--fix-permissions: rm failed"
+echo "ok: --fix-permissions: $(grep -c 'search permission' "$SCRATCH/err") directories, the clone started"
+checks=$((checks + 1))
+
 # A volume of that name already in the pool: refused, and the file is kept.
 touch "$POOL_DIR/${N}.qcow2"
 rc=0; "$VMSTAMP" -q clone "${NET[@]}" "$tpl" "$N" 2>"$SCRATCH/err" >/dev/null || rc=$?

@@ -52,7 +52,7 @@ defaults: {memory: 512M, vcpus: 1, domain: lab.test}
 groups:
   - {name: ${PREFIX}web-%02d, count: $1, ip: 192.168.150.10, host: h2}
   - {name: ${PREFIX}sh-01, ip: 192.168.150.30, host: h2, pool: shared}
-  - {name: ${PREFIX}loc-01, host: h1, network: user, memory: $2}
+  - {name: ${PREFIX}loc-01, host: h1, network: user, memory: $2, description: "lab <loc> & co"}
 EOF
 }
 write_plan 2 512M
@@ -96,6 +96,8 @@ for i in 01:10 02:11; do
 done
 kh=/var/lib/vmstamp/fleet/$FLEET.known_hosts
 grep -q "^${PREFIX}web-01,${PREFIX}web-01.lab.test,192.168.150.10 ssh-ed25519 " "$kh" || fail "known_hosts: $(cat "$kh")"
+
+[ "$($V desc "${PREFIX}loc-01")" = "lab <loc> & co" ] || fail "description: virsh desc shows '$($V desc "${PREFIX}loc-01")'"
 
 note "a second apply changes nothing"
 "$VMSTAMP" fleet apply "$plan" >"$SCRATCH/out" || fail "second apply failed"

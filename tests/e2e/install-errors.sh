@@ -67,6 +67,14 @@ I=(install --network user --size 1G --name "$N")
 expect_error "ISO missing" "ISO '/nonexistent/x.iso' not found" "${I[@]}" --iso /nonexistent/x.iso --kickstart "$KS"
 echo "just text" >"$SCRATCH/notes.txt"
 expect_error "not an ISO" "'$SCRATCH/notes.txt' is not an ISO 9660 image" "${I[@]}" --iso "$SCRATCH/notes.txt" --kickstart "$KS"
+# An ISO in a directory qemu (libvirt-qemu) cannot search, as mktemp -d
+# makes it: refused before anything is made, with the fix.
+mkdir -m 700 "$SCRATCH/private"
+cp "$iso" "$SCRATCH/private/x.iso"
+expect_error "ISO qemu cannot reach" \
+  "qemu runs as user libvirt-qemu and cannot search '$SCRATCH/private', so it cannot open '$SCRATCH/private/x.iso': run 'setfacl -m u:libvirt-qemu:x $SCRATCH/private' or give --fix-permissions" \
+  "${I[@]}" --iso "$SCRATCH/private/x.iso" --kickstart "$KS"
+rm -rf "$SCRATCH/private"
 mkdir -p "$SCRATCH/empty-tree"
 echo "nothing to boot here" >"$SCRATCH/empty-tree/README"
 xorriso -as mkisofs -quiet -R -J -V NOKERNEL -o "$SCRATCH/nokernel.iso" "$SCRATCH/empty-tree" 2>/dev/null

@@ -214,6 +214,25 @@ mid=$(console "$n" VMSTAMP-MACHINE-ID)
 [[ "$(console "$n" VMSTAMP-SSH-ED25519)" =~ ^[0-9a-f]{64}$ ]] || fail "$n: no SSH host key"
 [ "$(console "$n" VMSTAMP-ROOTFS-KB)" -gt 1468006 ] || fail "$n: root fs not grown"
 "$VMSTAMP" template list | awk -v t="$tpl" '$1 == t {exit !($NF == 1)}' || fail "template list does not count the clone"
+# The same, as --json (README "JSON output"): parsed, with the keys it documents.
+"$VMSTAMP" template list --json >"$SCRATCH/tl.json"
+"$VMSTAMP" template info --json "$tpl" >"$SCRATCH/ti.json"
+"$VMSTAMP" list --json >"$SCRATCH/l.json"
+python3 - "$SCRATCH" "$tpl" "$n" "$image" "$want_os" <<'EOF' || fail "--json output"
+import json, sys
+d, tpl, n, image, os_ = sys.argv[1:]
+tl = json.load(open(d + "/tl.json")); ti = json.load(open(d + "/ti.json")); l = json.load(open(d + "/l.json"))
+assert tl["version"] == ti["version"] == l["version"] == 1
+t = [x for x in tl["templates"] if x["name"] == tpl][0]
+assert t["os"] == os_ and t["image"] == image and t["clones"] == [n], t
+assert len(t["sha256"]) == 64 and t["virtual_size"] > 0 and t["stored_size"] > 0, t
+assert ti["template"]["name"] == tpl and ti["template"]["sha256"] == t["sha256"] and ti["clones"] == [n], ti
+assert ti["image"] == image, ti
+c = [x for x in l["domains"] if x["name"] == n][0]
+assert c["vmstamp"] is True and c["template"] == image and c["state"] == "shut-off", c
+assert c["disk"].endswith("/" + n + ".qcow2") and c["disk_capacity"] == 2 * 1024**3, c
+assert c["mac"].startswith("52:54:") and c["fleet"] is None, c
+EOF
 if "$VMSTAMP" template rm "$tpl" 2>/dev/null; then fail "template rm allowed while a clone uses it"; fi
 "$VMSTAMP" rm "$n" >/dev/null
 "$VMSTAMP" template rm "$tpl"

@@ -141,9 +141,15 @@ static void test_libvirt_accepts(void **state)
     struct fleet_owner owner = { .name = "lab", .group = "web-%02d", .plan = "/srv/lab & co.yaml",
                                  .hash = "ab12", .ip = "192.168.122.10" };
     spec.fleet = &owner;
+    spec.description = "lab web <tier> & \"friends\"";
     xml = domxml_build(&spec);
     dom = virDomainDefineXML(conn, xml);
     assert_non_null(dom);
+    /* What virsh desc (and virt-manager) show. */
+    char *desc = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, NULL, 0);
+    assert_non_null(desc);
+    assert_string_equal(desc, spec.description);
+    free(desc);
     back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
     assert_int_equal(domxml_parse(back, &meta), 0);
     assert_true(meta.is_vmstamp);

@@ -70,6 +70,7 @@ static void dump_group(FILE *fp, const struct fleet_group *g)
         case FG_PREFIX: fprintf(fp, "%d", g->prefix); break;
         case FG_GATEWAY: fprintf(fp, "%s", ipv4_format(g->gateway, a)); break;
         case FG_DNS: dump_dns(fp, g->dns, g->ndns); break;
+        case FG_DESCRIPTION: fprintf(fp, "%s", g->description); break;
         }
         fprintf(fp, "@%d", g->line[k]);
     }
@@ -105,7 +106,10 @@ static char *dump(const struct fleet_plan *p)
                 c->ip ? c->ip_text : "-", c->ip ? c->mac : "-");
         fprintf(fp, " prefix=%d gw=%s dns=", c->prefix, ip_or_dash(c->gateway, a));
         dump_dns(fp, c->dns, c->ndns);
-        fprintf(fp, " key=%s\n", c->ssh_key ? c->ssh_key : "-");
+        fprintf(fp, " key=%s", c->ssh_key ? c->ssh_key : "-");
+        if (c->description) /* only then: the older golden files have none */
+            fprintf(fp, " desc=%s", c->description);
+        fprintf(fp, "\n");
     }
     fclose(fp);
     return s;

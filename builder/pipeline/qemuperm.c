@@ -1,0 +1,87 @@
+/* qemuperm.c: see qemuperm.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/perms.h"
+#include "adapters/selinux.h"
+#include "adapters/virt.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fileio.h"
+#include "pipeline/qemuperm.h"
+#include "pure/dac.h"
+
+#define QEMU_CONF "/etc/libvirt/qemu.conf"
+
+/* One path: fix what blocks it (FIX) or name it. */
+static int check_path(const struct perms_user *u, const char *path, int read, int fix)
+{
+    /* Each round fixes one directory: at most one per level. */
+    for (int round = 0; round < 256; round++) {
+        CLEANUP_FREE char *blocker = NULL;
+        int r = perms_blocker(u, path, read, &blocker);
+        if (r <= 0)
+            return r;
+        if (r == 2)
+            return error("qemu runs as user %s and cannot read '%s' (libvirt's dynamic_ownership is off): run "
+                         "'setfacl -m u:%s:r %s'",
+                         u->name, path, u->name, path);
+        if (!fix)
+            return error("qemu runs as user %s and cannot search '%s', so it cannot open '%s': run "
+                         "'setfacl -m u:%s:x %s' or give --fix-permissions",
+                         u->name, blocker, path, u->name, blocker);
+        if (perms_grant_search(u, blocker) < 0)
+            return error("cannot give user %s search permission on '%s': %s", u->name, blocker,
+                         error_message() ? error_message() : "setfacl failed");
+        info("vmstamp: gave user %s search permission on %s (setfacl -m u:%s:x %s)", u->name, blocker, u->name,
+             blocker);
+    }
+    return error("cannot make '%s' searchable for user %s", path, u->name);
+}
+
+int qemuperm_check(virConnectPtr conn, const char *virt_type, const char *const *paths, size_t n, int fix)
+{
+    CLEANUP_FREE char *uri = virConnectGetURI(conn);
+    CLEANUP_FREE char *caps = NULL;
+    CLEANUP_FREE char *conf = NULL;
+    struct perms_user u;
+    uid_t uid;
+    gid_t gid;
+    int r = 0;
+
+    if (!uri || !dac_uri_is_local(uri) || geteuid() != 0) {
+        debug("qemu's access to the domain's files not checked (%s)", uri ? uri : "no URI");
+        return 0;
+    }
+    caps = virt_capabilities(conn);
+    if (!caps)
+        return -1;
+    int l = dac_label_from_caps(caps, virt_type, &uid, &gid);
+    if (l < 0)
+        return -1;
+    if (l > 0) {
+        debug("no DAC label for %s domains on %s: qemu's access not checked", virt_type, uri);
+        return 0;
+    }
+    conf = read_file(QEMU_CONF, NULL);
+    error_clear(); /* no qemu.conf: libvirt's defaults */
+    int read = !dac_dynamic_ownership(conf);
+    perms_user_init(&u, uid, gid);
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = check_path(&u, paths[i], read, fix);
+    perms_user_release(&u);
+    return r;
+}
+
+void qemuperm_selinux_warning(virConnectPtr conn, const char *pool, const char *dir)
+{
+    CLEANUP_FREE char *uri = virConnectGetURI(conn);
+    CLEANUP_FREE char *advice = NULL;
+
+    if (!uri || !dac_uri_is_local(uri))
+        return;
+    advice = selinux_check_pool(pool, dir);
+    if (advice)
+        warning("%s", advice);
+}
