@@ -17,14 +17,30 @@ _vmstamp_names() {
     "$@" 2>/dev/null | awk 'NR > 1 { print $1 }'
 }
 
+# Template names, when the template store exists (listing it would make it).
+_vmstamp_templates() {
+    virsh ${uri:+-c "$uri"} -q pool-info vmstamp-templates >/dev/null 2>&1 &&
+        _vmstamp_names "$vm" "${global[@]}" template list
+}
+
 _vmstamp() {
     local cur prev words cword
-    if declare -F _init_completion >/dev/null; then
-        _init_completion -n = || return
-    else
-        cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-        words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+    # The words as the user typed them, split at blanks only: bash splits
+    # COMP_WORDS at ':' and '=' too, which would cut -c qemu:///system up.
+    read -ra words <<<"${COMP_LINE:0:COMP_POINT}"
+    [[ ${COMP_LINE:COMP_POINT - 1:1} == [[:blank:]] || ${#words[@]} -eq 0 ]] && words+=("")
+    cword=$((${#words[@]} - 1))
+    cur=${words[cword]} prev=${words[cword - 1]}
+    _vmstamp_complete
+    # Bash replaces only its own current word, the part of CUR after the last
+    # ':' when ':' breaks words: drop what comes before it from each reply.
+    if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+        local colon=${cur%"${cur##*:}"} i
+        for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=${COMPREPLY[i]#"$colon"}; done
     fi
+}
+
+_vmstamp_complete() {
     local vm=${words[0]} cmd="" sub="" uri="" i ci=0 global=()
 
     # The command: the first word after the global options (-c URI, --accel A).
@@ -86,13 +102,12 @@ _vmstamp() {
     case $cmd:$sub in
     clone:)
         # A store template's name, or a disk image path.
-        COMPREPLY=($(compgen -W "$(_vmstamp_names "$vm" "${global[@]}" template list)" -- "$cur")
-                   $(compgen -f -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_vmstamp_templates)" -- "$cur") $(compgen -f -- "$cur"))
         compopt -o filenames 2>/dev/null ;;
     rm:)
         COMPREPLY=($(compgen -W "$(_vmstamp_names "$vm" "${global[@]}" list --all)" -- "$cur")) ;;
     template:info | template:verify | template:rm | template:export)
-        COMPREPLY=($(compgen -W "$(_vmstamp_names "$vm" "${global[@]}" template list)" -- "$cur")) ;;
+        COMPREPLY=($(compgen -W "$(_vmstamp_templates)" -- "$cur")) ;;
     *)
         COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
     esac

@@ -17,11 +17,11 @@ opts=$("$VMSTAMP" -h | grep -oE -- '(^|[ ,[])-{1,2}[A-Za-z][A-Za-z0-9-]*' | sed 
 cmds=$("$VMSTAMP" -h | sed -n '/^Commands:/,$p' | awk 'NR>1 {print $1}')
 n=0
 for c in $cmds; do
-  grep -qw -- "$c" <<<"$text" || fail "vmstamp(1) does not describe '$c'"
+  grep -qx -- "   $c" <<<"$text" || fail "vmstamp(1) has no section for '$c'"
   opts+=$'\n'$("$VMSTAMP" "$c" -h | { grep -oE -- '(^|[ ,[|])--[a-z][a-z0-9-]*' || true; } | sed 's/^[ ,[|]//')
 done
 for o in $(sort -u <<<"$opts"); do
-  grep -qe "$o\b" <<<"$text" || fail "vmstamp(1) lacks option '$o'"
+  grep -qE -- "(^|[^A-Za-z0-9-])$o([^A-Za-z0-9-]|$)" <<<"$text" || fail "vmstamp(1) lacks option '$o'"
   n=$((n + 1))
 done
 ftext=$(MANWIDTH=200 man -l "$BUILD/vmstamp-fleet.5" 2>/dev/null | col -b)

@@ -47,9 +47,10 @@ static const struct {
 #define N_OVERRIDES (sizeof overrides / sizeof overrides[0])
 
 /* guestfsd runs "udevadm [--debug] settle -E FILE" for every drive at
- * start and before every call naming a device: udevadm returns at once
- * when FILE exists (it checks before it waits), but starting it costs
- * ~30 ms under TCG. This script answers that case itself and hands every
+ * start and before every call naming a device: udevadm returns 0 at once
+ * when FILE exists (it pings udevd first, which does not change that
+ * answer, then checks FILE before it waits), but starting it costs ~30 ms
+ * under TCG. This script answers that case itself and hands every
  * other call to udevadm. It goes in /usr/sbin, ahead of /bin and /usr/bin
  * in the appliance's PATH, and only on hosts (whose packages the
  * appliance is made of) where udevadm is in /usr/bin or /bin and nothing

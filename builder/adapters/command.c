@@ -14,6 +14,7 @@
 #include "adapters/command.h"
 #include "base/error.h"
 #include "base/xalloc.h"
+#include "pure/util.h"
 
 struct command {
     char **argv;
@@ -95,17 +96,6 @@ void command_free(struct command *cmd)
     free(cmd);
 }
 
-static int needs_quoting(const char *s)
-{
-    if (!*s)
-        return 1;
-    for (; *s; s++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                    "0123456789-_./=:,+@%", *s))
-            return 1;
-    return 0;
-}
-
 char *command_to_string(const struct command *cmd)
 {
     char *buf = NULL;
@@ -115,21 +105,10 @@ char *command_to_string(const struct command *cmd)
     if (!fp)
         xalloc_die();
     for (size_t i = 0; i < cmd->argc; i++) {
-        const char *a = cmd->argv[i];
+        CLEANUP_FREE char *word = shell_quote(cmd->argv[i]);
         if (i)
             fputc(' ', fp);
-        if (!needs_quoting(a)) {
-            fputs(a, fp);
-            continue;
-        }
-        fputc('\'', fp);
-        for (; *a; a++) {
-            if (*a == '\'')
-                fputs("'\\''", fp);
-            else
-                fputc(*a, fp);
-        }
-        fputc('\'', fp);
+        fputs(word, fp);
     }
     fclose(fp);
     return buf; /* caller frees */

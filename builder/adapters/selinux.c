@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "adapters/selinux.h"
 #include "base/cleanup.h"
@@ -13,13 +14,17 @@
 
 char *selinux_check_pool(const char *pool, const char *dir)
 {
-    CLEANUP_FREE char *enforce = read_file(ENFORCE_FILE, NULL);
+    CLEANUP_FREE char *enforce = NULL;
     char ctx[256];
     ssize_t n;
 
-    error_clear(); /* no SELinux */
-    if (!enforce)
+    if (access(ENFORCE_FILE, F_OK) != 0)
+        return NULL; /* no SELinux */
+    enforce = read_file(ENFORCE_FILE, NULL);
+    if (!enforce) {
+        error_clear();
         return NULL;
+    }
     n = getxattr(dir, "security.selinux", ctx, sizeof ctx - 1);
     if (n <= 0)
         return NULL;

@@ -304,3 +304,19 @@ done:
     close(in);
     return ret;
 }
+
+char *realpath_or_parent(const char *path)
+{
+    char *r = realpath(path, NULL);
+    const char *slash = strrchr(path, '/');
+
+    if (r)
+        return r; /* caller frees */
+    if (!slash || slash == path)
+        return xstrdup(path);
+    CLEANUP_FREE char *dir = xstrndup(path, (size_t)(slash - path));
+    CLEANUP_FREE char *rdir = realpath(dir, NULL);
+    if (!rdir)
+        return xstrdup(path);
+    return xasprintf("%s%s", strcmp(rdir, "/") == 0 ? "" : rdir, slash); /* caller frees */
+}

@@ -32,5 +32,9 @@ int copy_file(const char *from, const char *to, int to_flags);
 int mkdir_p(const char *path, int mode);
 /* rm -rf PATH (no error if missing); -1 recorded on failure. */
 int remove_tree(const char *path);
+/* PATH with its symlinks resolved, as the kernel walks it; for a file not
+ * made yet, its directory's resolved with the last name kept; PATH itself
+ * when its directory does not exist either. Caller frees. */
+char *realpath_or_parent(const char *path);
 
 #endif

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "adapters/gfs.h"
 #include "adapters/selinux.h"
+#include "pure/dac.h"
 #include "pure/util.h"
 #include "adapters/virt.h"
 #include "pipeline/run.h"
@@ -138,7 +139,10 @@ int cmd_doctor(int argc, char **argv)
         /* SELinux enforcing: each pool's directory must be virt_image_t
          * (nothing is said on hosts without SELinux). */
         virStoragePoolPtr *pools = NULL;
-        int np = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+        CLEANUP_FREE char *uri = virConnectGetURI(conn);
+        int np = uri && dac_uri_is_local(uri) /* another host's paths are not this machine's */
+                     ? virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+                     : 0;
         for (int i = 0; i < np; i++) {
             const char *name = virStoragePoolGetName(pools[i]);
             CLEANUP_FREE char *dir = NULL;

@@ -212,8 +212,18 @@ static int check_qemu_access(struct clone_plan *p)
         return 0;
     strv_append(&paths, xstrdup(p->c[0].disk));
     if (!p->req.full) {
-        char *next = p->tinfo.backing_full ? xstrdup(p->tinfo.backing_full) : NULL;
-        strv_append(&paths, xstrdup(p->template));
+        /* The chain the clone will have: its template's copy in sight of
+         * the host when there is one (the same bytes, so the same chain). */
+        const char *top = p->req.host_template ? p->req.host_template : p->template;
+        struct image_info ti = { 0 };
+        char *next = NULL;
+        if (top == p->template)
+            next = p->tinfo.backing_full ? xstrdup(p->tinfo.backing_full) : NULL;
+        else if (qemuimg_info(top, &ti) == 0 && ti.backing_full)
+            next = xstrdup(ti.backing_full);
+        error_clear();
+        image_info_release(&ti);
+        strv_append(&paths, xstrdup(top));
         for (int depth = 0; next && next[0] == '/' && depth < 32; depth++) {
             struct image_info bi = { 0 };
             strv_append(&paths, next);
@@ -402,10 +412,6 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
             c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
         c->console_log = virt_console_log(c->name);
     }
-    if (check_qemu_access(p) < 0)
-        goto fail;
-    if (!req->stage_dir)
-        qemuperm_selinux_warning(conn, p->pool, pool_dir);
 
     /* Names, volumes and MACs: claimed across processes, then checked. */
     taken = virt_all_macs(conn);
@@ -414,6 +420,11 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     for (size_t i = 0; i < p->n; i++)
         if (claim_clone(p, i, taken, run) < 0)
             goto fail;
+    /* Last, once everything else holds: --fix-permissions changes the host. */
+    if (check_qemu_access(p) < 0)
+        goto fail;
+    if (!req->stage_dir)
+        qemuperm_selinux_warning(conn, p->pool, pool_dir);
     debug("clone plan ready: %zu clone(s) of %s", p->n, p->template);
     return p;
 

@@ -9,33 +9,47 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
+#include "base/xalloc.h"
 #include "pipeline/qemuperm.h"
 #include "pure/dac.h"
+#include "pure/util.h"
 
 #define QEMU_CONF "/etc/libvirt/qemu.conf"
 
 /* One path: fix what blocks it (FIX) or name it. */
-static int check_path(const struct perms_user *u, const char *path, int read, int fix)
+static int check_path(const struct perms_user *u, const char *given, int read, int fix)
 {
+    CLEANUP_FREE char *path = realpath_or_parent(given);
+    CLEANUP_FREE char *granted = NULL;
+
     /* Each round fixes one directory: at most one per level. */
     for (int round = 0; round < 256; round++) {
         CLEANUP_FREE char *blocker = NULL;
         int r = perms_blocker(u, path, read, &blocker);
         if (r <= 0)
             return r;
+        CLEANUP_FREE char *q = shell_quote(blocker);
+        if (r == 1 && granted && strcmp(granted, blocker) == 0)
+            return error("qemu runs as user %s and still cannot search '%s' after 'setfacl -m u:%s:x %s': check "
+                         "its mount (ACL support, root squash) and its mode",
+                         u->name, blocker, u->name, q);
         if (r == 2)
             return error("qemu runs as user %s and cannot read '%s' (libvirt's dynamic_ownership is off): run "
                          "'setfacl -m u:%s:r %s'",
-                         u->name, path, u->name, path);
+                         u->name, path, u->name, q);
         if (!fix)
             return error("qemu runs as user %s and cannot search '%s', so it cannot open '%s': run "
                          "'setfacl -m u:%s:x %s' or give --fix-permissions",
-                         u->name, blocker, path, u->name, blocker);
-        if (perms_grant_search(u, blocker) < 0)
-            return error("cannot give user %s search permission on '%s': %s", u->name, blocker,
-                         error_message() ? error_message() : "setfacl failed");
-        info("vmstamp: gave user %s search permission on %s (setfacl -m u:%s:x %s)", u->name, blocker, u->name,
-             blocker);
+                         u->name, blocker, path, u->name, q);
+        if (perms_grant_search(u, blocker) < 0) {
+            CLEANUP_FREE char *why = xstrdup(error_message() ? error_message() : "setfacl failed");
+            return error_replace("cannot give user %s search permission on '%s' (%s): install acl, or use a "
+                                 "filesystem mounted with ACL support",
+                                 u->name, blocker, why);
+        }
+        info("vmstamp: gave user %s search permission on %s (setfacl -m u:%s:x %s)", u->name, blocker, u->name, q);
+        free(granted);
+        granted = steal_pointer(&blocker);
     }
     return error("cannot make '%s' searchable for user %s", path, u->name);
 }

@@ -6,6 +6,7 @@
 #include "base/cleanup.h"
 #include "base/xalloc.h"
 #include "pure/selinux.h"
+#include "pure/util.h"
 
 char *selinux_context_type(const char *context)
 {
@@ -60,7 +61,17 @@ char *selinux_pool_advice(const char *enforce, const char *pool, const char *dir
 
     if (!enforce || strtol(enforce, NULL, 10) != 1 || !type || strcmp(type, SELINUX_IMAGE_TYPE) == 0)
         return NULL;
+    /* A network filesystem has one label for all of it: a boolean lets
+     * qemu use it instead. */
+    if (strcmp(type, "nfs_t") == 0 || strcmp(type, "cifs_t") == 0)
+        return xasprintf("storage pool '%s': directory %s is on %s (SELinux type %s), which cannot be relabelled: "
+                         "run setsebool -P %s 1",
+                         pool, dir, strcmp(type, "nfs_t") == 0 ? "NFS" : "CIFS", type,
+                         strcmp(type, "nfs_t") == 0 ? "virt_use_nfs" : "virt_use_samba"); /* caller frees */
+    CLEANUP_FREE char *spec = xasprintf("%s(/.*)?", dir);
+    CLEANUP_FREE char *qspec = shell_quote(spec);
+    CLEANUP_FREE char *qdir = shell_quote(dir);
     return xasprintf("storage pool '%s': directory %s has SELinux type %s, so qemu cannot open images in it: "
-                     "run semanage fcontext -a -t " SELINUX_IMAGE_TYPE " '%s(/.*)?' and restorecon -R %s",
-                     pool, dir, type, dir, dir); /* caller frees */
+                     "run semanage fcontext -a -t " SELINUX_IMAGE_TYPE " %s and restorecon -R %s",
+                     pool, dir, type, qspec, qdir); /* caller frees */
 }

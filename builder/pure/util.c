@@ -316,3 +316,29 @@ char *hash_password(const char *password)
         error("cannot hash the root password with crypt_gensalt('$6$')");
     return out; /* caller frees */
 }
+
+char *shell_quote(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp;
+    int plain = *s != '\0';
+
+    for (const char *p = s; *p && plain; p++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p) != NULL;
+    if (plain)
+        return xstrdup(s); /* caller frees */
+    fp = open_memstream(&buf, &len);
+    if (!fp)
+        xalloc_die();
+    fputc('\'', fp);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputs("'\\''", fp);
+        else
+            fputc(*s, fp);
+    }
+    fputc('\'', fp);
+    fclose(fp);
+    return buf; /* caller frees */
+}

@@ -32,6 +32,10 @@ int mac_from_ipv4(const char *ip, char out[18]);
 int random_mac(char out[18]);
 /* 32 lowercase hex digits, systemd machine-id format. */
 int random_machine_id(char out[33]);
+/* S as one shell word: itself when it needs no quoting, else in single
+ * quotes (a ' inside as '\''), so a command vmstamp prints can be pasted.
+ * Caller frees. */
+char *shell_quote(const char *s);
 /* Expand a --name-pattern with one printf integer conversion (%d, %02d, %03d...).
  * Returns NULL (and records an error) for a pattern without exactly one. */
 char *expand_name_pattern(const char *pattern, int n);

@@ -19,11 +19,18 @@ mkdir -p "$SCRATCH/isos"
 touch "$SCRATCH/isos/${PREFIX}x.iso"
 
 bindir=$(dirname "$VMSTAMP")
-# comp WORD...: what completing the last word offers, sorted, one line.
+# comp WORD...: what completing the last word offers, sorted, one line. As
+# bash does it: COMP_LINE and COMP_POINT, and COMP_WORDS split at blanks and
+# at ':' (in COMP_WORDBREAKS), so "qemu:///system" is three words there.
 comp() {
   PATH="$bindir:$PATH" bash -c '
     source "$1/completion/vmstamp.bash"; shift
-    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMPREPLY=()
+    COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(); COMPREPLY=()
+    for w in "$@"; do
+      while [[ $w == *:* ]]; do COMP_WORDS+=("${w%%:*}" ":"); w=${w#*:}; done
+      COMP_WORDS+=("$w")
+    done
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
     _vmstamp
     printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$SRC" "$@"
 }
@@ -46,6 +53,9 @@ expect "clone" vmstamp cl
 expect "build clone doctor fleet gc install kickstart list rm template" vmstamp ""
 expect "--fix-permissions" vmstamp clone --fix
 expect "--network" vmstamp -c qemu:///system clone --netw
+expect "build clone doctor fleet gc install kickstart list rm template" vmstamp -c qemu:///system ""
+expect "$other" vmstamp -c qemu:///system rm "${PREFIX}o"
+expect "network:" vmstamp clone --network netw
 expect "--description" vmstamp clone --desc
 expect "--iso --iso-sha256" vmstamp install --iso
 expect "create export import info list ops publish rm verify" vmstamp template ""

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "base/cleanup.h"
+#include "base/xalloc.h"
 #include "base/error.h"
 #include "base/fileio.h"
 #include "tmpdir.h"
@@ -166,6 +167,35 @@ static void test_mkdir_p_remove_tree(void **state)
     assert_int_equal(stat(keepfile, &st), -1);
 }
 
+/* A symlinked directory resolves to where it points (qemu's access is
+ * checked there); a file not made yet keeps its name under the resolved
+ * directory; a missing directory leaves the path as given. */
+static void test_realpath_or_parent(void **state)
+{
+    const char *dir = *state;
+    CLEANUP_FREE char *real = xasprintf("%s/real", dir);
+    CLEANUP_FREE char *link = xasprintf("%s/link", dir);
+    CLEANUP_FREE char *in_link = xasprintf("%s/disk.qcow2", link);
+    CLEANUP_FREE char *want = xasprintf("%s/disk.qcow2", real);
+    CLEANUP_FREE char *missing = xasprintf("%s/no/x.qcow2", dir);
+    CLEANUP_FREE char *rdir = realpath(dir, NULL);
+    CLEANUP_FREE char *got = NULL, *got2 = NULL, *got3 = NULL;
+
+    assert_int_equal(mkdir(real, 0755), 0);
+    assert_int_equal(symlink(real, link), 0);
+    got = realpath_or_parent(in_link); /* not made yet */
+    CLEANUP_FREE char *rwant = xasprintf("%s/real/disk.qcow2", rdir);
+    assert_string_equal(got, rwant);
+    FILE *f = fopen(want, "w");
+    assert_non_null(f);
+    fclose(f);
+    got2 = realpath_or_parent(in_link); /* made */
+    assert_string_equal(got2, rwant);
+    got3 = realpath_or_parent(missing);
+    assert_string_equal(got3, missing);
+    free(realpath_or_parent("/"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_noreplace, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_write_missing_dir, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p_remove_tree, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_realpath_or_parent, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

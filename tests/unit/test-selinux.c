@@ -1,6 +1,6 @@
 /* Unit tests: pure/selinux.c, the pool relabelling advice, on recorded
- * `ls -Zd` lines (tests/data/selinux/ls-Zd.txt: line, tab, "ok" or the
- * type the advice must name). argv[1] is tests/data. */
+ * `ls -Zd` lines (tests/data/selinux/ls-Zd.txt: line, tab, "ok" or text
+ * the advice must hold). argv[1] is tests/data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,12 +41,8 @@ static void test_recorded(void **state)
             if (enforcing)
                 fail_msg("%s: said '%s'", line, enforcing);
         } else {
-            CLEANUP_FREE char *type = xasprintf("has SELinux type %s,", want);
-            CLEANUP_FREE char *cmds = xasprintf("run semanage fcontext -a -t virt_image_t '%s(/.*)?' and "
-                                                "restorecon -R %s", dir, dir);
-            if (!enforcing || !strstr(enforcing, type) || !strstr(enforcing, cmds) ||
-                !strstr(enforcing, "storage pool 'lab': directory "))
-                fail_msg("%s: said '%s'", line, enforcing ? enforcing : "nothing");
+            if (!enforcing || !strstr(enforcing, want) || strncmp(enforcing, "storage pool 'lab': directory ", strlen("storage pool 'lab': directory ")))
+                fail_msg("%s: said '%s', want '%s'", line, enforcing ? enforcing : "nothing", want);
             assert_null(strchr(enforcing, '\n'));
         }
         /* Permissive, or no SELinux at all: nothing to say. */
@@ -56,7 +52,7 @@ static void test_recorded(void **state)
         assert_null(none);
         cases++;
     }
-    assert_true(cases >= 8);
+    assert_true(cases >= 9);
 }
 
 static void test_context(void **state)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "base/error.h"
+#include "base/cleanup.h"
 #include "pure/util.h"
 
 static void test_parse_size(void **state)
@@ -202,10 +203,29 @@ static void test_error_first_wins(void **state)
     assert_null(error_message());
 }
 
+static void test_shell_quote(void **state)
+{
+    static const char *const cases[][2] = {
+        { "/var/lib/libvirt/images", "/var/lib/libvirt/images" },
+        { "u:libvirt-qemu:x", "u:libvirt-qemu:x" },
+        { "/var/vms with space", "'/var/vms with space'" },
+        { "/srv/it's", "'/srv/it'\\''s'" },
+        { "/srv(/.*)?", "'/srv(/.*)?'" },
+        { "", "''" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CLEANUP_FREE char *q = shell_quote(cases[i][0]);
+        assert_string_equal(q, cases[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_hostname),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_shell_quote), cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_domain_name), cmocka_unit_test(test_name_problems), cmocka_unit_test(test_mac),
         cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
         cmocka_unit_test(test_error_first_wins), cmocka_unit_test(test_drive_names),
