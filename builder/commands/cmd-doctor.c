@@ -17,8 +17,7 @@
 #include "adapters/command.h"
 #include "base/error.h"
 #include "adapters/gfs.h"
-#include "adapters/selinux.h"
-#include "pure/dac.h"
+#include "pipeline/qemuperm.h"
 #include "pure/util.h"
 #include "adapters/virt.h"
 #include "pipeline/run.h"
@@ -139,15 +138,12 @@ int cmd_doctor(int argc, char **argv)
         /* SELinux enforcing: each pool's directory must be virt_image_t
          * (nothing is said on hosts without SELinux). */
         virStoragePoolPtr *pools = NULL;
-        CLEANUP_FREE char *uri = virConnectGetURI(conn);
-        int np = uri && dac_uri_is_local(uri) /* another host's paths are not this machine's */
-                     ? virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-                     : 0;
+        int np = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
         for (int i = 0; i < np; i++) {
             const char *name = virStoragePoolGetName(pools[i]);
             CLEANUP_FREE char *dir = NULL;
             if (virt_pool_dir(conn, name, &dir) == 0) {
-                CLEANUP_FREE char *advice = selinux_check_pool(name, dir);
+                CLEANUP_FREE char *advice = qemuperm_selinux_advice(conn, name, dir);
                 if (advice)
                     line("warn", "selinux pool label", "%s", advice);
             }

@@ -88,14 +88,19 @@ int qemuperm_check(virConnectPtr conn, const char *virt_type, const char *const 
     return r;
 }
 
-void qemuperm_selinux_warning(virConnectPtr conn, const char *pool, const char *dir)
+char *qemuperm_selinux_advice(virConnectPtr conn, const char *pool, const char *dir)
 {
     CLEANUP_FREE char *uri = virConnectGetURI(conn);
-    CLEANUP_FREE char *advice = NULL;
 
     if (!uri || !dac_uri_is_local(uri))
-        return;
-    advice = selinux_check_pool(pool, dir);
+        return NULL; /* another host's paths are not this machine's */
+    return selinux_check_pool(pool, dir); /* caller frees */
+}
+
+void qemuperm_selinux_warning(virConnectPtr conn, const char *pool, const char *dir)
+{
+    CLEANUP_FREE char *advice = qemuperm_selinux_advice(conn, pool, dir);
+
     if (advice)
         warning("%s", advice);
 }

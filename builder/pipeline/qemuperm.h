@@ -26,10 +26,12 @@
  * without, the error names it and the setfacl command. 0 or -1. */
 int qemuperm_check(virConnectPtr conn, const char *virt_type, const char *const *paths, size_t n, int fix);
 
-/* On an SELinux host in enforcing mode, a warning when pool POOL's
- * directory DIR on CONN (checked when CONN's files are this machine's)
- * is not labelled virt_image_t, with the semanage and restorecon commands
- * (pure/selinux.h). Nothing elsewhere. */
+/* On an SELinux host in enforcing mode, the one-line advice when pool
+ * POOL's directory DIR on CONN (checked when CONN's files are this
+ * machine's) is not labelled virt_image_t, with the commands that fix it
+ * (pure/selinux.h); NULL when there is nothing to say. Caller frees. */
+char *qemuperm_selinux_advice(virConnectPtr conn, const char *pool, const char *dir);
+/* That advice as a warning, if any. */
 void qemuperm_selinux_warning(virConnectPtr conn, const char *pool, const char *dir);
 
 #endif
