@@ -14,6 +14,7 @@
 #include "pipeline/clone.h"
 #include "pipeline/run.h"
 #include "pure/fleetplan.h"
+#include "pure/forward.h"
 #include "pure/netconf.h"
 #include "pure/util.h"
 
@@ -39,6 +40,8 @@ struct clone_opts {
     int fix_permissions;      /* --fix-permissions */
     const char *description;  /* --description TEXT */
     unsigned parallel;        /* --parallel N: appliances at once (0: auto) */
+    struct port_forward forwards[FORWARD_MAX]; /* --forward, repeated */
+    size_t nforwards;
     /* --ip ADDRESS/PREFIX, --gateway, --dns: one clone's static IPv4 */
     const char *static_ip;    /* the --ip argument; NULL: none */
     const char *gateway;      /* the --gateway argument; NULL: none */
@@ -70,7 +73,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC };
+           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC, O_FORWARD };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -97,6 +100,7 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "parallel", required_argument, NULL, O_PARALLEL },
         { "fix-permissions", no_argument, NULL, O_FIXPERM },
         { "description", required_argument, NULL, O_DESC },
+        { "forward", required_argument, NULL, O_FORWARD },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[CLONE_MAX][18];
@@ -191,6 +195,16 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
                 return cmd_bad_usage("clone", "--description given twice");
             o->description = optarg;
             break;
+        case O_FORWARD:
+            if (o->nforwards == FORWARD_MAX)
+                return cmd_bad_usage("clone", "too many --forward: at most %d", FORWARD_MAX);
+            if (forward_parse(optarg, &o->forwards[o->nforwards]) < 0) {
+                int r = cmd_bad_usage("clone", "%s", error_message());
+                error_clear();
+                return r;
+            }
+            o->nforwards++;
+            break;
         case O_TPOOL: o->template_pool = optarg; break;
         case O_GATEWAY:
             if (o->gateway)
@@ -230,7 +244,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
     return 0;
 }
 
-static void print_results(const struct clone_result *res, size_t n, int full, FILE *known_hosts)
+static void print_results(const struct clone_result *res, size_t n, int full, FILE *known_hosts,
+                          const struct clone_opts *o)
 {
     for (size_t i = 0; i < n; i++) {
         const struct clone_result *r = &res[i];
@@ -238,6 +253,11 @@ static void print_results(const struct clone_result *res, size_t n, int full, FI
         printf("%s: mac %s, hostname %s, machine-id %s, disk %s (%s, %s)%s\n", r->name, r->mac, r->hostname,
                r->machine_id, r->disk, full ? "full" : "linked", human_size(r->disk_size, sz, sizeof sz),
                r->started ? ", started" : "");
+        for (size_t k = 0; k < o->nforwards; k++) {
+            char addr[16];
+            printf("  forward host port %u/%s to %s:%u\n", o->forwards[k].host_port, forward_proto(&o->forwards[k]),
+                   ipv4_format(o->ipv4.address, addr), o->forwards[k].guest_port);
+        }
         for (int t = 0; t < CLONE_KEY_TYPES; t++) {
             if (r->key_fingerprints[t])
                 printf("  host key %s\n", r->key_fingerprints[t]);
@@ -293,7 +313,8 @@ int cmd_clone(int argc, char **argv)
         }
         strv_append(&names, name);
         specs[i] = (struct clone_spec){ .name = name, .hostname = o.hostname, .mac = i < o.nmacs ? o.macs[i] : NULL,
-                                        .ipv4 = o.static_ip ? &o.ipv4 : NULL };
+                                        .ipv4 = o.static_ip ? &o.ipv4 : NULL,
+                                        .forwards = o.forwards, .nforwards = o.nforwards };
     }
     struct clone_request req = {
         .template = template_arg, .template_pool = o.template_pool, .clones = specs, .n = n,
@@ -314,7 +335,7 @@ int cmd_clone(int argc, char **argv)
             if (!kh)
                 warning("cannot append to known_hosts file '%s': %s", o.known_hosts, strerror(errno));
         }
-        print_results(res, n, o.full, kh);
+        print_results(res, n, o.full, kh, &o);
     }
 out:
     clone_results_free(res, res ? n : 0);

@@ -9,6 +9,7 @@
 #include "commands/cmd.h"
 #include "pure/domxml.h"
 #include "base/error.h"
+#include "adapters/portfwd.h"
 #include "adapters/virt.h"
 #include "pipeline/run.h"
 
@@ -92,6 +93,9 @@ int cmd_rm(int argc, char **argv)
             CLEANUP_FREE char *log = virt_console_log(name);
             unlink(log);
         }
+        /* Stopping it ran the hook; its rules go here in any case. */
+        if (metas[i].nforwards && portfwd_remove(name, metas[i].forwards, metas[i].nforwards) < 0)
+            ret = EXIT_FAILURE;
         info("vmstamp: removed %s", name);
     }
     for (int i = 0; i < n; i++) {

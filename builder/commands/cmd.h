@@ -55,5 +55,6 @@ int cmd_kickstart(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_hook(int argc, char **argv);
 
 #endif

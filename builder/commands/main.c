@@ -51,6 +51,10 @@ const struct cmd commands[] = {
       "  --start                start each clone after defining it\n"
       "  --autostart            mark each clone autostart\n"
       "  --description TEXT     each clone's description (virsh desc, virt-manager)\n"
+      "  --forward HOST:GUEST[/tcp|udp]\n"
+      "                         forward this host's port HOST to the clone's port GUEST (repeat);\n"
+      "                         needs the clone's address (--ip ADDRESS/PREFIX); rules added on\n"
+      "                         start, removed on stop and rm (libvirt hook, nftables)\n"
       "  --parallel N           customize in up to N appliances at once (default: one per core\n"
       "                         but one, each with 8 clones or more)\n"
       "  --template-pool POOL   template store to find TEMPLATE in (default vmstamp-templates)\n"
@@ -151,6 +155,11 @@ const struct cmd commands[] = {
       "  --pool POOL            pool to check (default: default)\n"
       "  --network NET          network to check (default: default)\n"
       "  --json                 one JSON object (README.md, JSON output)\n" },
+    { "hook", cmd_hook, 0, "libvirt's qemu hook: add and remove clones' port forwards (run by libvirt)",
+      "qemu DOMAIN OP SUBOP EXTRA < DOMAIN.xml\n"
+      "Run by /etc/libvirt/hooks/qemu.d/vmstamp, which vmstamp installs for clone --forward:\n"
+      "on start and reconnect the forwards recorded in the domain's metadata are added, on\n"
+      "stopped removed (nft table ip vmstamp, or iptables without nft). Other OPs: nothing.\n" },
     { NULL, NULL, 0, NULL, NULL },
 };
 

@@ -23,6 +23,7 @@
 #include "adapters/accel.h"
 #include "adapters/command.h"
 #include "adapters/gfs.h"
+#include "adapters/portfwd.h"
 #include "adapters/qemuimg.h"
 #include "adapters/store.h"
 #include "adapters/virt.h"
@@ -36,8 +37,10 @@
 #include "guest/customize.h"
 #include "guest/layout.h"
 #include "pipeline/clone.h"
+#include "pipeline/forward.h"
 #include "pipeline/qemuperm.h"
 #include "pure/domxml.h"
+#include "pure/fleetplan.h"
 #include "pure/util.h"
 
 struct planned {
@@ -49,6 +52,8 @@ struct planned {
     char *console_log;
     char *keys_dir;
     char *volume;      /* NAME.qcow2 */
+    struct port_forward *forwards; /* with the clone's address */
+    size_t nforwards;
 };
 
 struct clone_plan {
@@ -87,6 +92,7 @@ void clone_plan_free(struct clone_plan *p)
         free(p->c[i].console_log);
         free(p->c[i].keys_dir);
         free(p->c[i].volume);
+        free(p->c[i].forwards);
     }
     free(p->c);
     free(p->uri);
@@ -270,6 +276,22 @@ static int plan_clone(struct clone_plan *p, size_t i)
             if (strcmp(p->c[j].mac, c->mac) == 0)
                 return error("MAC %s given twice: each clone needs its own", c->mac);
     }
+    if (s->nforwards) {
+        char addr[16] = "";
+        if (s->ipv4)
+            ipv4_format(s->ipv4->address, addr);
+        else if (s->owner && s->owner->ip)
+            snprintf(addr, sizeof addr, "%s", s->owner->ip);
+        if (!addr[0])
+            return error("port forwards to '%s' need its address: give it a static one (--ip ADDRESS/PREFIX, or "
+                         "ip: in a fleet plan)", c->name);
+        c->forwards = xcalloc(s->nforwards, sizeof *c->forwards);
+        c->nforwards = s->nforwards;
+        for (size_t k = 0; k < s->nforwards; k++) {
+            c->forwards[k] = s->forwards[k];
+            memcpy(c->forwards[k].address, addr, sizeof addr);
+        }
+    }
     return 0;
 }
 
@@ -420,6 +442,15 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     for (size_t i = 0; i < p->n; i++)
         if (claim_clone(p, i, taken, run) < 0)
             goto fail;
+    {
+        struct forward_set *sets = xcalloc(p->n, sizeof *sets);
+        for (size_t i = 0; i < p->n; i++)
+            sets[i] = (struct forward_set){ .domain = p->c[i].name, .f = p->c[i].forwards, .n = p->c[i].nforwards };
+        int r = forward_plan_check(conn, sets, p->n);
+        free(sets);
+        if (r < 0)
+            goto fail;
+    }
     /* Last, once everything else holds: --fix-permissions changes the host. */
     if (check_qemu_access(p) < 0)
         goto fail;
@@ -831,6 +862,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     struct slot *slots = NULL;
     struct clone_job *jobs = NULL;
     virDomainPtr *doms = NULL;
+    char *forwarded = NULL; /* forwarded[j]: clone j's forwards were added */
     struct clone_result **res = xcalloc(nplans, sizeof *res);
     CLEANUP_FREE char *keys_root = NULL;
     struct keygen keygen = { .pid = -1, .fd = -1 };
@@ -854,6 +886,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     slots = xcalloc(n ? n : 1, sizeof *slots);
     jobs = xcalloc(n ? n : 1, sizeof *jobs);
     doms = xcalloc(n ? n : 1, sizeof *doms);
+    forwarded = xcalloc(n ? n : 1, sizeof *forwarded);
     for (size_t k = 0, j = 0; k < nplans; k++)
         for (size_t i = 0; i < plans[k]->n; i++, j++)
             slots[j] = (struct slot){ .p = plans[k], .c = &plans[k]->c[i], .plan = k, .index = i };
@@ -942,6 +975,14 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         time_t now = time(NULL);
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     }
+    /* Forwards: vmstamp's hook in place before the first domain is defined. */
+    for (size_t j = 0; j < n; j++) {
+        if (slots[j].c->nforwards && !(host_errors && host_errors[slots[j].plan])) {
+            if (forward_prepare(slots[j].p->conn) < 0)
+                goto out;
+            break;
+        }
+    }
     for (size_t j = 0; j < n; j++) {
         struct clone_plan *p = slots[j].p;
         struct planned *c = slots[j].c;
@@ -955,6 +996,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
             .template_path = p->req.host_template ? p->req.host_template : p->template,
             .hostname = c->hostname, .created = created, .os_id = p->os_id,
             .fleet = p->req.clones[slots[j].index].owner,
+            .forwards = c->forwards, .nforwards = c->nforwards,
         };
         CLEANUP_FREE char *xml = domxml_build(&spec);
         if (!xml || cancel_check(what) < 0)
@@ -989,6 +1031,15 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
             error("cannot start domain '%s' on %s: %s", slots[j].c->name, slots[j].p->uri, virt_error());
             if (host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
                 goto out;
+            continue;
+        }
+        /* The hook added them if libvirt had already loaded it; this is a
+         * no-op then, and covers a hook the daemon is still reloading. */
+        if (slots[j].c->nforwards) {
+            forwarded[j] = 1;
+            if (portfwd_add(slots[j].c->name, slots[j].c->forwards, slots[j].c->nforwards) < 0 &&
+                host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
+                goto out;
         }
     }
 
@@ -1015,6 +1066,17 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     ret = 0;
 
 out:
+    /* Rolled back: the domains go (and the hook with them removes their
+     * rules); these are removed here too, in case it is not loaded yet. */
+    for (size_t j = 0; j < n && forwarded; j++)
+        if (forwarded[j] && (ret < 0 || (host_errors && host_errors[slots[j].plan]))) {
+            CLEANUP_FREE char *why = error_message() ? xstrdup(error_message()) : NULL;
+            portfwd_remove(slots[j].c->name, slots[j].c->forwards, slots[j].c->nforwards);
+            error_clear();
+            if (why)
+                error("%s", why);
+        }
+    free(forwarded);
     keygen_stop(&keygen);
     /* The private keys are in the disks now (or unused): never left on the host. */
     if (keys_root && remove_tree(keys_root) < 0 && ret == 0) {

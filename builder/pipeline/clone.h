@@ -15,6 +15,7 @@
 
 #include "pipeline/run.h"
 #include "pure/domxml.h"
+#include "pure/forward.h"
 #include "pure/netconf.h"
 
 #define CLONE_MAX 250 /* one libguestfs handle takes up to 255 drives */
@@ -33,6 +34,11 @@ struct clone_spec {
     const char *mac;      /* NULL: a random unused 52:54:00 MAC */
     const struct static_ipv4 *ipv4; /* NULL: the template's own (DHCP) */
     const struct fleet_owner *owner; /* a fleet's clone: recorded in its domain; NULL: none */
+    /* Host ports forwarded to the clone (pure/forward.h; their addresses
+     * are filled in from IPV4, else from OWNER's ip): recorded in its
+     * domain, kept by vmstamp's libvirt hook. */
+    const struct port_forward *forwards;
+    size_t nforwards;
 };
 
 struct clone_request {

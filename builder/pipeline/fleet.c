@@ -23,6 +23,7 @@
 #include "adapters/command.h"
 #include "adapters/qemuimg.h"
 #include "adapters/store.h"
+#include "adapters/portfwd.h"
 #include "adapters/virt.h"
 #include "adapters/virtnet.h"
 #include "adapters/volume.h"
@@ -587,6 +588,9 @@ static int remove_owned(struct host *h, struct owned *o)
     if (host_is_local(h)) {
         CLEANUP_FREE char *log = virt_console_log(o->name);
         unlink(log);
+        /* Stopping it ran the hook; its port forwards go here in any case. */
+        if (o->meta.nforwards && portfwd_remove(o->name, o->meta.forwards, o->meta.nforwards) < 0)
+            return -1;
     }
     if (o->meta.fleet_ip && o->meta.net_type && strcmp(o->meta.net_type, "network") == 0 && o->meta.net_source &&
         o->meta.macs && o->meta.macs[0]) {
@@ -830,7 +834,8 @@ static int create_missing(struct ctx *x, struct run *run, struct fleet_report *r
                                               .plan = x->plan_path, .hash = x->plan_hash,
                                               .ip = c->ip ? c->ip_text : NULL };
         bt->specs[k] = (struct clone_spec){ .name = c->name, .hostname = NULL, .mac = c->mac[0] ? c->mac : NULL,
-                                            .owner = &bt->owners[k] };
+                                            .owner = &bt->owners[k], .forwards = c->forwards,
+                                            .nforwards = c->nforwards };
         struct netspec ns;
         if (c->ip && c->prefix && netspec_parse(plan_network(c), &ns) == 0) {
             if (ns.kind == NET_BRIDGE) {

@@ -13,6 +13,7 @@
 #include "pure/domxml.h"
 #include "base/error.h"
 #include "base/xalloc.h"
+#include "pure/fleetplan.h"
 
 int netspec_parse(const char *s, struct netspec *out)
 {
@@ -93,6 +94,14 @@ char *domxml_build(const struct domain_spec *spec)
             attr(f, "hash", spec->fleet->hash);
             if (spec->fleet->ip)
                 attr(f, "ip", spec->fleet->ip);
+        }
+        for (size_t i = 0; i < spec->nforwards; i++) {
+            const struct port_forward *pf = &spec->forwards[i];
+            xmlNodePtr f = xmlNewChild(ns_root, ns, BAD_CAST "forward", NULL);
+            attr(f, "proto", forward_proto(pf));
+            attr(f, "host", (snprintf(num, sizeof num, "%u", pf->host_port), num));
+            attr(f, "guest", (snprintf(num, sizeof num, "%u", pf->guest_port), num));
+            attr(f, "address", pf->address);
         }
     }
 
@@ -222,6 +231,39 @@ static char **xpath_strings(xmlXPathContextPtr ctx, const char *expr)
     return v; /* caller frees (strv_free) */
 }
 
+/* The <vmstamp:forward> elements under XPATH EXPR (malformed ones skipped). */
+static void xpath_forwards(xmlXPathContextPtr ctx, const char *expr, struct port_forward **out, size_t *n)
+{
+    CLEANUP_XPATH_OBJ xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    int nodes = (obj && obj->nodesetval) ? obj->nodesetval->nodeNr : 0;
+
+    *out = NULL;
+    *n = 0;
+    if (nodes == 0)
+        return;
+    *out = xcalloc((size_t)nodes, sizeof **out);
+    for (int i = 0; i < nodes; i++) {
+        xmlNodePtr node = obj->nodesetval->nodeTab[i];
+        CLEANUP_XMLCHAR xmlChar *proto = xmlGetProp(node, BAD_CAST "proto");
+        CLEANUP_XMLCHAR xmlChar *host = xmlGetProp(node, BAD_CAST "host");
+        CLEANUP_XMLCHAR xmlChar *guest = xmlGetProp(node, BAD_CAST "guest");
+        CLEANUP_XMLCHAR xmlChar *address = xmlGetProp(node, BAD_CAST "address");
+        uint32_t ip;
+        if (!proto || !host || !guest || !address || ipv4_parse((const char *)address, &ip) < 0) {
+            error_clear();
+            continue;
+        }
+        CLEANUP_FREE char *text = xasprintf("%s:%s/%s", host, guest, proto);
+        struct port_forward *f = &(*out)[*n];
+        if (forward_parse(text, f) < 0) {
+            error_clear();
+            continue;
+        }
+        ipv4_format(ip, f->address);
+        (*n)++;
+    }
+}
+
 static char *xpath_string(xmlXPathContextPtr ctx, const char *expr)
 {
     char **v = xpath_strings(ctx, expr);
@@ -256,6 +298,7 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     meta->fleet_plan = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@plan");
     meta->fleet_hash = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@hash");
     meta->fleet_ip = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@ip");
+    xpath_forwards(ctx, "/domain/metadata/v:clone/v:forward", &meta->forwards, &meta->nforwards);
     {
         CLEANUP_FREE char *mem = xpath_string(ctx, "/domain/memory");
         CLEANUP_FREE char *unit = xpath_string(ctx, "/domain/memory/@unit");
@@ -310,5 +353,6 @@ void clone_meta_release(struct clone_meta *meta)
     free(meta->fleet_ip);
     free(meta->net_type);
     free(meta->net_source);
+    free(meta->forwards);
     memset(meta, 0, sizeof *meta);
 }

@@ -2,7 +2,10 @@
 #ifndef VMSTAMP_DOMXML_H
 #define VMSTAMP_DOMXML_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "pure/forward.h"
 
 #define VMSTAMP_XMLNS "http://vmstamp.org/xmlns/clone/1.0"
 #define LIBOSINFO_XMLNS "http://libosinfo.org/xmlns/libvirt/domain/1.0"
@@ -46,6 +49,11 @@ struct domain_spec {
     const char *hostname;
     const char *created;     /* ISO 8601 */
     const struct fleet_owner *fleet; /* a fleet's clone; NULL: none */
+    /* Port forwards to this clone (pure/forward.h), recorded as
+     * <vmstamp:forward proto= host= guest= address=/>; vmstamp's libvirt
+     * hook reads them back. */
+    const struct port_forward *forwards;
+    size_t nforwards;
 };
 
 /* Who owns a fleet clone, recorded in its domain as
@@ -78,6 +86,9 @@ struct clone_meta {
     unsigned vcpus;
     char *net_type;   /* first interface: "network", "bridge", "user" */
     char *net_source; /* its network or bridge name; NULL for user */
+    /* Its <vmstamp:forward> elements (malformed ones skipped). */
+    struct port_forward *forwards;
+    size_t nforwards;
 };
 
 int domxml_parse(const char *xml, struct clone_meta *meta);

@@ -44,6 +44,7 @@ static const char *const group_names[FG_NKEYS] = {
     [FG_GATEWAY] = "gateway",
     [FG_DNS] = "dns",
     [FG_DESCRIPTION] = "description",
+    [FG_FORWARDS] = "forwards",
 };
 
 const char *fleet_key_name(enum fleet_key key)
@@ -181,6 +182,7 @@ static void group_release(struct fleet_group *g)
     free(g->ssh_key);
     free(g->description);
     free(g->dns);
+    free(g->forwards);
 }
 
 void fleet_plan_release(struct fleet_plan *p)
@@ -202,6 +204,7 @@ void fleet_plan_release(struct fleet_plan *p)
     for (size_t i = 0; i < p->nclones; i++) {
         free(p->clones[i].name);
         free(p->clones[i].hostname);
+        free(p->clones[i].forwards);
     }
     free(p->clones);
     memset(p, 0, sizeof *p);
@@ -294,6 +297,50 @@ static int parse_dns(const struct fleet_plan *p, const struct ynode *n, struct f
     return 0;
 }
 
+static int add_forward(const struct fleet_plan *p, const struct ynode *n, const char *text, struct fleet_group *g)
+{
+    struct port_forward f;
+
+    if (g->nforwards == FORWARD_MAX)
+        return yamlutil_error_at(p->path, n->line, "%s: more than %d forwards", group_names[FG_FORWARDS],
+                                 FORWARD_MAX);
+    if (forward_parse(text, &f) < 0) {
+        CLEANUP_FREE char *why = xstrdup(error_message());
+        error_clear();
+        return yamlutil_error_at(p->path, n->line, "%s: %s", group_names[FG_FORWARDS], why);
+    }
+    g->forwards = xreallocarray(g->forwards, g->nforwards + 1, sizeof *g->forwards);
+    g->forwards[g->nforwards++] = f;
+    return 0;
+}
+
+/* forwards: "HOSTPORT:GUESTPORT[/tcp|udp]", several separated by commas, or a list of them. */
+static int parse_forwards(const struct fleet_plan *p, const struct ynode *n, struct fleet_group *g)
+{
+    const char *key = group_names[FG_FORWARDS];
+
+    if (n->kind == YNODE_LIST) {
+        if (n->n == 0)
+            return yamlutil_error_at(p->path, n->line, "%s: an empty list: leave it out, or give HOSTPORT:GUESTPORT",
+                                     key);
+        for (size_t i = 0; i < n->n; i++)
+            if (want(p, n->items[i], YNODE_SCALAR, key, "HOSTPORT:GUESTPORT, not a list inside the list") < 0 ||
+                add_forward(p, n->items[i], n->items[i]->value, g) < 0)
+                return -1;
+        return 0;
+    }
+    if (want(p, n, YNODE_SCALAR, key, "HOSTPORT:GUESTPORT, several separated by commas, or a list") < 0)
+        return -1;
+    CLEANUP_FREE char *copy = xstrdup(n->value);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+        if (add_forward(p, n, tok, g) < 0)
+            return -1;
+    if (g->nforwards == 0)
+        return yamlutil_error_at(p->path, n->line, "%s: no value", key);
+    return 0;
+}
+
 /* The network: a libvirt network's name, or bridge:BR. */
 static const char *network_problem(const char *v)
 {
@@ -318,6 +365,8 @@ static int set_group_key(const struct fleet_plan *p, struct fleet_group *g, int 
 
     if (key == FG_DNS)
         return parse_dns(p, n, g);
+    if (key == FG_FORWARDS)
+        return parse_forwards(p, n, g);
     if (want_scalar(p, n, kn) < 0)
         return -1;
     v = n->value;
@@ -616,6 +665,24 @@ static const char *clone_at(const struct fleet_plan *p, size_t first_clone, uint
     return p->clones[first_clone + (ip - p->clones[first_clone].ip)].name;
 }
 
+/* Host ports: each forwarded once in the plan (whatever the host: a
+ * clone may move). */
+static int check_forwards(const struct fleet_plan *p)
+{
+    for (size_t i = 0; i < p->nclones; i++)
+        for (size_t a = 0; a < p->clones[i].nforwards; a++)
+            for (size_t j = 0; j <= i; j++)
+                for (size_t b = 0; b < (j == i ? a : p->clones[j].nforwards); b++) {
+                    const struct port_forward *x = &p->clones[i].forwards[a], *y = &p->clones[j].forwards[b];
+                    if (forward_same_host_port(x, y))
+                        return fleet_group_error(p, p->clones[i].group, FG_FORWARDS,
+                                                 "host port %u/%s of '%s' is also forwarded to '%s'",
+                                                 x->host_port, forward_proto(x), p->clones[i].name,
+                                                 p->clones[j].name);
+                }
+    return 0;
+}
+
 /* Addresses: two groups never share one (their MACs would be the same), a
  * gateway is no clone's address on its network. */
 static int check_addresses(const struct fleet_plan *p, const size_t *first)
@@ -696,6 +763,20 @@ static int expand_group(struct fleet_plan *p, size_t gi)
             if ((s = setting(p, g, FG_DNS))) {
                 c->dns = s->dns;
                 c->ndns = s->ndns;
+            }
+        }
+        if ((s = setting(p, g, FG_FORWARDS))) {
+            if (!g->ip)
+                return fleet_group_error(p, gi, FG_FORWARDS, "need the clones' addresses: give the group an ip");
+            c->forwards = xcalloc(s->nforwards, sizeof *c->forwards);
+            c->nforwards = s->nforwards;
+            for (size_t f = 0; f < s->nforwards; f++) {
+                c->forwards[f] = s->forwards[f];
+                c->forwards[f].host_port += k - 1;
+                if (c->forwards[f].host_port > 65535)
+                    return fleet_group_error(p, gi, FG_FORWARDS, "host port %u of '%s' is past 65535: give a "
+                                             "lower first host port", s->forwards[f].host_port + k - 1, name);
+                memcpy(c->forwards[f].address, c->ip_text, sizeof c->ip_text);
             }
         }
     }
@@ -793,7 +874,7 @@ static int check_and_expand(struct fleet_plan *p)
         if (expand_group(p, i) < 0)
             return -1;
     }
-    if (check_names(p) < 0 || check_addresses(p, first) < 0)
+    if (check_names(p) < 0 || check_addresses(p, first) < 0 || check_forwards(p) < 0)
         return -1;
     place(p);
     return 0;

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pure/forward.h"
+
 /* Top-level keys. */
 enum fleet_key { FLEET_FLEET, FLEET_TEMPLATE, FLEET_HOSTS, FLEET_PLACEMENT, FLEET_DEFAULTS, FLEET_GROUPS, FLEET_NKEYS };
 
@@ -62,6 +64,7 @@ enum fleet_group_key {
     FG_GATEWAY,
     FG_DNS,
     FG_DESCRIPTION,
+    FG_FORWARDS,
     FG_NKEYS
 };
 #define FG_FIRST_SETTING FG_MEMORY
@@ -92,6 +95,8 @@ struct fleet_group {
     char *domain;
     char *ssh_key;       /* as written (~ not expanded) */
     char *description;   /* the domains' <description> */
+    struct port_forward *forwards; /* the first clone's; host ports count up per clone, as ip does */
+    size_t nforwards;
     int prefix;          /* 0: not given */
     uint32_t gateway;    /* 0: not given */
     uint32_t *dns;
@@ -121,6 +126,8 @@ struct fleet_clone {
     uint32_t gateway;
     const uint32_t *dns;
     size_t ndns;
+    struct port_forward *forwards; /* its own (host port + index - 1, its ip); owned */
+    size_t nforwards;
 };
 
 struct fleet_plan {

@@ -45,6 +45,15 @@ static void dump_dns(FILE *fp, const uint32_t *dns, size_t n)
         fprintf(fp, "-");
 }
 
+static void dump_forwards(FILE *fp, const struct port_forward *f, size_t n)
+{
+    char a[32];
+
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "%s%s%s%s", i ? "," : "", forward_format(&f[i], a, sizeof a), f[i].address[0] ? ">" : "",
+                f[i].address);
+}
+
 /* A group's given keys, "key=value@line". */
 static void dump_group(FILE *fp, const struct fleet_group *g)
 {
@@ -71,6 +80,7 @@ static void dump_group(FILE *fp, const struct fleet_group *g)
         case FG_GATEWAY: fprintf(fp, "%s", ipv4_format(g->gateway, a)); break;
         case FG_DNS: dump_dns(fp, g->dns, g->ndns); break;
         case FG_DESCRIPTION: fprintf(fp, "%s", g->description); break;
+        case FG_FORWARDS: dump_forwards(fp, g->forwards, g->nforwards); break;
         }
         fprintf(fp, "@%d", g->line[k]);
     }
@@ -109,6 +119,10 @@ static char *dump(const struct fleet_plan *p)
         fprintf(fp, " key=%s", c->ssh_key ? c->ssh_key : "-");
         if (c->description) /* only then: the older golden files have none */
             fprintf(fp, " desc=%s", c->description);
+        if (c->nforwards) { /* likewise */
+            fprintf(fp, " fwd=");
+            dump_forwards(fp, c->forwards, c->nforwards);
+        }
         fprintf(fp, "\n");
     }
     fclose(fp);

@@ -1,0 +1,60 @@
+/* cmd-hook.c: vmstamp hook qemu DOMAIN OP SUBOP EXTRA, run by libvirt
+ * through vmstamp's hook script (adapters/portfwd.h) with the domain XML
+ * on stdin. It must not call back into libvirt (the daemon waits for it);
+ * a non-zero exit on start stops the domain from starting, with this
+ * command's stderr in libvirt's error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/xalloc.h"
+#include "commands/cmd.h"
+#include "pipeline/forward.h"
+
+#define HOOK_XML_MAX (16u << 20)
+
+static char *read_stdin(void)
+{
+    size_t cap = 65536, len = 0;
+    char *buf = xmalloc(cap);
+
+    for (;;) {
+        if (len + 1 >= cap) {
+            if (cap >= HOOK_XML_MAX) {
+                free(buf);
+                return NULL;
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        size_t r = fread(buf + len, 1, cap - len - 1, stdin);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    buf[len] = '\0';
+    return buf; /* caller frees */
+}
+
+int cmd_hook(int argc, char **argv)
+{
+    if (argc < 4 || strcmp(argv[1], "qemu") != 0)
+        return cmd_bad_usage("hook", "give qemu DOMAIN OP [SUBOP [EXTRA]] (libvirt's hook arguments) and the "
+                                     "domain XML on stdin");
+    const char *name = argv[2], *op = argv[3];
+    if (strcmp(op, "start") != 0 && strcmp(op, "stopped") != 0 && strcmp(op, "reconnect") != 0)
+        return EXIT_SUCCESS;
+    char *xml = read_stdin();
+    if (!xml) {
+        fprintf(stderr, "vmstamp hook: the XML of domain '%s' on stdin is too long\n", name);
+        return EXIT_FAILURE;
+    }
+    int r = forward_hook(name, op, xml);
+    free(xml);
+    if (r < 0) {
+        error_report();
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}

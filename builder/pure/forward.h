@@ -1,0 +1,71 @@
+/* forward.h: port forwards from the host to a clone (pure, unit-tested).
+ *
+ * `clone --forward HOSTPORT:GUESTPORT[/tcp|udp]` and a fleet group's
+ * `forwards:` send connections to the host's own addresses on HOSTPORT to
+ * the clone's address on GUESTPORT, as the lab notes' hand-written
+ * /etc/libvirt/hooks/qemu does with iptables. The forwards are recorded in
+ * the domain's vmstamp metadata; vmstamp's libvirt hook reads them back on
+ * start, stopped and reconnect (adapters/portfwd.h runs the commands).
+ *
+ * The rules (this file writes them; nothing here runs anything):
+ * - DNAT with nftables, in a table of vmstamp's own, `ip vmstamp`: a map
+ *   `dnat4` from "proto . host port" to "guest address . guest port", used
+ *   by a prerouting chain (connections from other machines) and an output
+ *   chain (from this host, except to 127.0.0.0/8, which cannot be DNATed
+ *   off the host), both only for the host's own addresses (fib daddr type
+ *   local). Each forward is one map element: adding one that is there is
+ *   a no-op, adding a port another guest has fails, removing one is exact.
+ * - DNAT with iptables where nft is missing: the same two rules per
+ *   forward in the nat table's PREROUTING and OUTPUT chains.
+ * - An ACCEPT in iptables' FORWARD chain per forward (conntrack state DNAT,
+ *   the guest's address and port): libvirt (9.x) rejects new connections
+ *   into its NAT networks in its own LIBVIRT_FWI chain, and an accept in
+ *   another nftables table cannot overrule a reject there. */
+#ifndef VMSTAMP_FORWARD_H
+#define VMSTAMP_FORWARD_H
+
+#include <stddef.h>
+
+#define FORWARD_MAX 32          /* per clone */
+#define FORWARD_NFT_TABLE "vmstamp"
+#define FORWARD_NFT_MAP "dnat4"
+
+struct port_forward {
+    unsigned host_port;  /* 1-65535 */
+    unsigned guest_port; /* 1-65535 */
+    int udp;             /* 0: tcp */
+    char address[16];    /* the guest's IPv4 address, dotted; "" until known */
+};
+
+/* "8765:1337", "8765:1337/tcp", "5353:53/udp" into *F (address left "").
+ * -1 (recorded: "invalid forward 'TEXT': ...") on anything else. */
+int forward_parse(const char *text, struct port_forward *f);
+/* "tcp" or "udp". */
+const char *forward_proto(const struct port_forward *f);
+/* "8765:1337/tcp" into BUF (at least 32 bytes). */
+const char *forward_format(const struct port_forward *f, char *buf, size_t len);
+/* Whether A and B take the same host port (same protocol and port). */
+int forward_same_host_port(const struct port_forward *a, const struct port_forward *b);
+
+/* nft script (for `nft -f -`) that makes the table, its map and chains if
+ * they are missing (the chains' rules are rewritten, never doubled) and
+ * adds forward F; one transaction. Caller frees. */
+char *forward_nft_add(const struct port_forward *f);
+/* nft script removing forward F: its element only if it still maps to F's
+ * guest (the add makes sure; a host port that now forwards to another
+ * guest makes the script fail and is left alone). Caller frees. */
+char *forward_nft_remove(const struct port_forward *f);
+
+/* The iptables rules of forward F for domain DOMAIN (in a comment, so
+ * `iptables -S` shows whose each rule is). */
+enum forward_rule {
+    FORWARD_RULE_ACCEPT,     /* filter FORWARD: let the DNATed connection in */
+    FORWARD_RULE_PREROUTING, /* nat PREROUTING: DNAT (no nft) */
+    FORWARD_RULE_OUTPUT,     /* nat OUTPUT: DNAT from this host (no nft) */
+};
+/* The iptables argv (NULL-terminated, argv[0] "iptables") with ACTION
+ * ("-I", "-D" or "-C") for RULE of F. Caller frees (strv_free). */
+char **forward_iptables_argv(const struct port_forward *f, const char *domain, enum forward_rule rule,
+                             const char *action);
+
+#endif
