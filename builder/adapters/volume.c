@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/command.h"
 #include "adapters/virt.h"
 #include "adapters/volume.h"
 #include "base/cancel.h"
@@ -153,7 +154,9 @@ int volume_create_lv(virConnectPtr conn, const char *pool, const char *name, uin
             error("volume '%s' already exists in pool '%s' on %s: remove it or pick another name", name, pool, uri);
             return VOLUME_EXISTED;
         }
-        return error("cannot create logical volume '%s' in pool '%s' on %s: %s", name, pool, uri, virt_error());
+        /* libvirt passes lvcreate's stderr on, lines and all: one line. */
+        CLEANUP_FREE char *why = command_stderr_summary(virt_error(), COMMAND_STDERR_MAX);
+        return error("cannot create logical volume '%s' in pool '%s' on %s: %s", name, pool, uri, why);
     }
     if (path && !(*path = virStorageVolGetPath(v)))
         return error("cannot read the path of volume '%s' in pool '%s' on %s: %s", name, pool, uri, virt_error());
