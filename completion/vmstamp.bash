@@ -90,7 +90,7 @@ _vmstamp_complete() {
         return ;;
     --network)
         COMPREPLY=($(compgen -W "user default bridge: network:" -- "$cur")); compopt -o nospace 2>/dev/null; return ;;
-    --size | --memory | --vcpus | --count | --name-pattern | --start-index | --mac | --ip | --gateway | --dns | \
+    --size | --snapshot-size | --memory | --vcpus | --count | --name-pattern | --start-index | --mac | --ip | --gateway | --dns | \
         --hostname | --domain | --parallel | --description | --name | --var | --extra-args | --iso-sha256 | \
         --timeout | --inactivity-timeout | --os-variant | --operations)
         return ;;

@@ -20,6 +20,7 @@ PACKAGES=(
   osinfo-db libosinfo-bin  # --os-variant ids (libosinfo); osinfo-query for users
   # fixtures (lvm2 and xfsprogs before the kernel, so its initramfs has them)
   lvm2 xfsprogs e2fsprogs initramfs-tools busybox-static
+  thin-provisioning-tools  # thin LVM snapshots (clone --pool VG; the e2e-lvm test)
   extlinux syslinux-common isolinux xorriso cpio zstd xz-utils iproute2
   rpm  # an rpm database in the EL fixtures, so virt-inspector recognises them
   # benchmark: the stock tools we compare against

@@ -242,6 +242,26 @@ int qemuimg_convert(const char *src, const char *src_fmt, const char *dst)
     return convert(src, src_fmt, dst, 0);
 }
 
+int qemuimg_write_raw(const char *src, const char *src_fmt, const char *dst)
+{
+    CLEANUP_FREE char *safe_src = qemuimg_safe_path(src);
+    CLEANUP_FREE char *safe_dst = qemuimg_safe_path(dst);
+    struct command *cmd = command_new("qemu-img");
+
+    command_add(cmd, "convert");
+    command_add(cmd, "-q");
+    command_add(cmd, "-n");
+    command_add(cmd, "-f");
+    command_add(cmd, src_fmt);
+    command_add(cmd, "-O");
+    command_add(cmd, "raw");
+    command_add(cmd, "-m");
+    command_add(cmd, "2");
+    command_add(cmd, safe_src);
+    command_add(cmd, safe_dst);
+    return run(cmd);
+}
+
 int qemuimg_create(const char *path, const char *format, uint64_t size)
 {
     CLEANUP_FREE char *safe = qemuimg_safe_path(path);

@@ -28,6 +28,11 @@ int qemuimg_create_overlay(const char *path, const char *backing,
                            const char *backing_fmt, uint64_t size);
 /* Full copy to a sparse qcow2 (zero clusters dropped). */
 int qemuimg_convert(const char *src, const char *src_fmt, const char *dst);
+/* The guest view of SRC written as raw bytes over the start of DST, which
+ * exists (a block device: an LVM logical volume at least as big): convert
+ * -n, so nothing is created; zeros are written as zeros (holes where the
+ * device can discard them). */
+int qemuimg_write_raw(const char *src, const char *src_fmt, const char *dst);
 int qemuimg_resize(const char *path, const char *fmt, uint64_t size);
 /* Point the qcow2 overlay PATH at BACKING (format BACKING_FMT) without
  * reading either (rebase -u): for an overlay made here against a template

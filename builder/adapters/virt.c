@@ -99,13 +99,14 @@ char **virt_all_macs(virConnectPtr conn)
     return all; /* caller frees */
 }
 
-int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
+int virt_pool_target(virConnectPtr conn, const char *pool, struct pool_target *t)
 {
     CLEANUP_POOL virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
     virStoragePoolInfo info;
     CLEANUP_FREE char *xml = NULL;
     CLEANUP_FREE char *type = NULL;
 
+    memset(t, 0, sizeof *t);
     if (!p)
         return error("storage pool '%s' not found: create it (virsh pool-define-as) or pass --pool", pool);
     if (virStoragePoolGetInfo(p, &info) < 0)
@@ -116,12 +117,43 @@ int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
     if (!xml)
         return error("cannot read storage pool '%s': %s", pool, virt_error());
     type = xml_get(xml, "/pool/@type");
-    if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0))
-        return error("storage pool '%s' is of type '%s': vmstamp puts clone disks in dir, fs or netfs pools",
-                     pool, type ? type : "unknown");
-    *target_path = xml_get(xml, "/pool/target/path");
-    if (!*target_path)
+    if (type && strcmp(type, "logical") == 0) {
+        t->logical = 1;
+        t->vg = xml_get(xml, "/pool/source/name");
+        if (!t->vg)
+            t->vg = xstrdup(pool); /* libvirt's default: the pool's name */
+    } else if (!type || (strcmp(type, "dir") != 0 && strcmp(type, "fs") != 0 && strcmp(type, "netfs") != 0)) {
+        return error("storage pool '%s' is of type '%s': vmstamp puts disks in dir, fs, netfs or logical (LVM) "
+                     "pools", pool, type ? type : "unknown");
+    }
+    t->path = xml_get(xml, "/pool/target/path");
+    if (!t->path) {
+        pool_target_release(t);
         return error("storage pool '%s' has no target path", pool);
+    }
+    return 0;
+}
+
+void pool_target_release(struct pool_target *t)
+{
+    free(t->path);
+    free(t->vg);
+    t->path = t->vg = NULL;
+}
+
+int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path)
+{
+    struct pool_target t;
+
+    if (virt_pool_target(conn, pool, &t) < 0)
+        return -1;
+    if (t.logical) {
+        pool_target_release(&t);
+        return error("storage pool '%s' is an LVM (logical) pool: this command puts files in dir, fs or netfs "
+                     "pools; pick one with --pool", pool);
+    }
+    *target_path = t.path; /* caller frees */
+    free(t.vg);
     return 0;
 }
 

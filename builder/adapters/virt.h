@@ -17,6 +17,14 @@ int virt_domain_exists(virConnectPtr conn, const char *name);
 char **virt_all_macs(virConnectPtr conn);
 /* Check POOL exists, is active and is a directory-backed pool; its target path. */
 int virt_pool_dir(virConnectPtr conn, const char *pool, char **target_path);
+/* Where POOL (active; dir, fs, netfs or logical) keeps its volumes. */
+struct pool_target {
+    int logical;  /* an LVM volume group (type='logical'): volumes are LVs, PATH/NAME block devices */
+    char *path;   /* the target path: a directory, or /dev/VG */
+    char *vg;     /* logical: the volume group's name (<source><name>); NULL otherwise */
+};
+int virt_pool_target(virConnectPtr conn, const char *pool, struct pool_target *t);
+void pool_target_release(struct pool_target *t);
 int virt_pool_refresh(virConnectPtr conn, const char *pool);
 /* Bytes free in POOL (refreshed first). */
 int virt_pool_available(virConnectPtr conn, const char *pool, uint64_t *avail);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/command.h"
 #include "adapters/virt.h"
 #include "adapters/volume.h"
 #include "base/cancel.h"
@@ -89,6 +90,13 @@ int volume_delete(virConnectPtr conn, const char *pool, const char *name)
     if (r != 0)
         return r < 0 ? -1 : 0;
     r = vol_lookup(p, uri, pool, name, &v);
+    if (r == 1) {
+        /* Made outside libvirt (an LVM thin snapshot) and not listed yet:
+         * look again after a refresh. */
+        if (virStoragePoolRefresh(p, 0) < 0)
+            return error("cannot refresh storage pool '%s' on %s: %s", pool, uri, virt_error());
+        r = vol_lookup(p, uri, pool, name, &v);
+    }
     if (r != 0)
         return r < 0 ? -1 : 0;
     if (virStorageVolDelete(v, 0) < 0) {
@@ -97,6 +105,62 @@ int volume_delete(virConnectPtr conn, const char *pool, const char *name)
         return error("cannot delete volume '%s' in pool '%s' on %s: %s", name, pool, uri, virt_error());
     }
     return 1;
+}
+
+int volume_create_lv(virConnectPtr conn, const char *pool, const char *name, uint64_t capacity,
+                     const char *backing, char **path)
+{
+    CLEANUP_FREE char *uri = conn_uri(conn);
+    CLEANUP_POOL virStoragePoolPtr p = NULL;
+    CLEANUP_VOL virStorageVolPtr v = NULL;
+    xmlNodePtr vol = xmlNewNode(NULL, BAD_CAST "volume"), n;
+    xmlBufferPtr buf = xmlBufferCreate();
+    char num[32];
+
+    if (path)
+        *path = NULL;
+    if (!vol || !buf)
+        xalloc_die();
+    xmlNewTextChild(vol, NULL, BAD_CAST "name", BAD_CAST name);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)capacity);
+    n = xmlNewTextChild(vol, NULL, BAD_CAST "capacity", BAD_CAST num);
+    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
+    /* Allocation as capacity: libvirt's logical backend would make a
+     * sparse (--virtualsize) LV of a smaller one. */
+    n = xmlNewTextChild(vol, NULL, BAD_CAST "allocation", BAD_CAST num);
+    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
+    if (backing)
+        xmlNewTextChild(xmlNewChild(vol, NULL, BAD_CAST "backingStore", NULL), NULL, BAD_CAST "path",
+                        BAD_CAST backing);
+    if (xmlNodeDump(buf, NULL, vol, 0, 1) < 0)
+        xalloc_die();
+    CLEANUP_FREE char *xml = xstrdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    xmlFreeNode(vol);
+
+    if (pool_lookup(conn, uri, pool, &p, 0) < 0)
+        return -1;
+    int r = vol_lookup(p, uri, pool, name, &v);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        error("volume '%s' already exists in pool '%s' on %s: remove it or pick another name", name, pool, uri);
+        return VOLUME_EXISTED;
+    }
+    v = virStorageVolCreateXML(p, xml, 0);
+    if (!v) {
+        /* An LV made by hand since the last refresh: lvcreate's own words. */
+        if (virGetLastErrorCode() == VIR_ERR_STORAGE_VOL_EXIST || strstr(virt_error(), "already exists")) {
+            error("volume '%s' already exists in pool '%s' on %s: remove it or pick another name", name, pool, uri);
+            return VOLUME_EXISTED;
+        }
+        /* libvirt passes lvcreate's stderr on, lines and all: one line. */
+        CLEANUP_FREE char *why = command_stderr_summary(virt_error(), COMMAND_STDERR_MAX);
+        return error("cannot create logical volume '%s' in pool '%s' on %s: %s", name, pool, uri, why);
+    }
+    if (path && !(*path = virStorageVolGetPath(v)))
+        return error("cannot read the path of volume '%s' in pool '%s' on %s: %s", name, pool, uri, virt_error());
+    return 0;
 }
 
 /* ---- upload ----------------------------------------------------------------- */

@@ -40,6 +40,15 @@ int volume_upload(virConnectPtr conn, const char *pool, const char *name, const 
 int volume_upload_sent(virConnectPtr conn, const char *pool, const char *name, const char *local,
                        const char *format, uint64_t capacity, unsigned mode, char **path, uint64_t *sent);
 
+/* Create logical volume NAME of CAPACITY bytes in POOL (a libvirt
+ * 'logical' pool), through libvirt: a plain LV, or with BACKING (the path
+ * of an LV in the same volume group) a thick LVM snapshot of it whose
+ * copy-on-write area is CAPACITY bytes (libvirt runs lvcreate -s). *PATH
+ * (if PATH): its /dev path; caller frees. 0; -1 (recorded);
+ * VOLUME_EXISTED when a volume NAME is there already. */
+int volume_create_lv(virConnectPtr conn, const char *pool, const char *name, uint64_t capacity,
+                     const char *backing, char **path);
+
 /* SHA-256 (lowercase hex) of the volume's bytes (the file as stored, not
  * the guest's view of a qcow2), read back with virStorageVolDownload and a
  * sparse stream; holes are hashed as the zeros they read as. */

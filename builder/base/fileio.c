@@ -320,3 +320,10 @@ char *realpath_or_parent(const char *path)
         return xstrdup(path);
     return xasprintf("%s%s", strcmp(rdir, "/") == 0 ? "" : rdir, slash); /* caller frees */
 }
+
+int is_block_device(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+}

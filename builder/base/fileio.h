@@ -37,4 +37,7 @@ int remove_tree(const char *path);
  * when its directory does not exist either. Caller frees. */
 char *realpath_or_parent(const char *path);
 
+/* 1 if PATH (followed through links) is a block device, else 0. */
+int is_block_device(const char *path);
+
 #endif

@@ -21,6 +21,7 @@
 struct clone_opts {
     int full;
     uint64_t size;
+    uint64_t snapshot_size;   /* --snapshot-size: thick LVM snapshots' COW size (0: the template's) */
     const char *pool;
     const char *network;
     uint64_t memory_kib;
@@ -73,11 +74,12 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC, O_FORWARD };
+           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC, O_FORWARD, O_SNAPSIZE };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
         { "size", required_argument, NULL, O_SIZE },
+        { "snapshot-size", required_argument, NULL, O_SNAPSIZE },
         { "pool", required_argument, NULL, O_POOL },
         { "network", required_argument, NULL, O_NET },
         { "memory", required_argument, NULL, O_MEM },
@@ -120,6 +122,12 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
             if (parse_size(optarg, &o->size) < 0) {
                 error_clear();
                 return cmd_bad_usage("clone", "invalid --size '%s': use e.g. 20G", optarg);
+            }
+            break;
+        case O_SNAPSIZE:
+            if (parse_size(optarg, &o->snapshot_size) < 0 || o->snapshot_size == 0) {
+                error_clear();
+                return cmd_bad_usage("clone", "invalid --snapshot-size '%s': use e.g. 2G", optarg);
             }
             break;
         case O_POOL: o->pool = optarg; break;
@@ -226,6 +234,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
     }
     if (linked && o->full)
         return cmd_bad_usage("clone", "--linked and --full conflict: choose one");
+    if (o->snapshot_size && o->full)
+        return cmd_bad_usage("clone", "--snapshot-size is for linked clones (LVM snapshots), not --full");
     if ((o->count > 0) != (o->pattern != NULL))
         return cmd_bad_usage("clone", "--count and --name-pattern go together");
     if (!o->static_ip && (o->gateway || o->dns))
@@ -244,14 +254,14 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
     return 0;
 }
 
-static void print_results(const struct clone_result *res, size_t n, int full, FILE *known_hosts,
+static void print_results(const struct clone_result *res, size_t n, FILE *known_hosts,
                           const struct clone_opts *o)
 {
     for (size_t i = 0; i < n; i++) {
         const struct clone_result *r = &res[i];
         char sz[32];
         printf("%s: mac %s, hostname %s, machine-id %s, disk %s (%s, %s)%s\n", r->name, r->mac, r->hostname,
-               r->machine_id, r->disk, full ? "full" : "linked", human_size(r->disk_size, sz, sizeof sz),
+               r->machine_id, r->disk, r->kind, human_size(r->disk_size, sz, sizeof sz),
                r->started ? ", started" : "");
         for (size_t k = 0; k < o->nforwards; k++) {
             char addr[16];
@@ -318,7 +328,7 @@ int cmd_clone(int argc, char **argv)
     }
     struct clone_request req = {
         .template = template_arg, .template_pool = o.template_pool, .clones = specs, .n = n,
-        .domain = o.domain, .full = o.full, .size = o.size, .pool = o.pool, .network = o.network,
+        .domain = o.domain, .full = o.full, .size = o.size, .snapshot_size = o.snapshot_size, .pool = o.pool, .network = o.network,
         .memory_kib = o.memory_kib, .vcpus = o.vcpus, .password_file = o.password_file,
         .ssh_key_file = o.ssh_key_file, .start = o.start, .autostart = o.autostart,
         .parallel = o.parallel, .fix_permissions = o.fix_permissions, .description = o.description,
@@ -335,7 +345,7 @@ int cmd_clone(int argc, char **argv)
             if (!kh)
                 warning("cannot append to known_hosts file '%s': %s", o.known_hosts, strerror(errno));
         }
-        print_results(res, n, o.full, kh, &o);
+        print_results(res, n, kh, &o);
     }
 out:
     clone_results_free(res, res ? n : 0);

@@ -174,7 +174,7 @@ int cmd_install(int argc, char **argv)
     run = cmd_begin(&conn, "install %s", req.name);
     r = cmd_end(conn, run, run && install_run(conn, &req, run, &res) == 0);
     if (r == EXIT_SUCCESS)
-        printf("%s: installed in %ld s, disk %s/%s.qcow2\n", req.name, res.elapsed, res.pool, req.name);
+        printf("%s: installed in %ld s, disk %s/%s\n", req.name, res.elapsed, res.pool, strrchr(res.disk, '/') + 1);
     install_result_release(&res);
     return r;
 }

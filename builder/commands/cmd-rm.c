@@ -10,20 +10,46 @@
 #include "pure/domxml.h"
 #include "base/error.h"
 #include "adapters/portfwd.h"
+#include "base/fileio.h"
 #include "adapters/virt.h"
 #include "pipeline/run.h"
+
+/* Refresh every active pool: an LV made outside libvirt (a thin snapshot)
+ * is listed only after one. */
+static void refresh_pools(virConnectPtr conn)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+
+    for (int i = 0; i < n; i++) {
+        virStoragePoolRefresh(pools[i], 0);
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+}
 
 static int delete_disk(virConnectPtr conn, const char *path)
 {
     virStorageVolPtr v = virStorageVolLookupByPath(conn, path);
-
+    /* A block device (an LVM LV) goes through its pool, never by unlink
+     * (that would only drop its /dev link). */
+    int block = is_block_device(path);
+    if (!v && block) {
+        refresh_pools(conn);
+        v = virStorageVolLookupByPath(conn, path);
+    }
     if (v) {
         int r = virStorageVolDelete(v, 0);
         virStorageVolFree(v);
         if (r == 0)
             return 0;
+        if (block)
+            return error("cannot delete disk '%s': %s", path, virt_error());
     }
     error_clear();
+    if (block)
+        return error("disk '%s' is a block device no active libvirt pool holds: remove it yourself (lvremove)",
+                     path);
     if (unlink(path) < 0 && access(path, F_OK) == 0)
         return error("cannot delete disk '%s'", path);
     return 0;

@@ -27,7 +27,8 @@ extern const char *const ssh_key_types[SSH_KEY_TYPES];
 struct clone_job {
     /* in */
     const char *name;
-    const char *disk_path;    /* qcow2 */
+    const char *disk_path;    /* qcow2, or raw if DISK_FORMAT says so */
+    const char *disk_format;  /* "raw" (an LVM logical volume); NULL: "qcow2" */
     const char *hostname;
     const char *mac;
     int grow;                 /* the virtual disk was enlarged: grow partition and fs */

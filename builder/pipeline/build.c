@@ -8,9 +8,11 @@
 #include "adapters/osinfo.h"
 #include "adapters/store.h"
 #include "adapters/virt.h"
+#include "adapters/volume.h"
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/xalloc.h"
 #include "guest/sysprep.h"
 #include "pipeline/build.h"
@@ -182,6 +184,12 @@ int build_run(virConnectPtr conn, const struct build_request *req, struct run *r
     /* 3. the installed disk goes (its journal step then finds nothing) */
     if (req->keep_install) {
         res->install_disk = xstrdup(ires.disk);
+    } else if (is_block_device(ires.disk)) {
+        /* An LV of an LVM pool: through libvirt (unlink would drop its /dev link only). */
+        if (volume_delete(conn, ires.pool, strrchr(ires.disk, '/') + 1) < 0) {
+            warning("cannot remove the installed disk '%s': %s", ires.disk, error_message());
+            error_clear();
+        }
     } else if (unlink(ires.disk) < 0) {
         warning("cannot remove the installed disk '%s': %s", ires.disk, strerror(errno));
     } else if (virt_pool_refresh(conn, ires.pool) < 0) {

@@ -4,7 +4,12 @@
  * processes first so the checks cannot go stale. Run: disks under
  * temporary names (exclusive creates), one appliance launch for every
  * clone, renames that never replace, then the domains; each step journaled
- * before it happens, so a failure, Ctrl-C or kill -9 leaves nothing. */
+ * before it happens, so a failure, Ctrl-C or kill -9 leaves nothing.
+ *
+ * Into an LVM (logical) pool each clone's disk is a new LV under its final
+ * name (a volume claimed by path and journaled before lvcreate, so a
+ * half-made one is removed like any step): a raw copy (--full), or a
+ * snapshot of the template's LV, thin when LVM can, thick otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +29,7 @@
 #include "adapters/command.h"
 #include "adapters/gfs.h"
 #include "adapters/portfwd.h"
+#include "adapters/lvm.h"
 #include "adapters/qemuimg.h"
 #include "adapters/store.h"
 #include "adapters/virt.h"
@@ -78,6 +84,13 @@ struct clone_plan {
      * by an earlier run (layout_grown_load), or NULL. */
     char *grown_overlay;
     struct fs_ref grown_root;
+    /* The pool; into a logical one, how each clone's LV is made. */
+    struct pool_target target;
+    enum { LV_NONE, LV_FULL, LV_THICK, LV_THIN } lv;
+    char *template_lv;     /* LV_THICK, LV_THIN: the template's LV in the pool's VG */
+    char *thinpool;        /* LV_THIN of a read-only non-thin template (external origin); NULL: the template's own */
+    uint64_t cow_size;     /* LV_THICK: the snapshot's copy-on-write bytes */
+    char *kind;            /* what the results say the clones are */
 };
 
 void clone_plan_free(struct clone_plan *p)
@@ -103,6 +116,10 @@ void clone_plan_free(struct clone_plan *p)
     free(p->grown_overlay);
     layout_fs_ref_release(&p->grown_root);
     free(p->pool);
+    pool_target_release(&p->target);
+    free(p->template_lv);
+    free(p->thinpool);
+    free(p->kind);
     if (p->password) {
         explicit_bzero(p->password, strlen(p->password));
         free(p->password);
@@ -121,6 +138,7 @@ void clone_results_free(struct clone_result *r, size_t n)
         free(r[i].name);
         free(r[i].hostname);
         free(r[i].disk);
+        free(r[i].kind);
         for (int t = 0; t < CLONE_KEY_TYPES; t++) {
             free(r[i].key_fingerprints[t]);
             free(r[i].key_lines[t]);
@@ -183,6 +201,10 @@ static int resolve_template(struct clone_plan *p)
     if (!p->template)
         p->template = virt_volume_path(p->conn, arg);
     error_clear();
+    /* A block device under /dev (an LV, /dev/VG/LV) keeps its name: an LVM
+     * pool knows it by that, not by its /dev/dm-N. */
+    if (!p->template && strncmp(arg, "/dev/", 5) == 0 && access(arg, F_OK) == 0)
+        p->template = xstrdup(arg);
     if (!p->template) {
         char real[PATH_MAX];
         if (!realpath(arg, real))
@@ -214,7 +236,10 @@ static int check_qemu_access(struct clone_plan *p)
     CLEANUP_STRV char **paths = NULL;
     size_t n = 0;
 
-    if (p->req.stage_dir)
+    /* An LVM pool's clone disk is a block device libvirt labels for qemu
+     * when the domain starts; qemu never opens its template (a snapshot's
+     * origin is device-mapper's business). */
+    if (p->req.stage_dir || p->target.logical)
         return 0;
     strv_append(&paths, xstrdup(p->c[0].disk));
     if (!p->req.full) {
@@ -320,6 +345,15 @@ static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run 
         if (there)
             return error("volume '%s' already exists in pool '%s' on %s: remove it or pick another name",
                          c->volume, p->pool, p->uri);
+    } else if (p->target.logical) {
+        if (run_claim_path(run, "volume", c->disk) < 0)
+            return -1;
+        int there = volume_exists(p->conn, p->pool, c->volume, NULL);
+        if (there < 0)
+            return -1;
+        if (there)
+            return error("volume '%s' already exists in pool '%s': remove it or pick another name", c->volume,
+                         p->pool);
     } else {
         if (run_claim_path(run, "volume", c->disk) < 0)
             return -1;
@@ -352,10 +386,98 @@ static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run 
     return error("cannot find an unused MAC address for '%s'", c->name);
 }
 
+/* Into an LVM (logical) pool: the clone names as LV names, and how each
+ * clone's LV is made (see clone.h). */
+static int plan_lvm(struct clone_plan *p)
+{
+    const char *vg = p->target.vg, *problem;
+    struct lv *lvs = NULL;
+    size_t nlv = 0, dl = strlen(p->target.path);
+    const char *name = NULL;
+    char a[32], b[32];
+    int ret = -1;
+
+    if (p->req.stage_dir)
+        return error("storage pool '%s' on %s is an LVM (logical) pool: vmstamp puts clones on another host in "
+                     "dir, fs or netfs pools only; pick one of those", p->pool, p->uri);
+    for (size_t i = 0; i < p->n; i++)
+        if ((problem = lvm_name_problem(p->c[i].name)))
+            return error("clone name '%s' cannot name a logical volume: it %s; pick another name", p->c[i].name,
+                         problem);
+    if (virt_pool_refresh(p->conn, p->pool) < 0 || lvm_list(vg, &lvs, &nlv) < 0)
+        return -1;
+    if (p->req.full) {
+        p->lv = LV_FULL;
+        p->kind = xstrdup("full, LV");
+        ret = 0;
+        goto out;
+    }
+    /* Linked: an LVM snapshot of the template, which must be an LV here. */
+    if (strncmp(p->template, p->target.path, dl) == 0 && p->template[dl] == '/' && !strchr(p->template + dl + 1, '/'))
+        name = p->template + dl + 1;
+    const struct lv *t = name ? lvm_find(lvs, nlv, name) : NULL;
+    if (!t) {
+        error("template '%s' is not a logical volume of volume group '%s' (pool '%s'): a linked clone there is an "
+              "LVM snapshot of the template's LV; give --full to copy the template into a new LV",
+              p->req.template, vg, p->pool);
+        goto out;
+    }
+    if (strcmp(p->tinfo.format, "raw") != 0) {
+        error("template '%s' holds a %s image, and an LVM snapshot of it would too: give --full to copy it into a "
+              "raw LV", p->req.template, p->tinfo.format);
+        goto out;
+    }
+    p->template_lv = xstrdup(t->name);
+    const struct lv *tp = lvm_thin_pool(lvs, nlv);
+    if (t->attr[0] == 'V') {
+        p->lv = LV_THIN;
+        p->kind = xstrdup("linked, thin LVM snapshot");
+    } else if (tp && t->attr[1] == 'r') {
+        p->lv = LV_THIN;
+        p->thinpool = xstrdup(tp->name);
+        p->kind = xasprintf("linked, thin LVM snapshot in %s", tp->name);
+    } else {
+        p->lv = LV_THICK;
+        if (p->grow) {
+            error("--size %s is bigger than template '%s' (%s), and a thick LVM snapshot cannot grow past its "
+                  "origin: give --full%s", human_size(p->req.size, a, sizeof a), p->req.template,
+                  human_size(p->tinfo.virtual_size, b, sizeof b),
+                  tp ? ", or make the template read-only (lvchange -pr) for thin snapshots"
+                     : ", or add a thin pool to the volume group for thin snapshots");
+            goto out;
+        }
+        p->cow_size = p->req.snapshot_size ? p->req.snapshot_size : t->size;
+        p->kind = xasprintf("linked, thick LVM snapshot, COW %s", human_size(p->cow_size, a, sizeof a));
+    }
+    ret = 0;
+out:
+    if (ret == 0 && p->req.snapshot_size && p->lv != LV_THICK)
+        ret = error("--snapshot-size is for thick LVM snapshots, and these clones are %s: drop it", p->kind);
+    lv_list_free(lvs, nlv);
+    return ret;
+}
+
+/* After the claims: an LV of a clone's name that libvirt does not list
+ * (inactive, or a thin pool's own) is as much in the way. */
+static int check_lvs_free(struct clone_plan *p)
+{
+    struct lv *lvs = NULL;
+    size_t nlv = 0;
+    int ret = 0;
+
+    if (lvm_list(p->target.vg, &lvs, &nlv) < 0)
+        return -1;
+    for (size_t i = 0; i < p->n && ret == 0; i++)
+        if (lvm_find(lvs, nlv, p->c[i].name))
+            ret = error("logical volume '%s' already exists in volume group '%s': remove it or pick another name",
+                        p->c[i].name, p->target.vg);
+    lv_list_free(lvs, nlv);
+    return ret;
+}
+
 struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *req, struct run *run)
 {
     struct clone_plan *p = xcalloc(1, sizeof *p);
-    CLEANUP_FREE char *pool_dir = NULL;
     CLEANUP_STRV char **taken = NULL;
     p->conn = conn;
     p->req = *req;
@@ -397,10 +519,6 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         goto fail;
     p->grow = req->size > p->tinfo.virtual_size;
     p->disk_size = p->grow ? req->size : p->tinfo.virtual_size;
-    if (p->grow && !req->full && p->layout_key &&
-        layout_grown_load(p->layout_key, p->disk_size, &p->grown_overlay, &p->grown_root) == 0)
-        debug("clones start from the recorded template grown to %llu bytes (%s)",
-              (unsigned long long)p->disk_size, p->grown_overlay);
     if (req->size && req->size < p->tinfo.virtual_size) {
         char a[32], b[32];
         error("--size %s is smaller than template '%s' (%s): clones can only grow",
@@ -422,16 +540,35 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         }
         error_clear();
     }
-    if (virt_pool_dir(conn, p->pool, &pool_dir) < 0 || virt_network_check(conn, &p->net) < 0)
+    if (virt_pool_target(conn, p->pool, &p->target) < 0 || virt_network_check(conn, &p->net) < 0)
         goto fail;
+    const char *pool_dir = p->target.path;
+    if (p->target.logical && plan_lvm(p) < 0)
+        goto fail;
+    if (!p->target.logical && req->snapshot_size) {
+        error("--snapshot-size is for linked clones into an LVM (logical) pool, and pool '%s' is not one: drop it",
+              p->pool);
+        goto fail;
+    }
+    if (p->grow && !req->full && !p->target.logical && p->layout_key &&
+        layout_grown_load(p->layout_key, p->disk_size, &p->grown_overlay, &p->grown_root) == 0)
+        debug("clones start from the recorded template grown to %llu bytes (%s)",
+              (unsigned long long)p->disk_size, p->grown_overlay);
     for (size_t i = 0; i < p->n; i++) {
         struct planned *c = &p->c[i];
-        c->volume = xasprintf("%s.qcow2", c->name);
-        c->disk = xasprintf("%s/%s", pool_dir, c->volume);
-        if (req->stage_dir)
-            c->tmp_disk = xasprintf("%s/%s", req->stage_dir, c->volume);
-        else
-            c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
+        if (p->target.logical) {
+            /* An LV under its final name: claimed, journaled, then made. */
+            c->volume = xstrdup(c->name);
+            c->disk = xasprintf("%s/%s", pool_dir, c->volume);
+            c->tmp_disk = xstrdup(c->disk);
+        } else {
+            c->volume = xasprintf("%s.qcow2", c->name);
+            c->disk = xasprintf("%s/%s", pool_dir, c->volume);
+            if (req->stage_dir)
+                c->tmp_disk = xasprintf("%s/%s", req->stage_dir, c->volume);
+            else
+                c->tmp_disk = xasprintf("%s/.%s.qcow2.vmstamp-tmp", pool_dir, c->name);
+        }
         c->console_log = virt_console_log(c->name);
     }
 
@@ -451,10 +588,12 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
         if (r < 0)
             goto fail;
     }
+    if (p->target.logical && check_lvs_free(p) < 0)
+        goto fail;
     /* Last, once everything else holds: --fix-permissions changes the host. */
     if (check_qemu_access(p) < 0)
         goto fail;
-    if (!req->stage_dir)
+    if (!req->stage_dir && !p->target.logical)
         qemuperm_selinux_warning(conn, p->pool, pool_dir);
     debug("clone plan ready: %zu clone(s) of %s", p->n, p->template);
     return p;
@@ -621,10 +760,45 @@ static void collect_keys(const struct planned *c, const struct clone_job *job, s
     }
 }
 
+/* Make the LV of clone C in a logical pool under its final name, journaled
+ * first (undone by deleting the volume through libvirt). */
+static int make_lv(struct clone_plan *p, struct planned *c, struct run *run)
+{
+    int step = journal_volume(run->journal, p->uri, p->pool, c->volume);
+    int r;
+
+    if (step < 0)
+        return -1;
+    switch (p->lv) {
+    case LV_FULL:
+        r = volume_create_lv(p->conn, p->pool, c->volume, p->disk_size, NULL, NULL);
+        break;
+    case LV_THICK:
+        r = volume_create_lv(p->conn, p->pool, c->volume, p->cow_size, p->template, NULL);
+        break;
+    default:
+        r = lvm_thin_snapshot(p->target.vg, p->template_lv, p->thinpool, c->volume);
+        if (r < 0 && strstr(error_message(), "already exists"))
+            r = VOLUME_EXISTED;
+        break;
+    }
+    if (r == VOLUME_EXISTED)
+        journal_drop(run->journal, step); /* not ours: leave it */
+    if (r < 0)
+        return -1;
+    if (p->lv == LV_FULL)
+        return qemuimg_write_raw(p->template, p->tinfo.format, c->disk);
+    if (p->lv == LV_THIN && p->grow)
+        return lvm_extend(p->target.vg, c->volume, p->disk_size);
+    return 0;
+}
+
 /* Make disk I under its temporary name: claimed by an exclusive create,
  * journaled first. */
 static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
 {
+    if (p->target.logical)
+        return make_lv(p, c, run);
     int step = journal_file(run->journal, c->tmp_disk);
     int fd, r;
 
@@ -680,7 +854,8 @@ static int customize_batch(struct batch *b)
     int r = -1;
 
     for (size_t i = 0; i < b->n; i++)
-        disks[i] = (struct gfs_disk){ .path = b->jobs[i].disk_path, .format = "qcow2" };
+        disks[i] = (struct gfs_disk){ .path = b->jobs[i].disk_path,
+                                      .format = b->jobs[i].disk_format ? b->jobs[i].disk_format : "qcow2" };
     struct gfs_session *gs = gfs_launch_disks(disks, b->n, b->p->accel);
     free(disks);
     if (gs) {
@@ -928,7 +1103,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
             goto out;
         jobs[j] = (struct clone_job){ .name = c->name, .disk_path = c->tmp_disk, .hostname = c->hostname,
                                       .mac = c->mac, .grow = p->grow, .keys_dir = c->keys_dir,
-                                      .disk_size = p->disk_size, .linked = !p->req.full,
+                                      .disk_size = p->disk_size, .linked = !p->req.full && !p->target.logical,
+                                      .disk_format = p->target.logical ? "raw" : NULL,
                                       .grown_root = p->grown_overlay ? &p->grown_root : NULL,
                                       .ipv4 = p->req.clones[slots[j].index].ipv4 };
     }
@@ -950,6 +1126,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
                 goto out;
             continue;
         }
+        if (p->target.logical)
+            continue; /* made under its name */
         /* Made against the template here, backed there by its copy in sight of that host. */
         if (p->req.host_template && !p->req.full &&
             qemuimg_rebase_unsafe(c->tmp_disk, p->req.host_template, p->tinfo.format) < 0)
@@ -991,7 +1169,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         struct domain_spec spec = {
             .name = c->name, .description = p->req.description, .virt_type = accel_domain_type(p->accel),
             .memory_kib = p->req.memory_kib,
-            .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = "qcow2", .net = &p->net,
+            .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = p->target.logical ? "raw" : "qcow2",
+            .disk_block = p->target.logical, .net = &p->net,
             .mac = c->mac, .console_log = c->console_log,
             .template_path = p->req.host_template ? p->req.host_template : p->template,
             .hostname = c->hostname, .created = created, .os_id = p->os_id,
@@ -1058,6 +1237,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         memcpy(r->machine_id, jobs[j].machine_id, sizeof r->machine_id);
         r->disk = xstrdup(c->disk);
         r->disk_size = p->disk_size;
+        r->kind = xstrdup(p->kind ? p->kind : p->req.full ? "full" : "linked");
         r->started = p->req.start;
         collect_keys(c, &jobs[j], r);
     }

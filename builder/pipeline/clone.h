@@ -48,6 +48,10 @@ struct clone_request {
     size_t n;
     const char *domain;        /* appended to host names; NULL: none */
     int full;                  /* independent copy, not an overlay */
+    /* Linked clones into an LVM (logical) pool whose template LV gets a
+     * thick snapshot: its copy-on-write size in bytes; 0: the template's
+     * size (it can never fill up). An error for any other clone. */
+    uint64_t snapshot_size;
     uint64_t size;             /* grow to this many bytes; 0: keep */
     const char *pool;          /* NULL: "default" */
     const char *network;       /* NULL: "default" */
@@ -83,6 +87,7 @@ struct clone_result {
     char mac[18];
     char machine_id[33];
     char *disk;                 /* path */
+    char *kind;                 /* "full", "linked", "linked (thin LVM snapshot)", ... */
     uint64_t disk_size;         /* virtual bytes */
     int started;
     char *key_fingerprints[CLONE_KEY_TYPES]; /* "3072 SHA256:... root@h (RSA)", NULL if none */

@@ -15,9 +15,11 @@
 #include "adapters/command.h"
 #include "adapters/inject.h"
 #include "adapters/iso.h"
+#include "adapters/lvm.h"
 #include "adapters/osinfo.h"
 #include "adapters/qemuimg.h"
 #include "adapters/virt.h"
+#include "adapters/volume.h"
 #include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/digest.h"
@@ -375,7 +377,7 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
     CLEANUP_FREE char *ks = NULL;
     CLEANUP_FREE char *volid = NULL;
     CLEANUP_FREE char *iso = NULL;
-    CLEANUP_FREE char *pool_dir = NULL;
+    struct pool_target target = { 0 };
     CLEANUP_FREE char *disk = NULL;
     CLEANUP_FREE char *tmpdir = NULL;
     CLEANUP_FREE char *initrd_ks = NULL;
@@ -431,13 +433,31 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
         error("domain '%s' already exists: pick another name or remove it (vmstamp rm %s)", r.name, r.name);
         goto fail;
     }
-    if (virt_pool_dir(conn, r.pool, &pool_dir) < 0)
+    if (virt_pool_target(conn, r.pool, &target) < 0)
         goto fail;
-    disk = xasprintf("%s/%s.qcow2", pool_dir, r.name);
+    if (target.logical) {
+        /* An LVM pool: the installed system goes on a new (raw) LV. */
+        const char *problem = lvm_name_problem(r.name);
+        if (problem) {
+            error("install name '%s' cannot name a logical volume: it %s; pick another name", r.name, problem);
+            goto fail;
+        }
+        disk = xasprintf("%s/%s", target.path, r.name);
+    } else {
+        disk = xasprintf("%s/%s.qcow2", target.path, r.name);
+    }
     console_log = xasprintf("/var/log/libvirt/qemu/%s-install.log", r.name);
     if (run_claim_path(run, "volume", disk) < 0)
         goto fail;
-    if (access(disk, F_OK) == 0) {
+    if (target.logical) {
+        rc = virt_pool_refresh(conn, r.pool) < 0 ? -1 : volume_exists(conn, r.pool, r.name, NULL);
+        if (rc < 0)
+            goto fail;
+        if (rc) {
+            error("volume '%s' already exists in pool '%s': remove it or pick another name", r.name, r.pool);
+            goto fail;
+        }
+    } else if (access(disk, F_OK) == 0) {
         error("volume '%s.qcow2' already exists in pool '%s': remove it or pick another name", r.name, r.pool);
         goto fail;
     }
@@ -463,9 +483,11 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
         /* What the install domain opens: the ISO, the disk (the kernel and
          * initrd go to a directory vmstamp makes, open to all). */
         const char *opened[] = { iso, disk };
-        if (qemuperm_check(conn, accel_domain_type(accel), opened, 2, r.fix_permissions) < 0)
+        /* An LV is a block device libvirt labels for qemu: only the ISO. */
+        if (qemuperm_check(conn, accel_domain_type(accel), opened, target.logical ? 1 : 2, r.fix_permissions) < 0)
             goto fail;
-        qemuperm_selinux_warning(conn, r.pool, pool_dir);
+        if (!target.logical)
+            qemuperm_selinux_warning(conn, r.pool, target.path);
     }
     if (cancel_check("nothing was created") < 0)
         goto fail;
@@ -508,10 +530,21 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
      * exclusively (a file that appeared meanwhile is not ours to remove). */
     if (journal_pool(run->journal, uri, r.pool) < 0)
         goto fail;
-    disk_step = journal_file(run->journal, disk);
-    if (disk_step < 0)
+    if (target.logical) {
+        /* Journaled, then made under its name through libvirt. */
+        disk_step = journal_volume(run->journal, uri, r.pool, r.name);
+        if (disk_step < 0)
+            goto fail;
+        rc = volume_create_lv(conn, r.pool, r.name, r.size, NULL, NULL);
+        if (rc == VOLUME_EXISTED) {
+            journal_drop(run->journal, disk_step);
+            disk_step = -1;
+        }
+        if (rc < 0)
+            goto fail;
+    } else if ((disk_step = journal_file(run->journal, disk)) < 0) {
         goto fail;
-    {
+    } else {
         int fd = open(disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
             int err = errno;
@@ -526,9 +559,9 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
         }
         close(fd);
     }
-    if (qemuimg_create(disk, "qcow2", r.size) < 0)
+    if (!target.logical && qemuimg_create(disk, "qcow2", r.size) < 0)
         goto fail;
-    if (chmod(disk, 0600) < 0) {
+    if (!target.logical && chmod(disk, 0600) < 0) {
         error("cannot chmod '%s': %s", disk, strerror(errno));
         goto fail;
     }
@@ -543,7 +576,8 @@ int install_run(virConnectPtr conn, const struct install_request *req, struct ru
          * CD-ROM, ended by the installer's power-off or first reboot. */
         struct domain_spec spec = {
             .name = r.name, .virt_type = accel_domain_type(accel), .machine = "q35", .memory_kib = r.memory_kib,
-            .vcpus = r.vcpus, .disk_path = disk, .disk_format = "qcow2", .net = &net,
+            .vcpus = r.vcpus, .disk_path = disk, .disk_format = target.logical ? "raw" : "qcow2",
+            .disk_block = target.logical, .net = &net,
             .console_log = console_log, .kernel = boot.kernel, .initrd = initrd_ks, .cmdline = cmdline,
             .cdrom = iso, .cdrom_no_relabel = world_readable(iso), .on_reboot_destroy = 1,
             .os_id = osv.id,
@@ -615,6 +649,7 @@ out:
     iso_boot_release(&boot);
     os_variant_release(&osv);
     netspec_release(&net);
+    pool_target_release(&target);
     cancel_pop();
     return ret;
 }

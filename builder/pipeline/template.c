@@ -59,8 +59,11 @@ static char *domain_disk(virConnectPtr conn, const char *name, int *is_domain)
     xml = virt_domain_xml(dom);
     virDomainFree(dom);
     disk = xml ? xml_get(xml, "/domain/devices/disk[@device='disk'][1]/source/@file") : NULL;
+    /* A block device (an LV of an LVM pool): read as the raw image it is. */
     if (!disk && xml)
-        error("domain '%s' has no file-backed disk to make a template of", name);
+        disk = xml_get(xml, "/domain/devices/disk[@device='disk'][1]/source/@dev");
+    if (!disk && xml)
+        error("domain '%s' has no file or block device disk to make a template of", name);
     return disk;
 }
 
@@ -210,9 +213,14 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
     {
         char real[PATH_MAX];
         int is_domain = 0;
-        if (realpath(from, real)) {
+        if (strncmp(from, "/dev/", 5) == 0 && is_block_device(from)) {
+            source = xstrdup(from); /* /dev/VG/LV by that name, as domains use it */
+        } else if (realpath(from, real)) {
             source = xstrdup(real);
+        } else if (strchr(from, '/') && (source = virt_volume_path(conn, from))) {
+            /* POOL/VOLUME: a libvirt volume (VG/LV of an LVM pool). */
         } else {
+            error_clear();
             source = domain_disk(conn, from, &is_domain);
             if (!source) {
                 if (!is_domain)

@@ -135,13 +135,13 @@ char *domxml_build(const struct domain_spec *spec)
 
     dev = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
     d = xmlNewChild(dev, NULL, BAD_CAST "disk", NULL);
-    attr(d, "type", "file");
+    attr(d, "type", spec->disk_block ? "block" : "file");
     attr(d, "device", "disk");
     n = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
     attr(n, "name", "qemu");
     attr(n, "type", spec->disk_format);
     attr(n, "discard", "unmap");
-    attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), "file", spec->disk_path);
+    attr(xmlNewChild(d, NULL, BAD_CAST "source", NULL), spec->disk_block ? "dev" : "file", spec->disk_path);
     n = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
     attr(n, "dev", "vda");
     attr(n, "bus", "virtio");

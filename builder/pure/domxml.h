@@ -32,6 +32,7 @@ struct domain_spec {
     unsigned vcpus;
     const char *disk_path;
     const char *disk_format; /* "qcow2" */
+    int disk_block;          /* DISK_PATH is a block device (an LVM LV): <disk type='block'>, <source dev=> */
     const struct netspec *net;
     const char *mac;         /* NULL: libvirt picks one */
     const char *console_log; /* serial console log file, or NULL */

@@ -174,6 +174,49 @@ static void test_libvirt_accepts(void **state)
     virConnectClose(conn);
 }
 
+/* A clone on an LVM logical volume: a raw block disk, accepted by libvirt,
+ * its /dev path recorded so rm finds it. */
+static void test_block_disk(void **state)
+{
+    struct netspec net = { NET_NETWORK, (char *)"default" };
+    struct domain_spec spec;
+    struct clone_meta meta;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    char *xml;
+
+    (void)state;
+    spec_init(&spec, &net);
+    spec.name = "vmstamp-unit-lv";
+    spec.disk_path = "/dev/vg0/web01";
+    spec.disk_format = "raw";
+    spec.disk_block = 1;
+    xml = domxml_build(&spec);
+    assert_non_null(xml);
+    assert_non_null(strstr(xml, "<disk type=\"block\" device=\"disk\">"));
+    assert_non_null(strstr(xml, "<driver name=\"qemu\" type=\"raw\""));
+    assert_non_null(strstr(xml, "<source dev=\"/dev/vg0/web01\"/>"));
+    assert_null(strstr(xml, "<source file=\"/dev/vg0/web01\"/>"));
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_string_equal(meta.disks[0], "/dev/vg0/web01");
+    clone_meta_release(&meta);
+    virt_init();
+    conn = virConnectOpen("test:///default");
+    assert_non_null(conn);
+    dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    char *back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    char *dev = xml_get(back, "/domain/devices/disk[@type='block']/source/@dev");
+    assert_non_null(dev);
+    assert_string_equal(dev, "/dev/vg0/web01");
+    free(dev);
+    free(back);
+    assert_int_equal(virDomainUndefine(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    free(xml);
+}
+
 /* The install variant: direct kernel boot, a read-only CD-ROM that libvirt
  * must not chown, on_reboot=destroy, no clone metadata, no fixed MAC. */
 static void test_install_domain(void **state)
@@ -261,7 +304,7 @@ int main(void)
         cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_kvm_and_networks),
         cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain),
         cmocka_unit_test(test_libvirt_accepts), cmocka_unit_test(test_xml_get),
-        cmocka_unit_test(test_install_domain),
+        cmocka_unit_test(test_install_domain), cmocka_unit_test(test_block_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

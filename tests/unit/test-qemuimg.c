@@ -60,6 +60,8 @@ static void test_argv_golden(void **state)
     assert_int_equal(qemuimg_create_overlay("/pool/web02.qcow2", "/var/tmp/tpl.qcow2", "qcow2", 0), 0);
     assert_int_equal(qemuimg_convert("/var/tmp/tpl.qcow2", "qcow2", "/pool/full 1.qcow2"), 0);
     assert_int_equal(qemuimg_resize("/pool/full 1.qcow2", "qcow2", 20ULL << 30), 0);
+    /* a full clone into an LVM logical volume: raw over the existing device */
+    assert_int_equal(qemuimg_write_raw("tpl.qcow2", "qcow2", "/dev/vg0/web01"), 0);
     /* compressed: probes qemu-img once for zstd (a dry run answers "no") */
     assert_int_equal(qemuimg_convert_compressed("/w/overlay.qcow2", "qcow2", "/store/.t.tmp"), 0);
     command_set_dry_run(NULL);
