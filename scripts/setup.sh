@@ -18,6 +18,7 @@ PACKAGES=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   libguestfs0 libguestfs-tools libguestfs-xfs guestfs-tools openssh-client openssl dnsmasq-base
   osinfo-db libosinfo-bin  # --os-variant ids (libosinfo); osinfo-query for users
+  nftables iptables  # port forwards (clone --forward): DNAT in nft table ip vmstamp, FORWARD accepts
   # fixtures (lvm2 and xfsprogs before the kernel, so its initramfs has them)
   lvm2 xfsprogs e2fsprogs initramfs-tools busybox-static
   thin-provisioning-tools  # thin LVM snapshots (clone --pool VG; the e2e-lvm test)
