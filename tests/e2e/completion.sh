@@ -50,10 +50,10 @@ expect_has() {
 }
 
 expect "clone" vmstamp cl
-expect "build clone doctor fleet gc install kickstart list rm template" vmstamp ""
+expect "build clone doctor fleet gc hook install kickstart list rm template" vmstamp ""
 expect "--fix-permissions" vmstamp clone --fix
 expect "--network" vmstamp -c qemu:///system clone --netw
-expect "build clone doctor fleet gc install kickstart list rm template" vmstamp -c qemu:///system ""
+expect "build clone doctor fleet gc hook install kickstart list rm template" vmstamp -c qemu:///system ""
 expect "$other" vmstamp -c qemu:///system rm "${PREFIX}o"
 expect "network:" vmstamp clone --network netw
 expect "--description" vmstamp clone --desc
