@@ -107,37 +107,57 @@ int volume_delete(virConnectPtr conn, const char *pool, const char *name)
     return 1;
 }
 
-int volume_create_lv(virConnectPtr conn, const char *pool, const char *name, uint64_t capacity,
-                     const char *backing, char **path)
+/* The volume XML, built with libxml2 (a name with '<' is escaped); caller
+ * frees. ALLOCATION: bytes allocated at once; BACKING: a <backingStore>
+ * path, or NULL; FORMAT and MODE: the <target>'s format and permissions,
+ * or NULL and 0 for none (a logical pool's volumes have neither). */
+static char *volume_xml(const char *name, uint64_t capacity, uint64_t allocation, const char *backing,
+                        const char *format, unsigned mode)
 {
-    CLEANUP_FREE char *uri = conn_uri(conn);
-    CLEANUP_POOL virStoragePoolPtr p = NULL;
-    CLEANUP_VOL virStorageVolPtr v = NULL;
-    xmlNodePtr vol = xmlNewNode(NULL, BAD_CAST "volume"), n;
+    xmlNodePtr vol = xmlNewNode(NULL, BAD_CAST "volume"), n, t;
     xmlBufferPtr buf = xmlBufferCreate();
     char num[32];
+    char *s;
 
-    if (path)
-        *path = NULL;
     if (!vol || !buf)
         xalloc_die();
     xmlNewTextChild(vol, NULL, BAD_CAST "name", BAD_CAST name);
     snprintf(num, sizeof num, "%llu", (unsigned long long)capacity);
     n = xmlNewTextChild(vol, NULL, BAD_CAST "capacity", BAD_CAST num);
     xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
-    /* Allocation as capacity: libvirt's logical backend would make a
-     * sparse (--virtualsize) LV of a smaller one. */
+    snprintf(num, sizeof num, "%llu", (unsigned long long)allocation);
     n = xmlNewTextChild(vol, NULL, BAD_CAST "allocation", BAD_CAST num);
     xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
     if (backing)
         xmlNewTextChild(xmlNewChild(vol, NULL, BAD_CAST "backingStore", NULL), NULL, BAD_CAST "path",
                         BAD_CAST backing);
+    if (format) {
+        t = xmlNewChild(vol, NULL, BAD_CAST "target", NULL);
+        xmlNewProp(xmlNewChild(t, NULL, BAD_CAST "format", NULL), BAD_CAST "type", BAD_CAST format);
+        n = xmlNewChild(t, NULL, BAD_CAST "permissions", NULL);
+        snprintf(num, sizeof num, "0%o", mode & 07777);
+        xmlNewTextChild(n, NULL, BAD_CAST "mode", BAD_CAST num);
+    }
     if (xmlNodeDump(buf, NULL, vol, 0, 1) < 0)
         xalloc_die();
-    CLEANUP_FREE char *xml = xstrdup((const char *)xmlBufferContent(buf));
+    s = xstrdup((const char *)xmlBufferContent(buf));
     xmlBufferFree(buf);
     xmlFreeNode(vol);
+    return s; /* caller frees */
+}
 
+int volume_create_lv(virConnectPtr conn, const char *pool, const char *name, uint64_t capacity,
+                     const char *backing, char **path)
+{
+    CLEANUP_FREE char *uri = conn_uri(conn);
+    CLEANUP_POOL virStoragePoolPtr p = NULL;
+    CLEANUP_VOL virStorageVolPtr v = NULL;
+    /* Allocation as capacity: libvirt's logical backend would make a
+     * sparse (--virtualsize) LV of a smaller one. */
+    CLEANUP_FREE char *xml = volume_xml(name, capacity, capacity, backing, NULL, 0);
+
+    if (path)
+        *path = NULL;
     if (pool_lookup(conn, uri, pool, &p, 0) < 0)
         return -1;
     int r = vol_lookup(p, uri, pool, name, &v);
@@ -184,36 +204,6 @@ static int check_file_pool(virStoragePoolPtr p, const char *uri, const char *poo
         return error("storage pool '%s' on %s is of type '%s': vmstamp uploads images into dir, fs or netfs pools",
                      pool, uri, type ? type : "unknown");
     return 0;
-}
-
-/* The volume XML, built with libxml2 (a name with '<' is escaped); caller frees. */
-static char *volume_xml(const char *name, const char *format, uint64_t capacity, unsigned mode)
-{
-    xmlNodePtr vol = xmlNewNode(NULL, BAD_CAST "volume"), n, t;
-    xmlBufferPtr buf = xmlBufferCreate();
-    char num[32];
-    char *s;
-
-    if (!vol || !buf)
-        xalloc_die();
-    xmlNewTextChild(vol, NULL, BAD_CAST "name", BAD_CAST name);
-    snprintf(num, sizeof num, "%llu", (unsigned long long)capacity);
-    n = xmlNewTextChild(vol, NULL, BAD_CAST "capacity", BAD_CAST num);
-    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
-    /* Sparse: a raw volume starts as zeros that take no space. */
-    n = xmlNewTextChild(vol, NULL, BAD_CAST "allocation", BAD_CAST "0");
-    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "bytes");
-    t = xmlNewChild(vol, NULL, BAD_CAST "target", NULL);
-    xmlNewProp(xmlNewChild(t, NULL, BAD_CAST "format", NULL), BAD_CAST "type", BAD_CAST format);
-    n = xmlNewChild(t, NULL, BAD_CAST "permissions", NULL);
-    snprintf(num, sizeof num, "0%o", mode & 07777);
-    xmlNewTextChild(n, NULL, BAD_CAST "mode", BAD_CAST num);
-    if (xmlNodeDump(buf, NULL, vol, 0, 1) < 0)
-        xalloc_die();
-    s = xstrdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
-    xmlFreeNode(vol);
-    return s; /* caller frees */
 }
 
 /* LOCAL must be what FORMAT and CAPACITY say: the volume is made from
@@ -355,7 +345,8 @@ int volume_upload_sent(virConnectPtr conn, const char *pool, const char *name, c
         error("volume '%s' already exists in pool '%s' on %s", name, pool, uri);
         return VOLUME_EXISTED;
     }
-    xml = volume_xml(name, format, capacity, mode);
+    /* Sparse: a raw volume starts as zeros that take no space. */
+    xml = volume_xml(name, capacity, 0, NULL, format, mode);
     v = virStorageVolCreateXML(p, xml, 0);
     if (!v) {
         if (virGetLastErrorCode() == VIR_ERR_STORAGE_VOL_EXIST) {
