@@ -7,35 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "base/error.h"
-#include "base/xalloc.h"
+#include "base/fileio.h"
 #include "commands/cmd.h"
 #include "pipeline/forward.h"
 
 #define HOOK_XML_MAX (16u << 20)
-
-static char *read_stdin(void)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = xmalloc(cap);
-
-    for (;;) {
-        if (len + 1 >= cap) {
-            if (cap >= HOOK_XML_MAX) {
-                free(buf);
-                return NULL;
-            }
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-        size_t r = fread(buf + len, 1, cap - len - 1, stdin);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    buf[len] = '\0';
-    return buf; /* caller frees */
-}
 
 int cmd_hook(int argc, char **argv)
 {
@@ -45,13 +23,17 @@ int cmd_hook(int argc, char **argv)
     const char *name = argv[2], *op = argv[3];
     if (strcmp(op, "start") != 0 && strcmp(op, "stopped") != 0 && strcmp(op, "reconnect") != 0)
         return EXIT_SUCCESS;
-    char *xml = read_stdin();
+    size_t len = 0;
+    CLEANUP_FREE char *xml = read_file("/dev/stdin", &len);
     if (!xml) {
+        error_report();
+        return EXIT_FAILURE;
+    }
+    if (len > HOOK_XML_MAX) {
         fprintf(stderr, "vmstamp hook: the XML of domain '%s' on stdin is too long\n", name);
         return EXIT_FAILURE;
     }
     int r = forward_hook(name, op, xml);
-    free(xml);
     if (r < 0) {
         error_report();
         return EXIT_FAILURE;

@@ -1156,7 +1156,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     /* Forwards: vmstamp's hook in place before the first domain is defined. */
     for (size_t j = 0; j < n; j++) {
         if (slots[j].c->nforwards && !(host_errors && host_errors[slots[j].plan])) {
-            if (forward_prepare(slots[j].p->conn) < 0)
+            if (forward_prepare() < 0)
                 goto out;
             break;
         }

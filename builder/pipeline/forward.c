@@ -17,21 +17,16 @@
 
 int forward_plan_check(virConnectPtr conn, const struct forward_set *sets, size_t n)
 {
-    size_t total = 0;
+    size_t total = 0, i, a, j, b;
     char what[32];
 
-    for (size_t i = 0; i < n; i++)
-        total += sets[i].n;
+    for (size_t k = 0; k < n; k++)
+        total += sets[k].n;
     if (total == 0)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t a = 0; a < sets[i].n; a++)
-            for (size_t j = i; j < n; j++)
-                for (size_t b = j == i ? a + 1 : 0; b < sets[j].n; b++)
-                    if (forward_same_host_port(&sets[i].f[a], &sets[j].f[b]))
-                        return error("host port %u/%s is forwarded twice (to '%s' and '%s'): give each forward "
-                                     "its own host port", sets[i].f[a].host_port, forward_proto(&sets[i].f[a]),
-                                     sets[i].domain, sets[j].domain);
+    if (forward_find_twice(sets, n, &i, &a, &j, &b))
+        return error("host port %u/%s is forwarded twice (to '%s' and '%s'): give each forward its own host port",
+                     sets[i].f[a].host_port, forward_proto(&sets[i].f[a]), sets[j].domain, sets[i].domain);
     CLEANUP_FREE char *uri = virConnectGetURI(conn);
     if (!uri || !dac_uri_is_local(uri))
         return error("port forwards need vmstamp's libvirt hook on the host, and %s is not this machine's "
@@ -70,11 +65,10 @@ int forward_plan_check(virConnectPtr conn, const struct forward_set *sets, size_
     return ret;
 }
 
-int forward_prepare(virConnectPtr conn)
+int forward_prepare(void)
 {
     int created = 0;
 
-    (void)conn;
     if (portfwd_hook_install(&created) < 0)
         return -1;
     if (!created)

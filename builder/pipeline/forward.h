@@ -13,21 +13,15 @@
 
 #include "pure/forward.h"
 
-/* One clone's forwards, as planned. */
-struct forward_set {
-    const char *domain;
-    const struct port_forward *f;
-    size_t n;
-};
-
 /* Check the forwards of SETS[0..N) (clones about to be made on CONN):
  * each host port used once among them and by no domain on CONN; CONN must
  * be this machine's (the hook lives on the host). -1 (recorded, one line
  * naming the port and who has it). */
 int forward_plan_check(virConnectPtr conn, const struct forward_set *sets, size_t n);
-/* vmstamp's hook installed on CONN's host (this machine), the daemon told
- * when the hook is new. */
-int forward_prepare(virConnectPtr conn);
+/* vmstamp's hook installed on this machine (forward_plan_check made sure
+ * the connection is its qemu:///system), the daemon told when the hook is
+ * new. */
+int forward_prepare(void);
 /* The hook: libvirt's OP ("start", "stopped", "reconnect", others ignored)
  * for domain NAME, whose XML is XML: its recorded forwards added or
  * removed. */

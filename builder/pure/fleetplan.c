@@ -669,18 +669,16 @@ static const char *clone_at(const struct fleet_plan *p, size_t first_clone, uint
  * clone may move). */
 static int check_forwards(const struct fleet_plan *p)
 {
-    for (size_t i = 0; i < p->nclones; i++)
-        for (size_t a = 0; a < p->clones[i].nforwards; a++)
-            for (size_t j = 0; j <= i; j++)
-                for (size_t b = 0; b < (j == i ? a : p->clones[j].nforwards); b++) {
-                    const struct port_forward *x = &p->clones[i].forwards[a], *y = &p->clones[j].forwards[b];
-                    if (forward_same_host_port(x, y))
-                        return fleet_group_error(p, p->clones[i].group, FG_FORWARDS,
-                                                 "host port %u/%s of '%s' is also forwarded to '%s'",
-                                                 x->host_port, forward_proto(x), p->clones[i].name,
-                                                 p->clones[j].name);
-                }
-    return 0;
+    CLEANUP_FREE struct forward_set *sets = xcalloc(p->nclones ? p->nclones : 1, sizeof *sets);
+    size_t i, a, j, b;
+
+    for (size_t k = 0; k < p->nclones; k++)
+        sets[k] = (struct forward_set){ p->clones[k].name, p->clones[k].forwards, p->clones[k].nforwards };
+    if (!forward_find_twice(sets, p->nclones, &i, &a, &j, &b))
+        return 0;
+    return fleet_group_error(p, p->clones[i].group, FG_FORWARDS, "host port %u/%s of '%s' is also forwarded to '%s'",
+                             sets[i].f[a].host_port, forward_proto(&sets[i].f[a]), p->clones[i].name,
+                             p->clones[j].name);
 }
 
 /* Addresses: two groups never share one (their MACs would be the same), a

@@ -64,12 +64,25 @@ int forward_same_host_port(const struct port_forward *a, const struct port_forwa
     return a->udp == b->udp && a->host_port == b->host_port;
 }
 
+int forward_find_twice(const struct forward_set *sets, size_t n, size_t *i, size_t *a, size_t *j, size_t *b)
+{
+    for (*i = 0; *i < n; (*i)++)
+        for (*a = 0; *a < sets[*i].n; (*a)++)
+            for (*j = 0; *j <= *i; (*j)++)
+                for (*b = 0; *b < (*j == *i ? *a : sets[*j].n); (*b)++)
+                    if (forward_same_host_port(&sets[*i].f[*a], &sets[*j].f[*b]))
+                        return 1;
+    return 0;
+}
+
 /* The table, its map and its two chains, made if missing; the chains'
  * rules flushed and written again, so running it twice leaves one of each. */
-static const char nft_table[] =
-    "add table ip " FORWARD_NFT_TABLE "\n"
-    "add map ip " FORWARD_NFT_TABLE " " FORWARD_NFT_MAP
+#define NFT_TABLE_AND_MAP                                                                             \
+    "add table ip " FORWARD_NFT_TABLE "\n"                                                          \
+    "add map ip " FORWARD_NFT_TABLE " " FORWARD_NFT_MAP                                              \
     " { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+static const char nft_table[] =
+    NFT_TABLE_AND_MAP
     "add chain ip " FORWARD_NFT_TABLE " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
     "add chain ip " FORWARD_NFT_TABLE " output { type nat hook output priority -100; policy accept; }\n"
     "flush chain ip " FORWARD_NFT_TABLE " prerouting\n"
@@ -87,13 +100,11 @@ char *forward_nft_add(const struct port_forward *f)
 
 char *forward_nft_remove(const struct port_forward *f)
 {
-    return xasprintf("add table ip %s\n"
-                     "add map ip %s %s { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+    return xasprintf(NFT_TABLE_AND_MAP
                      "add element ip %s %s { %s . %u : %s . %u }\n"
                      "delete element ip %s %s { %s . %u }\n",
-                     FORWARD_NFT_TABLE, FORWARD_NFT_TABLE, FORWARD_NFT_MAP, FORWARD_NFT_TABLE, FORWARD_NFT_MAP,
-                     forward_proto(f), f->host_port, f->address, f->guest_port, FORWARD_NFT_TABLE,
-                     FORWARD_NFT_MAP, forward_proto(f), f->host_port);
+                     FORWARD_NFT_TABLE, FORWARD_NFT_MAP, forward_proto(f), f->host_port, f->address, f->guest_port,
+                     FORWARD_NFT_TABLE, FORWARD_NFT_MAP, forward_proto(f), f->host_port);
 }
 
 /* Append the words (up to a NULL) to *V. */

@@ -47,6 +47,17 @@ const char *forward_format(const struct port_forward *f, char *buf, size_t len);
 /* Whether A and B take the same host port (same protocol and port). */
 int forward_same_host_port(const struct port_forward *a, const struct port_forward *b);
 
+/* One clone's forwards. */
+struct forward_set {
+    const char *domain;
+    const struct port_forward *f;
+    size_t n;
+};
+/* The first forward in SETS[0..N), in order, whose host port an earlier
+ * one has (in its own set or an earlier set): 1 with it as SETS[*I].f[*A]
+ * and the earlier as SETS[*J].f[*B]; 0 when every host port is used once. */
+int forward_find_twice(const struct forward_set *sets, size_t n, size_t *i, size_t *a, size_t *j, size_t *b);
+
 /* nft script (for `nft -f -`) that makes the table, its map and chains if
  * they are missing (the chains' rules are rewritten, never doubled) and
  * adds forward F; one transaction. Caller frees. */

@@ -76,6 +76,27 @@ static void test_parse(void **state)
     assert_false(forward_same_host_port(&a, &c));
 }
 
+static void test_find_twice(void **state)
+{
+    struct port_forward x[2], y[2];
+    struct forward_set sets[2] = { { "a", x, 2 }, { "b", y, 2 } };
+    size_t i, a, j, b;
+
+    (void)state;
+    forward_parse("80:80", &x[0]);
+    forward_parse("81:80", &x[1]);
+    forward_parse("80:80/udp", &y[0]);
+    forward_parse("82:22", &y[1]);
+    assert_int_equal(forward_find_twice(sets, 2, &i, &a, &j, &b), 0);
+    forward_parse("81:22", &y[1]); /* b's second has a's second host port */
+    assert_int_equal(forward_find_twice(sets, 2, &i, &a, &j, &b), 1);
+    assert_true(i == 1 && a == 1 && j == 0 && b == 1);
+    forward_parse("80:443", &x[1]); /* within one set: found before the later set's */
+    assert_int_equal(forward_find_twice(sets, 2, &i, &a, &j, &b), 1);
+    assert_true(i == 0 && a == 1 && j == 0 && b == 0);
+    assert_int_equal(forward_find_twice(sets, 0, &i, &a, &j, &b), 0);
+}
+
 static void append_argv(char **out, char **argv)
 {
     for (size_t i = 0; argv[i]; i++) {
@@ -170,6 +191,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_find_twice),
         cmocka_unit_test(test_rules_golden),
         cmocka_unit_test(test_domxml_round_trip),
     };
