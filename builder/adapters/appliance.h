@@ -12,7 +12,10 @@
  * documented way to replace a rule file of the same name):
  * 60-persistent-storage.rules (by-path links only), and empties
  * 60-block.rules, 64-btrfs.rules, 64-md-raid-assembly.rules, 69-lvm.rules
- * and 96-e2scrub.rules. Everything else (the kernel, the packages, init,
+ * and 96-e2scrub.rules; and /etc/mdadm.conf, which has mdadm scan no
+ * device (the init runs "mdadm -As" twice, which otherwise opens every
+ * disk and partition; vmstamp's layouts never have md arrays). Everything
+ * else (the kernel, the packages, init,
  * the daemon, the device-mapper rules LVM waits on) is libguestfs's own,
  * but for one script, /usr/sbin/udevadm, that answers "udevadm settle -E
  * FILE" itself when FILE exists (udevadm would return at once too) and

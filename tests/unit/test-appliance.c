@@ -75,7 +75,7 @@ static void check_tarball(const char *path)
 {
     struct archive *a = archive_read_new();
     struct archive_entry *e;
-    int rules = 0, by_path = 0, empty_lvm = 0, wrapper = 0;
+    int rules = 0, by_path = 0, empty_lvm = 0, wrapper = 0, mdadm = 0;
     char *host_wrapper = appliance_udevadm_wrapper("");
 
     archive_read_support_filter_gzip(a);
@@ -98,6 +98,17 @@ static void check_tarball(const char *path)
             wrapper++;
             continue;
         }
+        if (strcmp(name, "etc/mdadm.conf") == 0) {
+            /* mdadm opens no device: a DEVICE line that names none, no auto-assembly */
+            assert_int_equal(archive_entry_perm(e), 0644);
+            n = archive_read_data(a, buf, sizeof buf - 1);
+            assert_true(n > 0);
+            assert_non_null(strstr(buf, "\nDEVICE /dev/vmstamp-no-device\n"));
+            assert_non_null(strstr(buf, "\nAUTO -all\n"));
+            assert_null(strstr(buf, "ARRAY"));
+            mdadm++;
+            continue;
+        }
         assert_int_equal(strncmp(name, "etc/udev/rules.d/", 17), 0);
         assert_int_equal(archive_entry_perm(e), 0644);
         n = archive_read_data(a, buf, sizeof buf - 1);
@@ -115,6 +126,7 @@ static void check_tarball(const char *path)
     assert_int_equal(wrapper, host_wrapper ? 1 : 0);
     free(host_wrapper);
     assert_int_equal(rules, 6);
+    assert_int_equal(mdadm, 1);
     assert_true(by_path);
     assert_true(empty_lvm);
 }
