@@ -277,7 +277,7 @@ static char **list_files(const char *iso, char **treeinfo, uint64_t *bytes)
     return v;
 }
 
-static const char *find(char **files, const char *path)
+static const char *find(char *const *files, const char *path)
 {
     path = rel(path);
     for (size_t i = 0; files[i]; i++)
@@ -339,17 +339,54 @@ static int extract(const char *iso, const char *kpath, const char *ipath, struct
     return ret;
 }
 
+int iso_find_boot(const char *iso, char *const *files, const char *treeinfo, const char *kernel,
+                  const char *initrd, const char **k, const char **i)
+{
+    CLEANUP_FREE char *tk = NULL;
+    CLEANUP_FREE char *ti = NULL;
+    CLEANUP_FREE char *tried = NULL;
+    size_t tlen = 0;
+    FILE *tf;
+
+    *k = *i = NULL;
+    tf = open_memstream(&tried, &tlen);
+    if (!tf)
+        xalloc_die();
+    if (kernel || initrd) {
+        *k = find(files, kernel);
+        *i = find(files, initrd);
+        fprintf(tf, "%s, %s", rel(kernel), rel(initrd));
+    } else {
+        if (treeinfo && iso_treeinfo_parse(treeinfo, &tk, &ti) == 0) {
+            *k = find(files, tk);
+            *i = find(files, ti);
+            fprintf(tf, ".treeinfo (%s, %s)", tk, ti);
+        } else {
+            fprintf(tf, "%s", treeinfo ? ".treeinfo (no kernel/initrd)" : ".treeinfo (absent)");
+        }
+        for (size_t l = 0; (!*k || !*i) && iso_known_layouts[l][0]; l++) {
+            *k = find(files, iso_known_layouts[l][0]);
+            *i = find(files, iso_known_layouts[l][1]);
+            fprintf(tf, ", %s + %s", iso_known_layouts[l][0], iso_known_layouts[l][1]);
+        }
+    }
+    fclose(tf);
+    if (!*k || !*i) {
+        if (kernel || initrd)
+            return error("ISO '%s' has no %s '%s': list it with 'xorriso -indev %s -find / -type f'",
+                         iso, !*k ? "kernel" : "initrd", !*k ? rel(kernel) : rel(initrd), iso);
+        return error("no kernel and initrd found in ISO '%s' (tried %s): give --kernel PATH --initrd PATH inside the ISO",
+                     iso, tried);
+    }
+    return 0;
+}
+
 int iso_extract_boot(const char *iso, const char *kernel, const char *initrd,
                      const char *dir, struct iso_boot *out)
 {
     CLEANUP_STRV char **files = NULL;
     CLEANUP_FREE char *treeinfo = NULL;
-    CLEANUP_FREE char *tk = NULL;
-    CLEANUP_FREE char *ti = NULL;
-    CLEANUP_FREE char *tried = NULL;
-    const char *k = NULL, *i = NULL;
-    size_t tlen = 0;
-    FILE *tf;
+    const char *k, *i;
 
     memset(out, 0, sizeof *out);
     if (iso_volume_id(iso, &out->volume_id) < 0)
@@ -357,36 +394,8 @@ int iso_extract_boot(const char *iso, const char *kernel, const char *initrd,
     files = list_files(iso, &treeinfo, &out->bytes_read);
     if (!files)
         return -1;
-
-    tf = open_memstream(&tried, &tlen);
-    if (!tf)
-        xalloc_die();
-    if (kernel || initrd) {
-        k = find(files, kernel);
-        i = find(files, initrd);
-        fprintf(tf, "%s, %s", rel(kernel), rel(initrd));
-    } else {
-        if (treeinfo && iso_treeinfo_parse(treeinfo, &tk, &ti) == 0) {
-            k = find(files, tk);
-            i = find(files, ti);
-            fprintf(tf, ".treeinfo (%s, %s)", tk, ti);
-        } else {
-            fprintf(tf, "%s", treeinfo ? ".treeinfo (no kernel/initrd)" : ".treeinfo (absent)");
-        }
-        for (size_t l = 0; (!k || !i) && iso_known_layouts[l][0]; l++) {
-            k = find(files, iso_known_layouts[l][0]);
-            i = find(files, iso_known_layouts[l][1]);
-            fprintf(tf, ", %s + %s", iso_known_layouts[l][0], iso_known_layouts[l][1]);
-        }
-    }
-    fclose(tf);
-    if (!k || !i) {
-        if (kernel || initrd)
-            return error("ISO '%s' has no %s '%s': list it with 'xorriso -indev %s -find / -type f'",
-                         iso, !k ? "kernel" : "initrd", !k ? rel(kernel) : rel(initrd), iso);
-        return error("no kernel and initrd found in ISO '%s' (tried %s): give --kernel PATH --initrd PATH inside the ISO",
-                     iso, tried);
-    }
+    if (iso_find_boot(iso, files, treeinfo, kernel, initrd, &k, &i) < 0)
+        return -1;
     out->kernel_path = xstrdup(k);
     out->initrd_path = xstrdup(i);
     out->kernel = xasprintf("%s/vmlinuz", dir);

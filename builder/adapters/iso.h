@@ -20,6 +20,16 @@ int iso_treeinfo_parse(const char *text, char **kernel, char **initrd);
  * {kernel, initrd} pairs, NULL-terminated. */
 extern const char *const iso_known_layouts[][2];
 
+/* The kernel and initrd to boot, from the listing FILES of ISO (the paths
+ * of its regular files relative to its root, NULL-terminated; ISO names it
+ * in messages) and the text of its .treeinfo (NULL: none): KERNEL and
+ * INITRD when given (both, paths inside the ISO), else .treeinfo's pair,
+ * else the first of iso_known_layouts present. Paths compare without case.
+ * 0 with *K and *I pointing into FILES; -1 recorded when one is missing
+ * (the paths tried listed). Pure. */
+int iso_find_boot(const char *iso, char *const *files, const char *treeinfo, const char *kernel,
+                  const char *initrd, const char **k, const char **i);
+
 struct iso_boot {
     char *volume_id;
     char *kernel_path;  /* inside the ISO, e.g. "images/pxeboot/vmlinuz" */

@@ -74,6 +74,56 @@ static void test_treeinfo(void **state)
     }
 }
 
+/* ---- kernel and initrd from a listing ---- */
+
+static void test_find_boot(void **state)
+{
+    static char *const rocky[] = { ".treeinfo", "EFI/BOOT/grub.cfg", "images/install.img",
+                                   "images/pxeboot/initrd.img", "images/pxeboot/vmlinuz", "isolinux/initrd.img",
+                                   "isolinux/vmlinuz", NULL };
+    static char *const centos7[] = { "isolinux/vmlinuz", "isolinux/initrd.img", "LiveOS/squashfs.img", NULL };
+    static char *const debian[] = { "install.amd/gtk/vmlinuz", "install.amd/gtk/initrd.gz", "install.amd/initrd.gz",
+                                    "install.amd/vmlinuz", NULL };
+    static char *const upper[] = { "ISOLINUX/VMLINUZ", "ISOLINUX/INITRD.IMG", NULL };
+    static char *const none[] = { "README", NULL };
+    const char *treeinfo = "[general]\narch = x86_64\n[images-x86_64]\nkernel = images/pxeboot/vmlinuz\n"
+                           "initrd = images/pxeboot/initrd.img\n";
+    const char *k, *i;
+
+    (void)state;
+    /* .treeinfo first, then the known layouts in order. */
+    assert_int_equal(iso_find_boot("r.iso", rocky, treeinfo, NULL, NULL, &k, &i), 0);
+    assert_ptr_equal(k, rocky[4]);
+    assert_ptr_equal(i, rocky[3]);
+    assert_int_equal(iso_find_boot("r.iso", rocky, NULL, NULL, NULL, &k, &i), 0);
+    assert_string_equal(k, "images/pxeboot/vmlinuz");
+    assert_int_equal(iso_find_boot("c.iso", centos7, "[general]\n", NULL, NULL, &k, &i), 0);
+    assert_string_equal(k, "isolinux/vmlinuz");
+    assert_string_equal(i, "isolinux/initrd.img");
+    assert_int_equal(iso_find_boot("d.iso", debian, NULL, NULL, NULL, &k, &i), 0);
+    assert_string_equal(k, "install.amd/vmlinuz");
+    assert_string_equal(i, "install.amd/initrd.gz");
+    /* A .treeinfo pair that is not there: the layouts; names without case. */
+    assert_int_equal(iso_find_boot("u.iso", upper, treeinfo, NULL, NULL, &k, &i), 0);
+    assert_string_equal(k, "ISOLINUX/VMLINUZ");
+    /* Given paths, relative or not. */
+    assert_int_equal(iso_find_boot("d.iso", debian, NULL, "/install.amd/gtk/vmlinuz", "./install.amd/gtk/initrd.gz",
+                                   &k, &i), 0);
+    assert_ptr_equal(k, debian[0]);
+    assert_ptr_equal(i, debian[1]);
+    error_clear();
+    assert_int_equal(iso_find_boot("d.iso", debian, NULL, "install.amd/vmlinuz", "install.amd/nope", &k, &i), -1);
+    assert_string_equal(error_message(), "ISO 'd.iso' has no initrd 'install.amd/nope': list it with "
+                                         "'xorriso -indev d.iso -find / -type f'");
+    error_clear();
+    assert_int_equal(iso_find_boot("n.iso", none, NULL, NULL, NULL, &k, &i), -1);
+    assert_non_null(strstr(error_message(), "no kernel and initrd found in ISO 'n.iso' (tried .treeinfo (absent), "
+                                            "images/pxeboot/vmlinuz + images/pxeboot/initrd.img, "));
+    assert_null(k);
+    assert_null(i);
+    error_clear();
+}
+
 /* ---- inject ---- */
 
 static char tmpdir[] = "/tmp/vmstamp-test-iso.XXXXXX";
@@ -274,6 +324,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_treeinfo),
+        cmocka_unit_test(test_find_boot),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_inject_missing_src),
         cmocka_unit_test(test_iso),
