@@ -201,6 +201,8 @@ void drive_device_name(size_t index, char out[16])
     out[7 + k] = '\0';
 }
 
+#define NAME_WIDTH_MAX 64
+
 char *expand_name_pattern(const char *pattern, int n)
 {
     int convs = 0;
@@ -214,12 +216,20 @@ char *expand_name_pattern(const char *pattern, int n)
             continue;
         }
         const char *q = p + 1;
+        unsigned width = 0;
         if (*q == '0')
             q++;
-        while (isdigit((unsigned char)*q))
-            q++;
+        for (; isdigit((unsigned char)*q); q++)
+            if (width <= NAME_WIDTH_MAX)
+                width = width * 10 + (unsigned)(*q - '0');
         if (*q != 'd') {
             error("invalid --name-pattern '%s': use one %%d (or %%02d) conversion", pattern);
+            return NULL;
+        }
+        /* A width past INT_MAX made xasprintf fail (abort); past 64, no name is valid. */
+        if (width > NAME_WIDTH_MAX) {
+            error("invalid --name-pattern '%s': the width of %%d is at most %d (a name has at most 64 "
+                  "characters)", pattern, NAME_WIDTH_MAX);
             return NULL;
         }
         convs++;
@@ -258,11 +268,17 @@ int parse_memory(const char *s, uint64_t *kib)
     uint64_t bytes;
     char *end;
 
-    errno = 0;
-    unsigned long long mib = strtoull(s, &end, 10);
-    if (!errno && *end == '\0' && mib > 0) {
-        *kib = mib * 1024;
-        return 0;
+    /* Digits only (strtoull alone would take a sign or blanks: "-1" is
+     * 2^64 - 1), and no more than parse_size takes (10^18 bytes). */
+    if (isdigit((unsigned char)s[0])) {
+        errno = 0;
+        unsigned long long mib = strtoull(s, &end, 10);
+        if (*end == '\0') {
+            if (errno || mib == 0 || mib > 1000000000000000000ULL / (1024 * 1024))
+                return error("invalid --memory '%s': give MiB (1024) or a size (2G)", s);
+            *kib = mib * 1024;
+            return 0;
+        }
     }
     if (parse_size(s, &bytes) < 0 || bytes < 1024 * 1024) {
         error_clear();

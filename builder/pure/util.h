@@ -36,8 +36,9 @@ int random_machine_id(char out[33]);
  * quotes (a ' inside as '\''), so a command vmstamp prints can be pasted.
  * Caller frees. */
 char *shell_quote(const char *s);
-/* Expand a --name-pattern with one printf integer conversion (%d, %02d, %03d...).
- * Returns NULL (and records an error) for a pattern without exactly one. */
+/* Expand a --name-pattern with one printf integer conversion (%d, %02d, %03d...;
+ * a width of at most 64). Returns NULL (and records an error) for a pattern
+ * without exactly one. */
 char *expand_name_pattern(const char *pattern, int n);
 
 /* libguestfs's name for the INDEX-th drive added (from 0): "/dev/sda" ..

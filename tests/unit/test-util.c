@@ -32,6 +32,33 @@ static void test_parse_size(void **state)
     }
 }
 
+/* --memory: a bare number is MiB, else a size. Signs, blanks and numbers
+ * whose KiB would wrap were taken (fuzz-scalars: " 4", "-1",
+ * "18014398509481984" gave 4 MiB, 2^64 - 1024 KiB and 0 KiB). */
+static void test_parse_memory(void **state)
+{
+    (void)state;
+    static const struct { const char *in; uint64_t kib; } ok[] = {
+        { "2048", 2048 * 1024 }, { "007", 7 * 1024 }, { "2G", 2ULL << 20 }, { "1.5G", 3ULL << 19 },
+        { "1M", 1024 }, { "953674316406", 953674316406ULL * 1024 },
+    };
+    static const char *bad[] = { "", "0", " 4", "+4", "-1", "-2048", "4 ", "18014398509481984",
+                                 "953674316407", "99999999999999999999", "512K", "abc" };
+    uint64_t v;
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(parse_memory(ok[i].in, &v), 0);
+        assert_int_equal(v, ok[i].kib);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 0;
+        if (parse_memory(bad[i], &v) != -1)
+            fail_msg("parse_memory('%s') took it: %llu KiB", bad[i], (unsigned long long)v);
+        assert_non_null(strstr(error_message(), "invalid --memory"));
+        error_clear();
+    }
+}
+
 static void test_hostname(void **state)
 {
     (void)state;
@@ -174,6 +201,19 @@ static void test_name_pattern(void **state)
     error_clear();
     assert_null(expand_name_pattern("%s", 1));
     error_clear();
+    /* A width is at most 64 (fuzz-scalars, corpus/scalars/crash-name-pattern-width:
+     * "%09999999999d" made xasprintf fail and abort). */
+    s = expand_name_pattern("n%064d", 7);
+    assert_int_equal(strlen(s), 65);
+    free(s);
+    assert_null(expand_name_pattern("n%065d", 7));
+    assert_string_equal(error_message(), "invalid --name-pattern 'n%065d': the width of %d is at most 64 "
+                                         "(a name has at most 64 characters)");
+    error_clear();
+    assert_null(expand_name_pattern("web-%0999999999999999999999d", 1));
+    error_clear();
+    assert_null(expand_name_pattern("%2147483648d", 1));
+    error_clear();
 }
 
 static void test_drive_names(void **state)
@@ -224,7 +264,7 @@ static void test_shell_quote(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_memory),
         cmocka_unit_test(test_shell_quote), cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_domain_name), cmocka_unit_test(test_name_problems), cmocka_unit_test(test_mac),
         cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
