@@ -11,15 +11,39 @@
 #include "base/xalloc.h"
 #include "pure/yamlutil.h"
 
+/* S with its control characters but tab written as \n, \r or \xHH, so
+ * a message quoting a value (a YAML scalar may hold line breaks) stays one
+ * line. Caller frees. */
+static char *one_line(const char *s)
+{
+    char *out = xmalloc(4 * strlen(s) + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 0x20 && c != 0x7f) || c == '\t')
+            *o++ = (char)c;
+        else if (c == '\n' || c == '\r')
+            o += sprintf(o, "\\%c", c == '\n' ? 'n' : 'r');
+        else
+            o += sprintf(o, "\\x%02x", c);
+    }
+    *o = '\0';
+    return out; /* caller frees */
+}
+
 static int verror_at(const char *path, size_t line, const char *fmt, va_list ap)
 {
     CLEANUP_FREE char *msg = NULL;
+    CLEANUP_FREE char *text = NULL;
 
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     if (line)
-        return error("%s:%zu: %s", path, line, msg);
-    return error("%s: %s", path, msg);
+        text = xasprintf("%s:%zu: %s", path, line, msg);
+    else
+        text = xasprintf("%s: %s", path, msg);
+    CLEANUP_FREE char *flat = one_line(text);
+    return error("%s", flat);
 }
 
 int yamlutil_error_at(const char *path, size_t line, const char *fmt, ...)

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <yaml.h>
 
-/* Record "PATH:LINE: message" (LINE 0: "PATH: message") and return -1. */
+/* Record "PATH:LINE: message" (LINE 0: "PATH: message") and return -1.
+ * Control characters but tab (a quoted value's line breaks) are written
+ * as \n, \r, \xHH: the message is one line. */
 int yamlutil_error_at(const char *path, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Record libyaml's error after yaml_parser_parse() failed on TEXT (the
  * whole input): "PATH:LINE: invalid YAML: problem (context on line N)".

@@ -152,6 +152,24 @@ static void test_syntax_errors(void **state)
     }
 }
 
+/* A value quoted in a message keeps the message one line: a plain scalar
+ * folded over a blank line holds a newline (fuzz-definition,
+ * corpus/definition/crash-newline-in-message). */
+static void test_one_line(void **state)
+{
+    struct definition d;
+
+    (void)state;
+    error_clear();
+    assert_int_equal(definition_parse("x.yaml", "name: ks\n\n ame: ;\n", &d), -1);
+    assert_string_equal(error_message(), "x.yaml:1: name: 'ks\\name' is not a valid name: use 1-64 letters, "
+                                         "digits, '.', '_' or '-'");
+    error_clear();
+    assert_int_equal(definition_parse("x.yaml", "name: x\nkickstart: k\nvcpus: \"1\\r\\x1b[2J\\t\"\n", &d), -1);
+    assert_string_equal(error_message(), "x.yaml:3: vcpus: '1\\r\\x1b[2J\t' is not a number of CPUs: give 1 to 512");
+    error_clear();
+}
+
 /* Empty and comment-only files name the first key missing. */
 static void test_empty(void **state)
 {
@@ -302,6 +320,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_one_line),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_load_and_resolve),
