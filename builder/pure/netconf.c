@@ -673,6 +673,18 @@ static void netplan_edit_entry(FILE *fp, const struct lines *l, size_t k, size_t
         put_netplan_keys(fp, c, step, s, legacy, !ns_block);
 }
 
+/* The first line break in TEXT that libyaml counts and lines_split does
+ * not: a CR not before an LF, NEL, LS or PS (the edits below index TEXT's
+ * lines by libyaml's line numbers, which must be the same); NULL if none. */
+static const char *other_break(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if ((p[0] == '\r' && p[1] != '\n') || (p[0] == '\xc2' && p[1] == '\x85') ||
+            (p[0] == '\xe2' && p[1] == '\x80' && (p[2] == '\xa8' || p[2] == '\xa9')))
+            return p;
+    return NULL;
+}
+
 char *netconf_netplan(const char *path, const char *text, const char *ifname, const char *mac,
                       const struct static_ipv4 *ip, int legacy)
 {
@@ -686,6 +698,15 @@ char *netconf_netplan(const char *path, const char *text, const char *ifname, co
 
     path = path ? path : "netplan file";
     strs_init(&s, ip);
+    const char *odd = text ? other_break(text) : NULL;
+    if (odd) {
+        size_t line = 1;
+        for (const char *p = text; p < odd; p++)
+            line += *p == '\n';
+        yamlutil_error_at(path, line, "a line break other than LF or CRLF (CR alone, NEL, LS or PS): "
+                          "write the file with LF line ends");
+        goto out;
+    }
     if (ynode_load(path, text ? text : "", "a netplan file", &root) < 0)
         goto out;
     lines_split(&l, text ? text : "");

@@ -188,6 +188,30 @@ static void test_netplan_refused(void **state)
     assert_null(netconf_netplan("/etc/netplan/x.yaml", "foo: bar\n", "eth0", NULL, &ip, 0));
     assert_string_equal(error_message(), "/etc/netplan/x.yaml:1: no 'network:' mapping to add eth0 to");
     error_clear();
+    /* Line breaks libyaml counts but the line index does not (CR alone,
+     * NEL, LS, PS): their line numbers read past the lines (fuzz-netconf,
+     * corpus/netconf/crash-cr-line-breaks). CRLF is fine. */
+    static const struct {
+        const char *text, *want;
+    } breaks[] = {
+        { "\r\r\rnetwork:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true}\n", "/etc/netplan/x.yaml:1: a line break" },
+        { "network:\n  version: 2\r  ethernets:\n", "/etc/netplan/x.yaml:2: a line break" },
+        { "# \xc2\x85\nnetwork:\n", "/etc/netplan/x.yaml:1: a line break" },
+        { "network:\n  version: 2 # \xe2\x80\xa8\n", "/etc/netplan/x.yaml:2: a line break" },
+        { "network:\n  version: 2 # \xe2\x80\xa9\n", "/etc/netplan/x.yaml:2: a line break" },
+    };
+    for (size_t i = 0; i < sizeof breaks / sizeof breaks[0]; i++) {
+        assert_null(netconf_netplan("/etc/netplan/x.yaml", breaks[i].text, "eth0", NULL, &ip, 0));
+        if (!error_message() || strncmp(error_message(), breaks[i].want, strlen(breaks[i].want)) != 0)
+            fail_msg("case %zu: error '%s', want '%s...'", i, error_message() ? error_message() : "none",
+                     breaks[i].want);
+        error_clear();
+    }
+    char *crlf = netconf_netplan("/etc/netplan/x.yaml", "network:\r\n  version: 2\r\n  ethernets:\r\n"
+                                 "    eth0:\r\n      dhcp4: true\r\n", "eth0", NULL, &ip, 0);
+    assert_non_null(crlf);
+    assert_non_null(strstr(crlf, "10.0.0.5/24"));
+    free(crlf);
 }
 
 /* ---- which interface a file configures ---- */
