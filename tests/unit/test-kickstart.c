@@ -60,8 +60,8 @@ static const char *const clean[] = {
     /* section bodies are not commands */
     "text\nzerombr\nshutdown\n%post --log=/root/post.log\nfoo\nrebot\n%end\n%packages\n-bar\n%end\n",
     /* %end with a trailing comment, every known section */
-    "zerombr\npoweroff\n%pre\n%end # done\n%pre-install\n%end\n%onerror\n%end\n%traceback\n%end\n"
-    "%addon com_redhat_kdump --disable\n%end\n%anaconda\npwpolicy root\n%end\n",
+    ("zerombr\npoweroff\n%pre\n%end # done\n%pre-install\n%end\n%onerror\n%end\n%traceback\n%end\n"
+     "%addon com_redhat_kdump --disable\n%end\n%anaconda\npwpolicy root\n%end\n"),
     /* a %include may bring clearpart and poweroff */
     "text\n%include /tmp/part-include\n%pre\necho zerombr >/tmp/part-include\n%end\n",
     /* CRLF, BOM, no final newline */
