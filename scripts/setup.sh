@@ -13,6 +13,7 @@ PACKAGES=(
   libguestfs-dev libvirt-dev libarchive-dev libssl-dev libxml2-dev
   libjson-c-dev libyaml-dev libcrypt-dev libcmocka-dev libosinfo-1.0-dev
   scdoc man-db groff-base  # man pages: doc/*.scd -> roff; the test renders them
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz/, scripts/fuzz.sh)
   acl  # setfacl: --fix-permissions
   # runtime
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the README's test command. Installs what is needed, starts
-# libvirtd, builds (plain and ASan+UBSan), runs the unit tests under the
-# sanitizers and then every test with ctest but the long soak tests.
+# libvirtd, builds (plain, ASan+UBSan, and the libFuzzer targets with
+# clang), runs the unit tests under the sanitizers, each fuzz target for
+# 20 s, and then every test with ctest but the long soak tests.
 #   scripts/test.sh           what CI runs (ctest -LE soak)
 #   scripts/test.sh --soak    the soak label too: kill -9 at 30 moments of clone, template
 #                             and install, 21 of fleet apply (~55 min more)
@@ -20,5 +21,11 @@ cmake -S . -B build-asan -DVMSTAMP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/nu
 cmake --build build-asan -j"$(nproc)"
 echo "== unit tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
+# The libFuzzer targets (clang), each 20 s on its seed corpus: the corpus's
+# crash-* inputs are regressions, and new crashes fail the run (~3 minutes).
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVMSTAMP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz-targets
+echo "== fuzz targets, 20 s each"
+(cd build-fuzz && ctest -L fuzz --output-on-failure -j"$(nproc)")
 echo "== all tests"
 cd build && ctest --output-on-failure "${select[@]}" "$@"
