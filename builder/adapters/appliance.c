@@ -3,14 +3,17 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "adapters/appliance.h"
+#include "adapters/appliance-helper.h"
 #include "base/cleanup.h"
 #include "base/digest.h"
 #include "base/error.h"
@@ -60,23 +63,16 @@ static const char mdadm_conf[] = "# vmstamp clone appliance: scan no device, ass
  * start and before every call naming a device: udevadm returns 0 at once
  * when FILE exists (it pings udevd first, which does not change that
  * answer, then checks FILE before it waits), but starting it costs ~30 ms
- * under TCG. This script answers that case itself and hands every
- * other call to udevadm. It goes in /usr/sbin, ahead of /bin and /usr/bin
- * in the appliance's PATH, and only on hosts (whose packages the
+ * under TCG. A small static program (builder/helpers/udevadm.c, embedded:
+ * adapters/appliance-helper.h) answers that case itself and hands every
+ * other call to /usr/bin/udevadm or /bin/udevadm; it starts in about half
+ * the time a shell script does. It goes in /usr/sbin, ahead of /bin and
+ * /usr/bin in the appliance's PATH, and only on hosts (whose packages the
  * appliance is made of) where udevadm is in /usr/bin or /bin and nothing
- * is in its place yet (appliance_udevadm_wrapper). %s: udevadm's path. */
-#define UDEVADM_WRAPPER "usr/sbin/udevadm"
-static const char wrapper_fmt[] =
-    "#!/bin/sh\n"
-    "# vmstamp clone appliance: \"udevadm [--debug] settle -E FILE\" returns at\n"
-    "# once when FILE exists, as udevadm does, without starting udevadm.\n"
-    "case $#:$1:$2 in\n"
-    "3:settle:-E) [ -e \"$3\" ] && exit 0 ;;\n"
-    "4:--debug:settle) [ \"$3\" = -E ] && [ -e \"$4\" ] && exit 0 ;;\n"
-    "esac\n"
-    "exec %s \"$@\"\n";
+ * is in its place yet (appliance_udevadm_shadow). */
+#define UDEVADM_SHADOW "usr/sbin/udevadm"
 
-char *appliance_udevadm_wrapper(const char *root)
+int appliance_udevadm_shadow(const char *root)
 {
     static const char *const taken[] = { "/usr/sbin/udevadm", "/sbin/udevadm" };
     static const char *const real[] = { "/usr/bin/udevadm", "/bin/udevadm" };
@@ -85,12 +81,12 @@ char *appliance_udevadm_wrapper(const char *root)
     struct stat st;
 
     if (!canon)
-        return NULL;
+        return 0;
 
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
         CLEANUP_FREE char *p = xasprintf("%s%s", root, taken[i]);
         if (lstat(p, &st) == 0)
-            return NULL;
+            return 0;
     }
     for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
         CLEANUP_FREE char *p = xasprintf("%s%s", root, real[i]);
@@ -98,9 +94,14 @@ char *appliance_udevadm_wrapper(const char *root)
         const char *in = r && strncmp(r, canon, rl) == 0 ? r + rl : NULL; /* as the appliance sees it */
         if (in && (strncmp(in, "/usr/bin/", 9) == 0 || strncmp(in, "/bin/", 5) == 0) && stat(r, &st) == 0 &&
             S_ISREG(st.st_mode) && (st.st_mode & 0111))
-            return xasprintf(wrapper_fmt, in);
+            return 1;
     }
-    return NULL;
+    return 0;
+}
+
+static size_t helper_len(void)
+{
+    return (size_t)(appliance_udevadm_helper_end - appliance_udevadm_helper);
 }
 
 char *appliance_stock_supermin(const char *path)
@@ -139,7 +140,7 @@ static void free_names(struct dirent **names, int n)
     free(names);
 }
 
-static int key_of(const char *stock, struct dirent **names, int n, const char *wrapper, char key[KEY_LEN + 1])
+static int key_of(const char *stock, struct dirent **names, int n, int shadow, char key[KEY_LEN + 1])
 {
     CLEANUP_DIGEST struct digest *d = digest_new(DIGEST_SHA256);
     char hex[SHA256_HEX_LEN + 1];
@@ -154,8 +155,8 @@ static int key_of(const char *stock, struct dirent **names, int n, const char *w
         digest_update(d, overrides[i].text, strlen(overrides[i].text) + 1);
     }
     digest_update(d, mdadm_conf, sizeof mdadm_conf);
-    if (wrapper)
-        digest_update(d, wrapper, strlen(wrapper) + 1);
+    if (shadow)
+        digest_update(d, appliance_udevadm_helper, helper_len());
     if (digest_finish_hex(d, hex) < 0)
         return -1;
     memcpy(key, hex, KEY_LEN);
@@ -163,10 +164,9 @@ static int key_of(const char *stock, struct dirent **names, int n, const char *w
     return 0;
 }
 
-static int tar_entry(struct archive *a, const char *name, mode_t type, mode_t perm, const char *text)
+static int tar_entry(struct archive *a, const char *name, mode_t type, mode_t perm, const void *data, size_t len)
 {
     struct archive_entry *e = archive_entry_new();
-    size_t len = text ? strlen(text) : 0;
     int r;
 
     if (!e)
@@ -182,10 +182,10 @@ static int tar_entry(struct archive *a, const char *name, mode_t type, mode_t pe
     archive_entry_free(e);
     if (r != ARCHIVE_OK)
         return -1;
-    return len && archive_write_data(a, text, len) != (la_ssize_t)len ? -1 : 0;
+    return len && archive_write_data(a, data, len) != (la_ssize_t)len ? -1 : 0;
 }
 
-static int write_tarball(const char *path, const char *wrapper)
+static int write_tarball(const char *path, int shadow)
 {
     struct archive *a = archive_write_new();
     int r = 0;
@@ -193,18 +193,18 @@ static int write_tarball(const char *path, const char *wrapper)
     if (!a)
         return error("cannot write '%s': out of memory", path);
     if (archive_write_add_filter_gzip(a) != ARCHIVE_OK || archive_write_set_format_ustar(a) != ARCHIVE_OK ||
-        archive_write_open_filename(a, path) != ARCHIVE_OK || tar_entry(a, "etc/", AE_IFDIR, 0755, NULL) < 0 ||
-        tar_entry(a, "etc/udev/", AE_IFDIR, 0755, NULL) < 0 || tar_entry(a, RULES_DIR, AE_IFDIR, 0755, NULL) < 0)
+        archive_write_open_filename(a, path) != ARCHIVE_OK || tar_entry(a, "etc/", AE_IFDIR, 0755, NULL, 0) < 0 ||
+        tar_entry(a, "etc/udev/", AE_IFDIR, 0755, NULL, 0) < 0 || tar_entry(a, RULES_DIR, AE_IFDIR, 0755, NULL, 0) < 0)
         r = -1;
     for (size_t i = 0; r == 0 && i < N_OVERRIDES; i++) {
         CLEANUP_FREE char *name = xasprintf(RULES_DIR "%s", overrides[i].name);
-        r = tar_entry(a, name, AE_IFREG, 0644, overrides[i].text);
+        r = tar_entry(a, name, AE_IFREG, 0644, overrides[i].text, strlen(overrides[i].text));
     }
     if (r == 0)
-        r = tar_entry(a, MDADM_CONF, AE_IFREG, 0644, mdadm_conf);
-    if (r == 0 && wrapper &&
-        (tar_entry(a, "usr/", AE_IFDIR, 0755, NULL) < 0 || tar_entry(a, "usr/sbin/", AE_IFDIR, 0755, NULL) < 0 ||
-         tar_entry(a, UDEVADM_WRAPPER, AE_IFREG, 0755, wrapper) < 0))
+        r = tar_entry(a, MDADM_CONF, AE_IFREG, 0644, mdadm_conf, strlen(mdadm_conf));
+    if (r == 0 && shadow &&
+        (tar_entry(a, "usr/", AE_IFDIR, 0755, NULL, 0) < 0 || tar_entry(a, "usr/sbin/", AE_IFDIR, 0755, NULL, 0) < 0 ||
+         tar_entry(a, UDEVADM_SHADOW, AE_IFREG, 0755, appliance_udevadm_helper, helper_len()) < 0))
         r = -1;
     if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
         r = -1;
@@ -215,7 +215,7 @@ static int write_tarball(const char *path, const char *wrapper)
 }
 
 /* Build the directory in TMP: supermin.d/ (symlinks + the tarball), cache/. */
-static int build(const char *tmp, const char *stock, struct dirent **names, int n, const char *wrapper)
+static int build(const char *tmp, const char *stock, struct dirent **names, int n, int shadow)
 {
     CLEANUP_FREE char *sd = xasprintf("%s/supermin.d", tmp);
     CLEANUP_FREE char *cache = xasprintf("%s/cache", tmp);
@@ -229,65 +229,105 @@ static int build(const char *tmp, const char *stock, struct dirent **names, int 
         if (symlink(from, to) < 0)
             return error("cannot link '%s': %s", to, strerror(errno));
     }
-    return write_tarball(tar, wrapper);
+    return write_tarball(tar, shadow);
 }
 
-/* Remove every key's directory under ROOT but KEEP's. */
+/* Remove every key's directory under ROOT but KEEP's, unless a run uses it
+ * (holds its lock, appliance_prepare): renamed to a temporary name of this
+ * run first, so a kill -9 in the middle leaves what recovery removes. */
 static void remove_other_keys(const char *root, const char *keep)
 {
     DIR *d = opendir(root);
     struct dirent *e;
+    unsigned n = 0;
 
     if (!d)
         return;
     while ((e = readdir(d))) {
-        CLEANUP_FREE char *p = NULL;
+        CLEANUP_FREE char *p = NULL, *gone = NULL;
         if (strlen(e->d_name) != KEY_LEN || strspn(e->d_name, "0123456789abcdef") != KEY_LEN ||
             strcmp(e->d_name, keep) == 0)
             continue;
         p = xasprintf("%s/%s", root, e->d_name);
-        if (remove_tree(p) < 0)
-            error_clear(); /* a cache: the next run tries again */
+        int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody uses it */
+            gone = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s.%u", root, proc_run_id(), n++);
+            if (rename(p, gone) == 0 && remove_tree(gone) < 0)
+                error_clear(); /* a cache: recovery or the next run tries again */
+        }
+        close(fd);
     }
     closedir(d);
 }
 
-int appliance_prepare(const char *root, const char *stock, char **path, char **cache)
+/* DIR, locked shared on FD (open, O_CLOEXEC): 0, or -1 when DIR is no
+ * longer the directory FD names (removed or replaced meanwhile). */
+static int lock_dir(const char *dir, int *fd)
+{
+    struct stat a, b;
+    CLEANUP_FREE char *sd = xasprintf("%s/supermin.d", dir);
+
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return -1;
+    if (flock(*fd, LOCK_SH) == 0 && fstat(*fd, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino && stat(sd, &b) == 0)
+        return 0;
+    close(*fd);
+    *fd = -1;
+    return -1;
+}
+
+int appliance_prepare(const char *root, const char *stock, char **path, char **cache, int *lock_fd)
 {
     struct dirent **names = NULL;
     char key[KEY_LEN + 1];
-    CLEANUP_FREE char *dir = NULL, *tmp = NULL;
-    CLEANUP_FREE char *wrapper = appliance_udevadm_wrapper("");
-    struct stat st;
-    int n, r = 0, made = 0;
+    CLEANUP_FREE char *dir = NULL;
+    int shadow = appliance_udevadm_shadow("");
+    int n, r = 0, made = 0, fd = -1;
 
     *path = *cache = NULL;
+    *lock_fd = -1;
     if ((n = list_stock(stock, &names)) < 0)
         return -1;
-    if (key_of(stock, names, n, wrapper, key) < 0 || mkdir_p(root, 0755) < 0) {
-        r = -1;
-    } else {
-        CLEANUP_FREE char *sd = NULL;
-        dir = xasprintf("%s/%s", root, key);
-        sd = xasprintf("%s/supermin.d", dir);
-        if (stat(sd, &st) < 0) {
-            tmp = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s", root, proc_run_id());
-            r = build(tmp, stock, names, n, wrapper);
+    if (key_of(stock, names, n, shadow, key) < 0 || mkdir_p(root, 0755) < 0) {
+        free_names(names, n);
+        return -1;
+    }
+    dir = xasprintf("%s/%s", root, key);
+    /* Use the directory there, or make it and rename it into place, locked
+     * from the start; a few tries, as another run may remove or make it. */
+    for (int tries = 0; r == 0 && fd < 0 && tries < 5; tries++) {
+        if (lock_dir(dir, &fd) == 0)
+            break;
+        CLEANUP_FREE char *tmp = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s", root, proc_run_id());
+        r = build(tmp, stock, names, n, shadow);
+        if (r == 0 && lock_dir(tmp, &fd) < 0)
+            r = error("cannot lock '%s': %s", tmp, strerror(errno));
+        if (r == 0 && rename(tmp, dir) == 0) {
+            made = 1;
+        } else if (r == 0 && errno != EEXIST && errno != ENOTEMPTY) {
+            r = error("cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
+        } else if (fd >= 0) { /* another run made it first: the same; use theirs */
+            close(fd);
+            fd = -1;
         }
+        if (!made)
+            remove_tree(tmp);
     }
     free_names(names, n);
-    if (r == 0 && tmp) {
-        if (rename(tmp, dir) == 0)
-            made = 1;
-        else if (errno != EEXIST && errno != ENOTEMPTY) /* else another run made it first: the same */
-            r = error("cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
-    }
-    if (tmp && !made)
-        remove_tree(tmp);
-    if (r < 0)
+    if (r == 0 && fd < 0)
+        r = error("cannot use the clone appliance's directory '%s': it keeps changing", dir);
+    if (r < 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     if (made)
         remove_other_keys(root, key);
+    *lock_fd = fd;
     *path = xstrdup(dir);                /* caller frees */
     *cache = xasprintf("%s/cache", dir); /* caller frees */
     return 0;

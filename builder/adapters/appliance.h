@@ -17,11 +17,11 @@
  * disk and partition; vmstamp's layouts never have md arrays). Everything
  * else (the kernel, the packages, init,
  * the daemon, the device-mapper rules LVM waits on) is libguestfs's own,
- * but for one script, /usr/sbin/udevadm, that answers "udevadm settle -E
- * FILE" itself when FILE exists (udevadm would return at once too) and
- * hands every other call to udevadm: guestfsd runs that for every drive
- * at start and before every call naming a device, and starting udevadm
- * costs ~30 ms each under TCG.
+ * but for one small static program, /usr/sbin/udevadm, that answers
+ * "udevadm settle -E FILE" itself when FILE exists (udevadm would return
+ * at once too) and hands every other call to udevadm: guestfsd runs that
+ * for every drive at start and before every call naming a device, and
+ * starting udevadm costs ~30 ms each under TCG (a shell script ~half).
  * supermin builds it once per host into its own cache directory, and
  * again when libguestfs or any package changes (its --if-newer check).
  *
@@ -43,20 +43,24 @@
  * frees. */
 char *appliance_stock_supermin(const char *path);
 
-/* The text of the /usr/sbin/udevadm script for a host whose files are
- * under ROOT ("" for this one), or NULL when it gets none: only where
- * udevadm is /usr/bin/udevadm or /bin/udevadm (the script execs it) and
- * neither /usr/sbin/udevadm nor /sbin/udevadm exists. Caller frees. */
-char *appliance_udevadm_wrapper(const char *root);
+/* 1 when the appliance of a host whose files are under ROOT ("" for this
+ * one) gets the /usr/sbin/udevadm program (adapters/appliance-helper.h):
+ * only where udevadm is /usr/bin/udevadm or /bin/udevadm (the program runs
+ * it) and neither /usr/sbin/udevadm nor /sbin/udevadm exists; else 0. */
+int appliance_udevadm_shadow(const char *root);
 
 /* Make (or find) the tuned appliance's directory under ROOT for the stock
  * supermin.d STOCK: built in ROOT/APPLIANCE_TMP_PREFIX<run id> and renamed
  * into place, so two runs at once agree and kill -9 leaves at most that
- * temporary directory (which recovery removes); when it makes a new key's
- * directory, the other keys' (older libguestfs or overrides) are removed.
- * On success sets *PATH (for guestfs_set_path) and *CACHE (for
- * guestfs_set_cachedir), both caller frees; -1 with an error recorded
- * otherwise. */
-int appliance_prepare(const char *root, const char *stock, char **path, char **cache);
+ * temporary directory (which recovery removes). The directory is locked
+ * (flock, shared) from before it is there under its name: on success
+ * *LOCK_FD holds that lock, and the caller keeps it open as long as it
+ * may launch the appliance. When this run makes a new key's directory it
+ * removes the other keys' (older libguestfs or vmstamp) that no run holds
+ * locked: a run of another vmstamp version launching from one is not
+ * pulled from under (its appliance files gone mid-launch). On success sets
+ * *PATH (for guestfs_set_path) and *CACHE (for guestfs_set_cachedir), both
+ * caller frees; -1 with an error recorded otherwise. */
+int appliance_prepare(const char *root, const char *stock, char **path, char **cache, int *lock_fd);
 
 #endif

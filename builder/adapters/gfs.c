@@ -58,6 +58,7 @@ static void use_clone_appliance(guestfs_h *g)
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static int tried;
     static char *path, *cache;
+    static int lock_fd = -1; /* held for the life of the process: the directory stays */
     const char *env = getenv("VMSTAMP_APPLIANCE");
 
     if (env && strcmp(env, "stock") == 0)
@@ -68,7 +69,7 @@ static void use_clone_appliance(guestfs_h *g)
         tried = 1;
         if (!stock)
             debug("libguestfs's appliance has no supermin.d: the clone appliance is libguestfs's");
-        else if (appliance_prepare(APPLIANCE_DIR, stock, &path, &cache) < 0)
+        else if (appliance_prepare(APPLIANCE_DIR, stock, &path, &cache, &lock_fd) < 0)
             debug("the clone appliance is libguestfs's: %s", error_message());
         else
             debug("clone appliance: %s (supermin.d of %s plus udev rule overrides)", path, stock);

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "adapters/appliance.h"
+#include "adapters/appliance-helper.h"
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -75,8 +77,8 @@ static void check_tarball(const char *path)
 {
     struct archive *a = archive_read_new();
     struct archive_entry *e;
-    int rules = 0, by_path = 0, empty_lvm = 0, wrapper = 0, mdadm = 0;
-    char *host_wrapper = appliance_udevadm_wrapper("");
+    int rules = 0, by_path = 0, empty_lvm = 0, shadow = 0, mdadm = 0;
+    size_t helper_len = (size_t)(appliance_udevadm_helper_end - appliance_udevadm_helper);
 
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
@@ -90,12 +92,16 @@ static void check_tarball(const char *path)
         if (archive_entry_filetype(e) != AE_IFREG)
             continue;
         if (strcmp(name, "usr/sbin/udevadm") == 0) {
-            CLEANUP_FREE char *want = appliance_udevadm_wrapper("");
-            assert_non_null(want); /* only put in where this host gets one */
+            /* only put in where this host gets one: the embedded program, byte for byte */
+            assert_int_equal(appliance_udevadm_shadow(""), 1);
             assert_int_equal(archive_entry_perm(e), 0755);
-            n = archive_read_data(a, buf, sizeof buf - 1);
-            assert_string_equal(buf, want);
-            wrapper++;
+            assert_int_equal(archive_entry_size(e), (la_int64_t)helper_len);
+            unsigned char *got = malloc(helper_len);
+            assert_non_null(got);
+            assert_int_equal(archive_read_data(a, got, helper_len), (la_ssize_t)helper_len);
+            assert_memory_equal(got, appliance_udevadm_helper, helper_len);
+            free(got);
+            shadow++;
             continue;
         }
         if (strcmp(name, "etc/mdadm.conf") == 0) {
@@ -123,8 +129,7 @@ static void check_tarball(const char *path)
             empty_lvm = strstr(buf, "pvscan --cache") == NULL && strstr(buf, "RUN") == NULL;
     }
     archive_read_free(a);
-    assert_int_equal(wrapper, host_wrapper ? 1 : 0);
-    free(host_wrapper);
+    assert_int_equal(shadow, appliance_udevadm_shadow(""));
     assert_int_equal(rules, 6);
     assert_int_equal(mdadm, 1);
     assert_true(by_path);
@@ -139,11 +144,14 @@ static void test_prepare(void **state)
     CLEANUP_FREE char *root = xasprintf("%s/cache/appliance", dir);
     CLEANUP_FREE char *path = NULL, *cache = NULL, *path2 = NULL, *cache2 = NULL, *path3 = NULL, *cache3 = NULL;
     CLEANUP_FREE char *link = NULL, *tar = NULL, *stale = NULL, *other = NULL, *extra = NULL, *want = NULL;
-    CLEANUP_FREE char *mine = NULL;
+    CLEANUP_FREE char *mine = NULL, *extra2 = NULL, *path4 = NULL, *cache4 = NULL;
     char target[PATH_MAX];
     ssize_t n;
+    int fd1, fd2, fd3, fd4;
 
-    assert_int_equal(appliance_prepare(root, stock, &path, &cache), 0);
+    assert_int_equal(appliance_prepare(root, stock, &path, &cache, &fd1), 0);
+    assert_true(fd1 >= 0);
+    assert_int_equal(flock(fd1, LOCK_SH | LOCK_NB), 0); /* ours: shared */
     assert_int_equal(strncmp(path, root, strlen(root)), 0);
     link = xasprintf("%s/supermin.d/packages", path);
     n = readlink(link, target, sizeof target - 1);
@@ -164,25 +172,40 @@ static void test_prepare(void **state)
     other = xasprintf("%s/not-a-key", root);
     assert_int_equal(mkdir(stale, 0755), 0);
     assert_int_equal(mkdir(other, 0755), 0);
-    assert_int_equal(appliance_prepare(root, stock, &path2, &cache2), 0);
+    assert_int_equal(appliance_prepare(root, stock, &path2, &cache2, &fd2), 0);
     assert_string_equal(path2, path);
     assert_string_equal(cache2, cache);
     assert_true(exists(stale));
     assert_true(exists(other));
 
-    /* libguestfs changed (a new file in supermin.d): a new key's directory,
-     * the old one removed. */
+    /* libguestfs changed (a new file in supermin.d): a new key's directory;
+     * the old one stays while a run (here fd1 and fd2) holds it. */
     extra = xasprintf("%s/packages-zfs", stock);
     touch(extra);
-    assert_int_equal(appliance_prepare(root, stock, &path3, &cache3), 0);
+    assert_int_equal(appliance_prepare(root, stock, &path3, &cache3, &fd3), 0);
     assert_string_not_equal(path3, path);
-    assert_false(exists(path));
-    assert_false(exists(mine));
-    assert_true(exists(stale));
-    assert_true(exists(other));
+    assert_true(exists(path));
     free(link);
     link = xasprintf("%s/supermin.d/packages-zfs", path3);
     assert_true(exists(link));
+    /* Released, it goes when the next new key's directory is made; the one
+     * still held (fd3) stays. */
+    close(fd1);
+    close(fd2);
+    extra2 = xasprintf("%s/packages-btrfs", stock);
+    touch(extra2);
+    assert_int_equal(appliance_prepare(root, stock, &path4, &cache4, &fd4), 0);
+    assert_string_not_equal(path4, path3);
+    assert_false(exists(path));
+    assert_true(exists(path3));
+    assert_true(exists(path4));
+    assert_false(exists(mine));
+    assert_true(exists(stale));
+    assert_true(exists(other));
+    CLEANUP_FREE char *gone = xasprintf("%s/" APPLIANCE_TMP_PREFIX "%s.0", root, proc_run_id());
+    assert_false(exists(gone));
+    close(fd3);
+    close(fd4);
 }
 
 static void write_exec(const char *path, const char *text)
@@ -227,10 +250,12 @@ static char *in_dir(const char *s, const char *dir)
 }
 
 /* Where the host has udevadm in /usr/bin (usr-merged /bin links there):
- * the script execs it; where something is in /usr/sbin or /sbin, no
- * script. And the script itself: "settle -E FILE" with FILE there returns
- * 0 without udevadm, everything else reaches udevadm unchanged. */
-static void test_udevadm_wrapper(void **state)
+ * the program goes in; where something is in /usr/sbin or /sbin, not. And
+ * the program itself (the test build of builder/helpers/udevadm.c, which
+ * runs $UDEVADM, here a fake): "settle -E FILE" with FILE there returns 0
+ * without udevadm, everything else reaches udevadm unchanged. The embedded
+ * program, run here, answers the first case itself too. */
+static void test_udevadm_shadow(void **state)
 {
     const char *dir = *state;
     CLEANUP_FREE char *root = xasprintf("%s/root", dir);
@@ -239,9 +264,9 @@ static void test_udevadm_wrapper(void **state)
     CLEANUP_FREE char *real = xasprintf("%s/udevadm", bin);
     CLEANUP_FREE char *taken = xasprintf("%s/udevadm", sbin);
     const char *fake = "#!/bin/sh\necho real \"$@\"\nexit 3\n";
-    CLEANUP_FREE char *script = xasprintf("%s/wrapper", dir);
+    const char *program = getenv("UDEVADM_HELPER_TEST");
+    CLEANUP_FREE char *embedded = xasprintf("%s/embedded", dir);
     CLEANUP_FREE char *there = xasprintf("%s/there", dir);
-    CLEANUP_FREE char *text = NULL, *text2 = NULL;
     struct { const char *args; const char *out; int rc; } cases[] = {
         { "settle -E THERE", "", 0 },
         { "--debug settle -E THERE", "", 0 },
@@ -250,39 +275,43 @@ static void test_udevadm_wrapper(void **state)
         { "settle", "real settle\n", 3 },
         { "settle --timeout=600", "real settle --timeout=600\n", 3 },
         { "settle -E THERE -t 5", "real settle -E THERE -t 5\n", 3 },
+        { "settle -t 5 -E THERE", "real settle -t 5 -E THERE\n", 3 },
         { "trigger", "real trigger\n", 3 },
     };
+    int rc;
 
-    assert_null(appliance_udevadm_wrapper(root)); /* no udevadm at all */
+    assert_int_equal(appliance_udevadm_shadow(root), 0); /* no udevadm at all */
     assert_int_equal(mkdir_p(bin, 0755), 0);
     assert_int_equal(mkdir_p(sbin, 0755), 0);
     write_exec(real, fake);
-    text = appliance_udevadm_wrapper(root);
-    assert_non_null(text);
-    assert_non_null(strstr(text, "exec /usr/bin/udevadm \"$@\""));
-    assert_null(strstr(text, root));
+    assert_int_equal(appliance_udevadm_shadow(root), 1);
     touch(taken);
-    text2 = appliance_udevadm_wrapper(root);
-    assert_null(text2);
+    assert_int_equal(appliance_udevadm_shadow(root), 0);
 
-    /* The script, pointed at the fake udevadm. */
-    CLEANUP_FREE char *pointed = xstrdup(text);
-    char *at = strstr(pointed, "exec /usr/bin/udevadm");
-    assert_non_null(at);
-    *at = '\0';
-    CLEANUP_FREE char *body = xasprintf("%sexec %s \"$@\"\n", pointed, real);
-    write_exec(script, body);
+    /* The program, pointed at the fake udevadm. */
+    assert_non_null(program);
+    assert_int_equal(setenv("UDEVADM", real, 1), 0);
     touch(there);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CLEANUP_FREE char *args = in_dir(cases[i].args, dir);
         CLEANUP_FREE char *exp = in_dir(cases[i].out, dir);
-        CLEANUP_FREE char *out = NULL;
-        int rc;
-        out = run_script(script, args, &rc);
+        CLEANUP_FREE char *out = run_script(program, args, &rc);
         assert_string_equal(out, exp);
         assert_true(WIFEXITED(rc));
         assert_int_equal(WEXITSTATUS(rc), cases[i].rc);
     }
+    unsetenv("UDEVADM");
+
+    /* The embedded program: a static executable that answers at once. */
+    size_t len = (size_t)(appliance_udevadm_helper_end - appliance_udevadm_helper);
+    assert_true(len > 4);
+    assert_memory_equal(appliance_udevadm_helper, "\177ELF", 4);
+    assert_int_equal(write_file_atomic(embedded, appliance_udevadm_helper, len, 0755), 0);
+    CLEANUP_FREE char *args = in_dir("settle -E THERE", dir);
+    CLEANUP_FREE char *out = run_script(embedded, args, &rc);
+    assert_string_equal(out, "");
+    assert_true(WIFEXITED(rc));
+    assert_int_equal(WEXITSTATUS(rc), 0);
 }
 
 static void test_prepare_error(void **state)
@@ -291,10 +320,12 @@ static void test_prepare_error(void **state)
     CLEANUP_FREE char *root = xasprintf("%s/appliance", dir);
     CLEANUP_FREE char *missing = xasprintf("%s/no/supermin.d", dir);
     char *path = (char *)"x", *cache = (char *)"y";
+    int fd = 7;
 
-    assert_int_equal(appliance_prepare(root, missing, &path, &cache), -1);
+    assert_int_equal(appliance_prepare(root, missing, &path, &cache, &fd), -1);
     assert_null(path);
     assert_null(cache);
+    assert_int_equal(fd, -1);
     assert_non_null(strstr(error_message(), missing));
 }
 
@@ -304,7 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stock_supermin, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_prepare, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_prepare_error, tmpdir_setup, tmpdir_teardown),
-        cmocka_unit_test_setup_teardown(test_udevadm_wrapper, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_udevadm_shadow, tmpdir_setup, tmpdir_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
