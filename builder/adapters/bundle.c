@@ -184,6 +184,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
     CLEANUP_DIGEST struct digest *md = NULL;
     CLEANUP_CLOSE int img = -1;
     size_t meta_len = strlen(meta_json);
+    uint64_t want_size;
     unsigned char sig[SIG_LEN];
     struct archive *a = NULL;
     int fd = -1, r = -1;
@@ -195,6 +196,7 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
         return error_replace("bundle '%s': invalid metadata: %s", out,
                              error_message() ? error_message() : "unparsable");
     want = xstrdup(meta.sha256);
+    want_size = meta.stored_size;
     template_meta_release(&meta);
     if (meta_len > BUNDLE_SMALL_MAX)
         return error("bundle '%s': metadata is %zu bytes, more than the %d a bundle may hold", out, meta_len,
@@ -262,6 +264,12 @@ int bundle_export(const char *out, const char *image, const char *meta_json, con
               "regenerate the metadata for this image", out, image, got, want);
         goto out;
     }
+    /* bundle_import bounds the image by this size: a bundle without it would never import. */
+    if (want_size != (uint64_t)st.st_size) {
+        error("bundle '%s': image '%s' is %jd bytes but its metadata's stored_size says %ju: "
+              "regenerate the metadata for this image", out, image, (intmax_t)st.st_size, (uintmax_t)want_size);
+        goto out;
+    }
     if (fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;
         error("cannot write bundle '%s': %s", out, strerror(errno));
@@ -289,6 +297,7 @@ struct import {
     const char *bundle;
     const char *trust_path;
     EVP_PKEY *trust;
+    int bundle_fd;       /* open on BUNDLE: read again when the image comes first */
     struct archive *a;
     int seen[M_COUNT];
     char *meta;          /* metadata.json bytes, NUL-terminated */
@@ -297,6 +306,9 @@ struct import {
     size_t sig_len;
     int verified;        /* signature good and metadata parsed */
     char *want;          /* the metadata's sha256 */
+    uint64_t want_size;  /* the metadata's stored_size: the image's bytes */
+    int64_t image_size;  /* the image member's header size */
+    int deferred;        /* the image came before the metadata was verified: not read yet */
     char got[65];        /* the image member's */
     char *tmp;           /* IMAGE_OUT.tmp */
     int fd;              /* open on tmp, or -1 */
@@ -363,7 +375,8 @@ static const char *irregular(struct archive_entry *e)
     if (archive_entry_hardlink(e))
         return "hard link";
     switch (archive_entry_filetype(e)) {
-    case AE_IFREG: return NULL;
+    /* A sparse member's holes read as zeros: a small bundle could write gigabytes. */
+    case AE_IFREG: return archive_entry_sparse_count(e) > 0 ? "sparse file" : NULL;
     case AE_IFLNK: return "symlink";
     case AE_IFDIR: return "directory";
     case AE_IFCHR: return "character device";
@@ -398,7 +411,19 @@ static int read_small(struct import *im, const char *name, int64_t size, char **
     return 0;
 }
 
-/* Stream the image member into IM->tmp, checksumming it. */
+/* The image member's SIZE (from its header) against the signed metadata's,
+ * before a byte of it is written. */
+static int check_image_size(struct import *im, int64_t size)
+{
+    if ((uint64_t)size != im->want_size)
+        return error("bundle '%s': member '%s' is %jd bytes but %s says %ju: "
+                     "the image is not the one the metadata was signed for", im->bundle, BUNDLE_IMAGE,
+                     (intmax_t)size, BUNDLE_META, (uintmax_t)im->want_size);
+    return 0;
+}
+
+/* Stream the image member (SIZE bytes, checked by check_image_size) into
+ * IM->tmp, checksumming it; refused as soon as it would hold more. */
 static int read_image(struct import *im, int64_t size)
 {
     CLEANUP_FREE unsigned char *buf = NULL;
@@ -414,6 +439,9 @@ static int read_image(struct import *im, int64_t size)
         return error("cannot create '%s': %s", im->tmp, strerror(errno));
     im->created = 1;
     while ((n = archive_read_data(im->a, buf, IO_BUF)) > 0) {
+        if (n > size - total) /* libarchive stops at the header's size: never seen */
+            return error("bundle '%s': member '%s' holds more than its %jd bytes", im->bundle, BUNDLE_IMAGE,
+                         (intmax_t)size);
         if (digest_update(md, buf, (size_t)n) < 0)
             return -1;
         if (write_full(im->fd, buf, (size_t)n) < 0)
@@ -456,7 +484,11 @@ static int verify(struct import *im)
         return error_replace("bundle '%s': invalid %s: %s", im->bundle, BUNDLE_META,
                              error_message() ? error_message() : "unparsable");
     im->want = xstrdup(meta.sha256);
+    im->want_size = meta.stored_size;
     template_meta_release(&meta);
+    if (!im->want_size)
+        return error("bundle '%s': %s has no stored_size: the image's size must be signed with it", im->bundle,
+                     BUNDLE_META);
     im->verified = 1;
     return 0;
 }
@@ -497,7 +529,14 @@ static int import_member(struct import *im, struct archive_entry *e)
         break;
     }
     default:
-        if (read_image(im, size) < 0)
+        im->image_size = size;
+        /* Before the metadata is verified, its size is unknown: nothing is written
+         * now (libarchive skips the data) and the image is read again after. */
+        if (!im->verified) {
+            im->deferred = 1;
+            break;
+        }
+        if (check_image_size(im, size) < 0 || read_image(im, size) < 0)
             return -1;
     }
     /* As soon as both are in (before the image, in bundles we write). */
@@ -506,9 +545,61 @@ static int import_member(struct import *im, struct archive_entry *e)
     return 0;
 }
 
+/* (Re)open IM->a on the bundle, from where IM->bundle_fd is. */
+static int open_archive(struct import *im)
+{
+    if (im->a)
+        archive_read_free(im->a);
+    if (!(im->a = archive_read_new()))
+        xalloc_die();
+    /* ARCHIVE_WARN from the zstd filter would mean an external program: refused. */
+    if (archive_read_support_format_tar(im->a) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(im->a) != ARCHIVE_OK)
+        return error("libarchive was built without tar or zstd support: cannot read bundle '%s'", im->bundle);
+    if (archive_read_open_fd(im->a, im->bundle_fd, 64 * 1024) != ARCHIVE_OK)
+        return error("bundle '%s': cannot open: %s", im->bundle,
+                     archive_errno(im->a) > 0 ? strerror(archive_errno(im->a)) : arch_reason(im->a));
+    return 0;
+}
+
+/* The second reading, for an image that came before the metadata: now that
+ * the metadata is verified, only the image member is read, bounded by its
+ * signed size (and checked against its signed SHA-256 by the caller). */
+static int read_image_again(struct import *im)
+{
+    struct archive_entry *e;
+    const char *what;
+    int rc;
+
+    if (check_image_size(im, im->image_size) < 0)
+        return -1;
+    if (lseek(im->bundle_fd, 0, SEEK_SET) < 0)
+        return error("bundle '%s': %s comes before the signed metadata, so the bundle is read twice, "
+                     "and it cannot be (%s): save it to a file first", im->bundle, BUNDLE_IMAGE, strerror(errno));
+    if (open_archive(im) < 0)
+        return -1;
+    while ((rc = archive_read_next_header(im->a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+
+        if (!name || strcmp(name, BUNDLE_IMAGE) != 0)
+            continue;
+        if ((what = irregular(e)))
+            return error("bundle '%s': member '%s' is a %s, not a regular file", im->bundle, BUNDLE_IMAGE, what);
+        if (!archive_entry_size_is_set(e))
+            return error("bundle '%s': changed while being read", im->bundle);
+        if (check_image_size(im, archive_entry_size(e)) < 0)
+            return -1;
+        return read_image(im, archive_entry_size(e));
+    }
+    if (rc != ARCHIVE_EOF)
+        return error("bundle '%s': cannot read the archive (truncated or corrupt?): %s", im->bundle,
+                     arch_reason(im->a));
+    return error("bundle '%s': changed while being read", im->bundle);
+}
+
 int bundle_import(const char *bundle, const char *trust_key, const char *image_out, char **meta_json_out)
 {
-    struct import im = { .bundle = bundle, .trust_path = trust_key, .fd = -1 };
+    struct import im = { .bundle = bundle, .trust_path = trust_key, .bundle_fd = -1, .fd = -1 };
     int r = -1, first = 1;
 
     if (meta_json_out)
@@ -516,19 +607,12 @@ int bundle_import(const char *bundle, const char *trust_key, const char *image_o
     if (!(im.trust = load_key(trust_key, 0)))
         return -1;
     im.tmp = xasprintf("%s.tmp", image_out);
-    if (!(im.a = archive_read_new()))
-        xalloc_die();
-    /* ARCHIVE_WARN from the zstd filter would mean an external program: refused. */
-    if (archive_read_support_format_tar(im.a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(im.a) != ARCHIVE_OK) {
-        error("libarchive was built without tar or zstd support: cannot read bundle '%s'", bundle);
+    if ((im.bundle_fd = open(bundle, O_RDONLY | O_CLOEXEC)) < 0) {
+        error("bundle '%s': cannot open: %s", bundle, strerror(errno));
         goto out;
     }
-    if (archive_read_open_filename(im.a, bundle, 64 * 1024) != ARCHIVE_OK) {
-        error("bundle '%s': cannot open: %s", bundle,
-              archive_errno(im.a) > 0 ? strerror(archive_errno(im.a)) : arch_reason(im.a));
+    if (open_archive(&im) < 0)
         goto out;
-    }
     for (;;) {
         struct archive_entry *e;
         int rc = archive_read_next_header(im.a, &e);
@@ -556,6 +640,8 @@ int bundle_import(const char *bundle, const char *trust_key, const char *image_o
         error("bundle '%s': metadata was not verified", bundle);
         goto out;
     }
+    if (im.deferred && read_image_again(&im) < 0)
+        goto out;
     if (strcasecmp(im.got, im.want) != 0) {
         error("bundle '%s': %s checksum mismatch: its SHA-256 is %s but %s says %s: "
               "the bundle is corrupt or was altered", bundle, BUNDLE_IMAGE, im.got, BUNDLE_META, im.want);
@@ -588,6 +674,8 @@ out:
         archive_read_free(im.a);
     if (im.fd >= 0)
         close(im.fd);
+    if (im.bundle_fd >= 0)
+        close(im.bundle_fd);
     if (im.created)
         unlink(im.tmp);
     EVP_PKEY_free(im.trust);

@@ -1,6 +1,7 @@
 /* Unit tests: bundle.c (signed template bundles) and sha256_file. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -8,12 +9,14 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -40,12 +43,15 @@ struct fx {
 /* A member of a hand-made archive. */
 struct member {
     const char *name;
-    unsigned type;        /* AE_IFREG, AE_IFLNK, AE_IFDIR, AE_IFCHR */
+    unsigned type;        /* AE_IFREG, AE_IFLNK, AE_IFDIR, AE_IFCHR, AE_IFBLK, AE_IFIFO */
     const char *link;     /* symlink target, or hard link target if hardlink */
     int hardlink;
     const void *data;
     size_t len;
+    int64_t sparse_size;  /* if set: a sparse file of this size, DATA its only data, at offset 0 */
 };
+
+#define GIB (INT64_C(1) << 30)
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -238,6 +244,32 @@ static void free_members(struct read_member *m, size_t n)
     }
 }
 
+static void add_entry(struct archive *a, const struct member *m)
+{
+    struct archive_entry *e = archive_entry_new();
+
+    archive_entry_set_pathname(e, m->name);
+    archive_entry_set_filetype(e, m->type);
+    archive_entry_set_perm(e, 0644);
+    if (m->type == AE_IFLNK)
+        archive_entry_set_symlink(e, m->link);
+    if (m->hardlink)
+        archive_entry_set_hardlink(e, m->link);
+    if (m->type == AE_IFCHR)
+        archive_entry_set_rdev(e, makedev(1, 3));
+    if (m->type == AE_IFBLK)
+        archive_entry_set_rdev(e, makedev(8, 0));
+    archive_entry_set_size(e, m->type == AE_IFREG && !m->hardlink ? (int64_t)m->len : 0);
+    if (m->sparse_size) { /* the pax writer makes it a GNU 1.0 sparse file */
+        archive_entry_set_size(e, m->sparse_size);
+        archive_entry_sparse_add_entry(e, 0, (int64_t)m->len);
+    }
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (m->type == AE_IFREG && !m->hardlink && m->len)
+        assert_int_equal(archive_write_data(a, m->data, m->len), (la_ssize_t)m->len);
+    archive_entry_free(e);
+}
+
 static void write_archive(const char *path, const struct member *m, size_t n, int zstd)
 {
     struct archive *a = archive_write_new();
@@ -246,25 +278,92 @@ static void write_archive(const char *path, const struct member *m, size_t n, in
         assert_int_equal(archive_write_add_filter_zstd(a), ARCHIVE_OK);
     assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
     assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
-    for (size_t i = 0; i < n; i++) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, m[i].name);
-        archive_entry_set_filetype(e, m[i].type);
-        archive_entry_set_perm(e, 0644);
-        if (m[i].type == AE_IFLNK)
-            archive_entry_set_symlink(e, m[i].link);
-        if (m[i].hardlink)
-            archive_entry_set_hardlink(e, m[i].link);
-        if (m[i].type == AE_IFCHR)
-            archive_entry_set_rdev(e, makedev(1, 3));
-        archive_entry_set_size(e, m[i].type == AE_IFREG && !m[i].hardlink ? (int64_t)m[i].len : 0);
-        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-        if (m[i].type == AE_IFREG && !m[i].hardlink && m[i].len)
-            assert_int_equal(archive_write_data(a, m[i].data, m[i].len), (la_ssize_t)m[i].len);
-        archive_entry_free(e);
-    }
+    for (size_t i = 0; i < n; i++)
+        add_entry(a, &m[i]);
     assert_int_equal(archive_write_close(a), ARCHIVE_OK);
     assert_int_equal(archive_write_free(a), ARCHIVE_OK);
+}
+
+/* The uncompressed tar stream of the members M, in memory (caller frees), its
+ * length in *LEN, ending with the tar's two zero end blocks and nothing more.
+ * With OPEN_SIZE >= 0, it ends instead with the header of an image.qcow2 of
+ * OPEN_SIZE bytes: the caller supplies that member's data (and what follows).
+ * The size is written into the header by hand, in the base-256 form GNU tar
+ * uses past the octal field's 8 GiB (libarchive reads it): libarchive would
+ * write a header for such a size, but then pad the member with as many zero
+ * bytes or, stopped with archive_write_fail, leak its output state. */
+static unsigned char *tar_bytes(const struct member *m, size_t n, int64_t open_size, size_t *len)
+{
+    struct archive *a = archive_write_new();
+    size_t cap = 64 * 1024;
+    unsigned char *buf, *h;
+    unsigned sum = 0;
+
+    for (size_t i = 0; i < n; i++)
+        cap += m[i].len + 1024;
+    buf = malloc(cap);
+    assert_non_null(buf);
+    assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_set_bytes_per_block(a, 0), ARCHIVE_OK); /* no padding to 10 KiB */
+    assert_int_equal(archive_write_open_memory(a, buf, cap, len), ARCHIVE_OK);
+    for (size_t i = 0; i < n; i++)
+        add_entry(a, &m[i]);
+    if (open_size >= 0)
+        add_entry(a, &(struct member){ .name = BUNDLE_IMAGE, .type = AE_IFREG }); /* one ustar header */
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_free(a), ARCHIVE_OK);
+    assert_int_equal(*len % 512, 0);
+    if (open_size < 0)
+        return buf;
+    *len -= 1024; /* the end blocks */
+    h = buf + *len - 512;
+    assert_string_equal((char *)h, BUNDLE_IMAGE);
+    h[124] = 0x80; /* size: base-256, big-endian in the 11 bytes after this one */
+    for (int i = 135; i > 124; i--, open_size >>= 8)
+        h[i] = (unsigned char)open_size;
+    memset(h + 148, ' ', 8); /* checksum: the header's bytes, this field as spaces */
+    for (int i = 0; i < 512; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum); /* six digits, NUL, the space left */
+    return buf;
+}
+
+/* A piece of a hand-made zstd stream: LEN bytes of DATA, or LEN zero bytes if DATA is NULL. */
+struct piece {
+    const void *data;
+    uint64_t len;
+};
+
+#define ZSTD_BLOCK (128 * 1024)
+
+/* PATH: the pieces P, in order, as one zstd frame made by hand (RFC 8878):
+ * data as raw blocks, zeros as RLE blocks of 128 KiB that cost 4 bytes each,
+ * so 10 GiB of zeros is a 320 KiB file written in no time. */
+static void write_zstd(const char *path, const struct piece *p, size_t n)
+{
+    /* Magic; frame header: no content size, no checksum, a 2^17-byte window. */
+    static const unsigned char head[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x00, (17 - 10) << 3 };
+    FILE *fp = fopen(path, "we");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(head, 1, sizeof head, fp), sizeof head);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(p[i].len > 0);
+        for (uint64_t off = 0; off < p[i].len;) {
+            uint32_t len = p[i].len - off < ZSTD_BLOCK ? (uint32_t)(p[i].len - off) : ZSTD_BLOCK;
+            uint32_t last = i == n - 1 && off + len == p[i].len;
+            uint32_t h = last | (p[i].data ? 0u : 1u) << 1 | len << 3; /* type 0 raw, 1 RLE */
+            unsigned char b[4] = { (unsigned char)h, (unsigned char)(h >> 8), (unsigned char)(h >> 16), 0 };
+
+            assert_int_equal(fwrite(b, 1, 3, fp), 3);
+            if (p[i].data)
+                assert_int_equal(fwrite((const char *)p[i].data + off, 1, len, fp), len);
+            else
+                assert_int_equal(fwrite(&b[3], 1, 1, fp), 1); /* the byte an RLE block repeats */
+            off += len;
+        }
+    }
+    assert_int_equal(fclose(fp), 0);
 }
 
 /* The three members of a correctly exported bundle: [0] metadata, [1] sig, [2] image. */
@@ -308,6 +407,87 @@ static void refuse_members(struct fx *fx, const struct member *m, size_t n, cons
 {
     write_archive(fx->bundle, m, n, 1);
     assert_refused(fx, fx->pub, expect);
+}
+
+/* The names in DIR, sorted, as one string "a/b/c/" (caller frees). */
+static char *listing(const char *dir)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    size_t cap = 1, len = 0;
+    char *s;
+
+    assert_true(n >= 0);
+    for (int i = 0; i < n; i++)
+        cap += strlen(ents[i]->d_name) + 1;
+    s = malloc(cap);
+    assert_non_null(s);
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        len += (size_t)sprintf(s + len, "%s/", ents[i]->d_name);
+        free(ents[i]);
+    }
+    free(ents);
+    return s;
+}
+
+/* assert_refused, and the directory of the output holds what it held before
+ * (no temporary file), with the process unable to write a file over 4 MiB
+ * (RLIMIT_FSIZE; SIGXFSZ ignored, so such a write fails with EFBIG and the
+ * error would say so): an import that wrote a bomb's bytes out, even to
+ * remove them after, fails the test. */
+static void refuse_clean(struct fx *fx, const char *expect)
+{
+    char *before = listing(fx->dir), *after;
+    struct rlimit old, low;
+    void (*sig)(int) = signal(SIGXFSZ, SIG_IGN);
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 4 * 1024 * 1024;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    assert_refused(fx, fx->pub, expect);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, sig);
+    after = listing(fx->dir);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
+/* An image of SIZE bytes at PATH, from the xorshift32 SEED, and its metadata
+ * (SHA-256 and stored_size filled in; caller frees). */
+static char *make_image(const char *path, size_t size, uint32_t seed)
+{
+    unsigned char *img = malloc(size);
+    struct template_meta m = { .name = "other", .os = "rocky9", .format = "qcow2", .stored_size = size };
+    char sha[65];
+
+    assert_non_null(img);
+    for (size_t i = 0; i < size; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        img[i] = (unsigned char)seed;
+    }
+    write_bytes(path, img, size);
+    free(img);
+    assert_int_equal(sha256_file(path, sha), 0);
+    m.sha256 = sha;
+    return template_meta_to_json(&m);
+}
+
+/* The three members of a valid bundle of the image IMAGE with metadata META,
+ * exported (signed with fx->key) to a scratch path. */
+static void other_parts(struct fx *fx, const char *image, const char *meta, struct parts *p)
+{
+    char path[PATH_MAX];
+
+    join(path, fx->dir, "other.tar.zst");
+    assert_int_equal(bundle_export(path, image, meta, fx->key), 0);
+    assert_int_equal(read_members(path, p->r, 3, NULL), 3);
+    assert_string_equal(p->r[2].name, BUNDLE_IMAGE);
+    assert_int_equal(unlink(path), 0);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -641,6 +821,178 @@ static void test_not_a_bundle(void **state)
     assert_refused(fx, fx->pub, "bundle");
 }
 
+/* ---- hostile bundles (issue 11): each refused in one line, nothing kept --- */
+
+/* A metadata file and signature from another bundle the same key signed, with
+ * this bundle's image: the signature verifies, the image is not the signed one. */
+static void test_metadata_from_other_bundle(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p, o;
+    char other[PATH_MAX];
+    char *meta;
+
+    get_parts(fx, &p);
+    join(other, fx->dir, "other.qcow2");
+    /* Another size: refused at the image's header, before a byte is written, in either order. */
+    meta = make_image(other, IMAGE_SIZE / 2 + 7, 12345);
+    other_parts(fx, other, meta, &o);
+    free(meta);
+    struct member m[] = { reg(BUNDLE_META, &o.r[0]), reg(BUNDLE_SIG, &o.r[1]), reg(BUNDLE_IMAGE, &p.r[2]) };
+    write_archive(fx->bundle, m, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is 307323 bytes but metadata.json says 153668");
+    struct member first[] = { reg(BUNDLE_IMAGE, &p.r[2]), reg(BUNDLE_META, &o.r[0]), reg(BUNDLE_SIG, &o.r[1]) };
+    write_archive(fx->bundle, first, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is 307323 bytes but metadata.json says 153668");
+    free_members(o.r, 3);
+    /* The same size: refused by the checksum, the written image removed. */
+    meta = make_image(other, IMAGE_SIZE, 54321);
+    other_parts(fx, other, meta, &o);
+    free(meta);
+    struct member same[] = { reg(BUNDLE_META, &o.r[0]), reg(BUNDLE_SIG, &o.r[1]), reg(BUNDLE_IMAGE, &p.r[2]) };
+    write_archive(fx->bundle, same, 3, 1);
+    refuse_clean(fx, "checksum mismatch");
+    free_members(o.r, 3);
+    free_members(p.r, 3);
+}
+
+/* An image member whose header declares another size than the signed
+ * metadata's stored_size: more (the real image and 4 KiB more) or one byte less. */
+static void test_image_size_not_signed(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+    struct read_member more = { 0 };
+
+    get_parts(fx, &p);
+    more.len = IMAGE_SIZE + 4096;
+    more.data = calloc(1, more.len);
+    assert_non_null(more.data);
+    memcpy(more.data, p.r[2].data, IMAGE_SIZE);
+    struct member m[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]), reg(BUNDLE_IMAGE, &more) };
+    write_archive(fx->bundle, m, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is 311419 bytes but metadata.json says 307323");
+    struct member first[] = { reg(BUNDLE_IMAGE, &more), reg(BUNDLE_SIG, &p.r[1]), reg(BUNDLE_META, &p.r[0]) };
+    write_archive(fx->bundle, first, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is 311419 bytes but metadata.json says 307323");
+    p.r[2].len = IMAGE_SIZE - 1;
+    struct member less[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]), reg(BUNDLE_IMAGE, &p.r[2]) };
+    write_archive(fx->bundle, less, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is 307322 bytes but metadata.json says 307323");
+    free(more.data);
+    free_members(p.r, 3);
+}
+
+/* Signed metadata with no stored_size bounds nothing: refused at import, and
+ * export refuses metadata whose stored_size is not the image's. */
+static void test_stored_size_required(void **state)
+{
+    struct fx *fx = *state;
+    struct template_meta m = { .name = "rocky9-base", .os = "rocky9", .format = "qcow2", .sha256 = fx->sha };
+    char *meta = template_meta_to_json(&m);
+    struct read_member r[3];
+    EVP_PKEY *k;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char sig[64];
+    size_t siglen = sizeof sig;
+    FILE *fp;
+
+    /* export */
+    assert_int_equal(bundle_export(fx->bundle, fx->image, meta, fx->key), -1);
+    assert_non_null(strstr(error_message(), "is 307323 bytes but its metadata's stored_size says 0"));
+    error_clear();
+    assert_false(exists(fx->bundle) || exists(fx->bundle_tmp));
+    /* import: the metadata signed here, as a signer without vmstamp would */
+    fp = fopen(fx->key, "re");
+    assert_non_null(fp);
+    k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+    fclose(fp);
+    assert_non_null(k);
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, k), 1);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)meta, strlen(meta)), 1);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(k);
+    export_ok(fx);
+    assert_int_equal(read_members(fx->bundle, r, 3, NULL), 3);
+    struct member b[] = { { .name = BUNDLE_META, .type = AE_IFREG, .data = meta, .len = strlen(meta) },
+                          { .name = BUNDLE_SIG, .type = AE_IFREG, .data = sig, .len = siglen },
+                          reg(BUNDLE_IMAGE, &r[2]) };
+    write_archive(fx->bundle, b, 3, 1);
+    refuse_clean(fx, "metadata.json has no stored_size");
+    free_members(r, 3);
+    free(meta);
+}
+
+/* The 10 GiB sparse member: a 200-byte bundle whose image reads as 10 GiB of
+ * zeros. Refused at its header, in either order. */
+static void test_sparse_bomb(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+    struct stat st;
+
+    get_parts(fx, &p);
+    struct member sparse = { .name = BUNDLE_IMAGE, .type = AE_IFREG, .data = p.r[2].data, .len = 4096,
+                             .sparse_size = 10 * GIB };
+    struct member m[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]), sparse };
+    write_archive(fx->bundle, m, 3, 1);
+    assert_int_equal(stat(fx->bundle, &st), 0);
+    assert_true(st.st_size < 8192);
+    refuse_clean(fx, "member 'image.qcow2' is a sparse file, not a regular file");
+    struct member first[] = { sparse, reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]) };
+    write_archive(fx->bundle, first, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is a sparse file, not a regular file");
+    free_members(p.r, 3);
+}
+
+/* The decompression bomb: a ~330 KB bundle whose image member is 10 GiB of
+ * zeros (a real tar member, header and all, in a valid zstd stream, built by
+ * hand so the test costs nothing), with this bundle's signed metadata. The
+ * import must write none of it: refuse_clean caps files at 4 MiB, so an
+ * import that streamed the member out before comparing checksums would fail
+ * with "File too large" instead. With the metadata first (as export writes
+ * it) the image's header is refused at once; with the image first it is
+ * skipped (decompressed, not written) until the metadata is verified. */
+static void test_zero_bomb(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+    unsigned char *head, *tail;
+    size_t head_len, tail_len;
+    struct archive *a;
+    struct archive_entry *e;
+    struct stat st;
+
+    get_parts(fx, &p);
+    struct member meta[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]) };
+    head = tar_bytes(meta, 2, 10 * GIB, &head_len); /* metadata, signature, the image's header */
+    write_zstd(fx->bundle, (struct piece[]){ { head, head_len }, { NULL, 10 * GIB + 1024 } }, 2);
+    assert_int_equal(stat(fx->bundle, &st), 0);
+    assert_true(st.st_size < 400 * 1024);
+    /* It is what it says: libarchive reads a 10 GiB image.qcow2 to the end (0.2 s, nothing written). */
+    a = archive_read_new();
+    archive_read_support_format_tar(a);
+    archive_read_support_filter_zstd(a);
+    assert_int_equal(archive_read_open_filename(a, fx->bundle, 65536), ARCHIVE_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+    assert_string_equal(archive_entry_pathname(e), BUNDLE_IMAGE);
+    assert_int_equal(archive_entry_size(e), 10 * GIB);
+    assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_EOF);
+    assert_int_equal(archive_read_free(a), ARCHIVE_OK);
+    refuse_clean(fx, "member 'image.qcow2' is 10737418240 bytes but metadata.json says 307323");
+    free(head);
+
+    /* The image first, the signed metadata after its 10 GiB. */
+    head = tar_bytes(NULL, 0, 10 * GIB, &head_len);
+    tail = tar_bytes(meta, 2, -1, &tail_len);
+    write_zstd(fx->bundle, (struct piece[]){ { head, head_len }, { NULL, 10 * GIB }, { tail, tail_len } }, 3);
+    refuse_clean(fx, "member 'image.qcow2' is 10737418240 bytes but metadata.json says 307323");
+    free(head);
+    free(tail);
+    free_members(p.r, 3);
+}
+
 static void test_export_missing_key(void **state)
 {
     struct fx *fx = *state;
@@ -691,7 +1043,8 @@ int main(void)
         T(test_symlink_member), T(test_hardlink_member), T(test_dir_and_device_members),
         T(test_extra_member), T(test_duplicate_member), T(test_missing_members),
         T(test_size_limits), T(test_truncated), T(test_not_a_bundle),
-        T(test_export_missing_key), T(test_export_refuses),
+        T(test_export_missing_key), T(test_export_refuses), T(test_metadata_from_other_bundle),
+        T(test_image_size_not_signed), T(test_stored_size_required), T(test_sparse_bomb), T(test_zero_bomb),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
