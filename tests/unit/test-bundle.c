@@ -856,6 +856,49 @@ static void test_metadata_from_other_bundle(void **state)
     free_members(p.r, 3);
 }
 
+/* This bundle's metadata and signature with another image of exactly the same
+ * size (not one flipped bit, as test_tampered_image: a whole other image). */
+static void test_image_swapped_same_size(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+    struct read_member swapped;
+    char other[PATH_MAX];
+
+    get_parts(fx, &p);
+    join(other, fx->dir, "other.qcow2");
+    free(make_image(other, IMAGE_SIZE, 777));
+    swapped.data = slurp(other, &swapped.len);
+    assert_int_equal(swapped.len, IMAGE_SIZE);
+    struct member m[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]), reg(BUNDLE_IMAGE, &swapped) };
+    write_archive(fx->bundle, m, 3, 1);
+    refuse_clean(fx, "checksum mismatch");
+    /* The image first: read in the second pass, refused the same way. */
+    struct member first[] = { reg(BUNDLE_IMAGE, &swapped), reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]) };
+    write_archive(fx->bundle, first, 3, 1);
+    refuse_clean(fx, "checksum mismatch");
+    free(swapped.data);
+    free_members(p.r, 3);
+}
+
+/* Block devices and FIFOs (character devices: test_dir_and_device_members). */
+static void test_block_device_and_fifo_members(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+
+    get_parts(fx, &p);
+    struct member b[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]),
+                          { .name = BUNDLE_IMAGE, .type = AE_IFBLK } };
+    write_archive(fx->bundle, b, 3, 1);
+    refuse_clean(fx, "member 'image.qcow2' is a block device, not a regular file");
+    struct member f[] = { reg(BUNDLE_META, &p.r[0]), { .name = BUNDLE_SIG, .type = AE_IFIFO },
+                          reg(BUNDLE_IMAGE, &p.r[2]) };
+    write_archive(fx->bundle, f, 3, 1);
+    refuse_clean(fx, "member 'metadata.json.sig' is a FIFO, not a regular file");
+    free_members(p.r, 3);
+}
+
 /* An image member whose header declares another size than the signed
  * metadata's stored_size: more (the real image and 4 KiB more) or one byte less. */
 static void test_image_size_not_signed(void **state)
@@ -921,6 +964,62 @@ static void test_stored_size_required(void **state)
     refuse_clean(fx, "metadata.json has no stored_size");
     free_members(r, 3);
     free(meta);
+}
+
+/* A member whose data ends before its header's size, in a well-formed zstd
+ * stream (test_truncated cuts the compressed file: the zstd frame is cut too). */
+static void test_member_shorter_than_header(void **state)
+{
+    struct fx *fx = *state;
+    struct parts p;
+    unsigned char *tar;
+    size_t len, image_at;
+
+    get_parts(fx, &p);
+    struct member m[] = { reg(BUNDLE_META, &p.r[0]), reg(BUNDLE_SIG, &p.r[1]), reg(BUNDLE_IMAGE, &p.r[2]) };
+    tar = tar_bytes(m, 3, -1, &len);
+    image_at = len - 1024 - (IMAGE_SIZE + 511) / 512 * 512; /* the image's data: last, before the end blocks */
+    write_zstd(fx->bundle, (struct piece[]){ { tar, image_at + IMAGE_SIZE / 2 } }, 1);
+    refuse_clean(fx, "cannot read member 'image.qcow2' (truncated or corrupt?)");
+    write_zstd(fx->bundle, (struct piece[]){ { tar, 512 + 100 } }, 1); /* in metadata.json */
+    refuse_clean(fx, "metadata.json");
+    free(tar);
+    free_members(p.r, 3);
+}
+
+/* An image member with more data than its header says: whatever follows the
+ * declared bytes is read as the next header, and refused. The metadata is
+ * signed for exactly the declared bytes, so only the excess is wrong. */
+static void test_member_longer_than_header(void **state)
+{
+    struct fx *fx = *state;
+    struct parts o;
+    struct read_member img;
+    char prefix[PATH_MAX];
+    unsigned char *tar;
+    char *meta, sha[65];
+    size_t len, declared = IMAGE_SIZE / 512 * 512 - 1024;
+
+    struct template_meta pm = { .name = "rocky9-base", .format = "qcow2", .stored_size = declared, .sha256 = sha };
+
+    /* A bundle of the image's first DECLARED bytes, signed. */
+    join(prefix, fx->dir, "prefix.qcow2");
+    img.data = slurp(fx->image, &img.len);
+    write_bytes(prefix, img.data, declared);
+    assert_int_equal(sha256_file(prefix, sha), 0);
+    meta = template_meta_to_json(&pm);
+    other_parts(fx, prefix, meta, &o);
+    free(meta);
+    struct member m[] = { reg(BUNDLE_META, &o.r[0]), reg(BUNDLE_SIG, &o.r[1]), reg(BUNDLE_IMAGE, &o.r[2]) };
+    tar = tar_bytes(m, 3, -1, &len);
+    /* The rest of the image between the declared bytes and the end blocks. */
+    write_zstd(fx->bundle,
+               (struct piece[]){ { tar, len - 1024 }, { img.data + declared, IMAGE_SIZE - declared },
+                                 { NULL, 1024 } }, 3);
+    refuse_clean(fx, "cannot read the archive (truncated or corrupt?)");
+    free(tar);
+    free(img.data);
+    free_members(o.r, 3);
 }
 
 /* The 10 GiB sparse member: a 200-byte bundle whose image reads as 10 GiB of
@@ -1044,7 +1143,9 @@ int main(void)
         T(test_extra_member), T(test_duplicate_member), T(test_missing_members),
         T(test_size_limits), T(test_truncated), T(test_not_a_bundle),
         T(test_export_missing_key), T(test_export_refuses), T(test_metadata_from_other_bundle),
-        T(test_image_size_not_signed), T(test_stored_size_required), T(test_sparse_bomb), T(test_zero_bomb),
+        T(test_image_swapped_same_size), T(test_block_device_and_fifo_members), T(test_image_size_not_signed),
+        T(test_stored_size_required), T(test_member_shorter_than_header), T(test_member_longer_than_header),
+        T(test_sparse_bomb), T(test_zero_bomb),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
