@@ -181,16 +181,19 @@ int qemuimg_info(const char *path, struct image_info *info)
     if (r < 0) {
         CLEANUP_FREE char *reason = xstrdup(command_reason());
         if (explain_failure(path) < 0)
-            return -1;
-        return error("cannot read disk image '%s' (%s): check that it exists and is a disk image", path,
-                     reason);
+            return QEMUIMG_NAMED;
+        error("cannot read disk image '%s' (%s): check that it exists and is a disk image", path, reason);
+        return QEMUIMG_NAMED;
     }
-    if (qemuimg_parse_info(out, info) < 0)
-        return error("cannot parse qemu-img info for '%s'", path);
+    if (qemuimg_parse_info(out, info) < 0) {
+        error("cannot parse qemu-img info for '%s'", path);
+        return QEMUIMG_NAMED;
+    }
     /* qemu-img calls any file "raw": a raw image must at least look like a disk. */
     if (strcmp(info->format, "raw") == 0 && info->virtual_size < 1024 * 1024) {
         image_info_release(info);
-        return error("'%s' is not a disk image (raw and under 1 MiB): give a qcow2 or raw disk", path);
+        error("'%s' is not a disk image (raw and under 1 MiB): give a qcow2 or raw disk", path);
+        return QEMUIMG_NOT_IMAGE;
     }
     /* qemu-img info does not open the backing file: a clone of this image would fail to start. */
     if (info->backing && is_file_name(info->backing)) {
@@ -198,7 +201,8 @@ int qemuimg_info(const char *path, struct image_info *info)
                                                      : resolve_backing(path, info->backing);
         if (access(full, F_OK) < 0 && errno == ENOENT) {
             image_info_release(info);
-            return missing_backing(path, full);
+            missing_backing(path, full);
+            return QEMUIMG_NAMED;
         }
     }
     return 0;

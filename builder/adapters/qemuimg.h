@@ -16,10 +16,15 @@ struct image_info {
 };
 
 void image_info_release(struct image_info *info);
-/* Reads PATH's header; a file that is not a disk image gets a one-line error,
- * and so does an image whose backing file is missing: "image 'PATH' needs
- * its backing file 'BACKING', which is missing: restore it or give another
- * template". */
+/* Reads PATH's header. 0; or QEMUIMG_NOT_IMAGE when PATH is no disk image
+ * (a raw file under 1 MiB, or one qemu-img cannot read: its reason is in
+ * the message), and QEMUIMG_NAMED when the message names the trouble for
+ * the caller to keep: an image whose backing file is missing ("image
+ * 'PATH' needs its backing file 'BACKING', which is missing: restore it or
+ * give another template"), or qemu-img itself failing. Both < 0, with a
+ * one-line error. */
+#define QEMUIMG_NOT_IMAGE (-1)
+#define QEMUIMG_NAMED (-2)
 int qemuimg_info(const char *path, struct image_info *info);
 /* Parse qemu-img info --output=json text (pure; unit-tested). */
 int qemuimg_parse_info(const char *json, struct image_info *info);

@@ -174,7 +174,7 @@ static int mac_in(char **macs, const char *mac)
 static int resolve_template(struct clone_plan *p)
 {
     const char *arg = p->req.template;
-    int from_store = 0;
+    int from_store = 0, r;
 
     if (!strchr(arg, '/') && access(arg, F_OK) != 0) {
         struct store st;
@@ -212,10 +212,9 @@ static int resolve_template(struct clone_plan *p)
         p->template = xstrdup(real);
     }
     p->layout_key = layout_key(p->template);
-    if (qemuimg_info(p->template, &p->tinfo) < 0) {
-        const char *m = error_message();
-        /* A missing backing file is named by qemuimg_info: keep that. */
-        if (!m || !strstr(m, "backing"))
+    /* A missing backing file, or qemu-img failing, is named by qemuimg_info: keep that. */
+    if ((r = qemuimg_info(p->template, &p->tinfo)) < 0) {
+        if (r == QEMUIMG_NOT_IMAGE)
             error_replace("template '%s' is not a disk image: give a qcow2 or raw disk image", arg);
         return -1;
     }

@@ -229,9 +229,9 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
             }
         }
     }
-    if (qemuimg_info(source, &src) < 0) {
-        const char *m = error_message();
-        if (!m || !strstr(m, "backing"))
+    int info_r = qemuimg_info(source, &src);
+    if (info_r < 0) {
+        if (info_r == QEMUIMG_NOT_IMAGE) /* else it names a missing backing file or qemu-img's failure */
             error_replace("source '%s' is not a disk image: give a qcow2 or raw disk, or a domain", from);
         goto out;
     }

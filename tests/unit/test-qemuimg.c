@@ -178,10 +178,16 @@ static void test_dry_run_info(void **state)
     assert_null(info.backing);
     image_info_release(&info);
 
+    /* Any small file is "raw" to qemu-img: not a disk image, for the caller to say so. */
+    c.out = "{\"virtual-size\": 4096, \"filename\": \"/x/notes.txt\", \"format\": \"raw\"}";
+    assert_int_equal(qemuimg_info("/x/notes.txt", &info), QEMUIMG_NOT_IMAGE);
+    assert_string_equal(error_message(), "'/x/notes.txt' is not a disk image (raw and under 1 MiB): give a qcow2 or raw disk");
+    error_clear();
+
     /* An overlay whose backing file is gone (qemu-img info does not open it). */
     c.out = "{\"virtual-size\": 1073741824, \"filename\": \"/pool/web.qcow2\", \"format\": \"qcow2\","
             " \"backing-filename\": \"tpl.qcow2\", \"full-backing-filename\": \"/nonexistent/tpl.qcow2\"}";
-    assert_int_equal(qemuimg_info("/pool/web.qcow2", &info), -1);
+    assert_int_equal(qemuimg_info("/pool/web.qcow2", &info), QEMUIMG_NAMED);
     assert_string_equal(error_message(), "image '/pool/web.qcow2' needs its backing file '/nonexistent/tpl.qcow2', "
                                          "which is missing: restore it or give another template");
     error_clear();
@@ -219,7 +225,7 @@ static void test_dry_run_failure(void **state)
     command_free(cmd);
 
     /* qemuimg_info keeps qemu-img's reason. */
-    assert_int_equal(qemuimg_info("/nonexistent/x.qcow2", &info), -1);
+    assert_int_equal(qemuimg_info("/nonexistent/x.qcow2", &info), QEMUIMG_NAMED);
     assert_non_null(strstr(error_message(), "cannot read disk image '/nonexistent/x.qcow2' (qemu-img: Could not open"));
     assert_non_null(strstr(error_message(), "Permission denied; extra detail"));
     error_clear();
@@ -338,7 +344,7 @@ static void test_real_images(void **state)
 
     /* The backing file gone: named, with its full path. */
     assert_int_equal(rename(base, moved), 0);
-    assert_int_equal(qemuimg_info(ovl, &info), -1);
+    assert_int_equal(qemuimg_info(ovl, &info), QEMUIMG_NAMED);
     assert_non_null(strstr(error_message(), "needs its backing file '"));
     assert_non_null(strstr(error_message(), "/base.qcow2', which is missing"));
     assert_non_null(strstr(error_message(), ovl));
