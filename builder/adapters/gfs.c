@@ -20,7 +20,11 @@ int gfs_error(guestfs_h *g, const char *what)
 {
     const char *m = guestfs_last_error(g);
 
-    return error("%s: %s", what, m ? m : "libguestfs error");
+    /* One line: libguestfs adds its generic debugging advice (export
+     * LIBGUESTFS_DEBUG=1 ..., the FAQ) on the lines after its message. */
+    if (!m)
+        m = "libguestfs error";
+    return error("%s: %.*s", what, (int)strcspn(m, "\n"), m);
 }
 
 static guestfs_h *open_handle(enum accel accel)

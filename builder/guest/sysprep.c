@@ -10,14 +10,16 @@
 #include "pure/edit.h"
 #include "base/error.h"
 #include "guest/sysprep.h"
+#include "adapters/gfs.h"
+#include "base/xalloc.h"
 
 #define GLOBS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static int gerr(guestfs_h *g, const char *what)
 {
-    const char *m = guestfs_last_error(g);
+    CLEANUP_FREE char *w = xasprintf("sysprep: %s", what);
 
-    return error("sysprep: %s: %s", what, m ? m : "libguestfs error");
+    return gfs_error(g, w);
 }
 
 static int is_regular(guestfs_h *g, const char *path)
