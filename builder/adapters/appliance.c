@@ -51,7 +51,7 @@ static const struct {
 
 /* The init runs "mdadm -As" twice, and mdadm without a configuration file
  * opens every disk and partition to look for array members: ~15 ms a
- * device each time under TCG. The clone appliance only mounts partitions
+ * disk (with its partitions) each time under TCG. The clone appliance only mounts partitions
  * and LVs (guest/layout.c finds no root on an array), so mdadm is told to
  * scan no device. /etc/mdadm.conf is the first file mdadm reads. */
 #define MDADM_CONF "etc/mdadm.conf"
