@@ -25,6 +25,7 @@ PACKAGES=(
   thin-provisioning-tools  # thin LVM snapshots (clone --pool VG; the e2e-lvm test)
   extlinux syslinux-common isolinux xorriso cpio zstd xz-utils iproute2
   rpm  # an rpm database in the EL fixtures, so virt-inspector recognises them
+  valgrind  # e2e-memcheck: vmstamp under memcheck
   # benchmark: the stock tools we compare against
   virtinst
 )

@@ -96,6 +96,10 @@ int perms_blocker(const struct perms_user *u, const char *path, int read, char *
         *blocker = xstrdup(path); /* caller frees */
         return 2;
     }
+    /* Anything else than a directory's number came from something else
+     * than the check above (a tool that wraps this process, say). */
+    if ((size_t)code > n)
+        return error("the check of what user %s can open ended unexpectedly (exit %d)", u->name, code);
     *blocker = xstrdup(dirs[code - 1]); /* caller frees */
     return 1;
 }
