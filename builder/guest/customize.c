@@ -386,16 +386,27 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
             if (layout_mount_ref(g, dev, &l->mounts[i], 1, 0) < 0)
                 return -1;
     } else if (direct) {
-        for (size_t i = 0; i < l->nmounts && direct; i++) {
-            guestfs_push_error_handler(g, NULL, NULL);
-            int m = layout_mount_ref(g, dev, &l->mounts[i], 1, 0);
-            guestfs_pop_error_handler(g);
-            if (m < 0) {
-                debug("%s; mounting through LVM instead", error_message() ? error_message() : "mount failed");
-                error_clear();
-                if (guestfs_umount_all(g) == -1)
-                    return gfs_error(g, "umount_all");
-                direct = 0;
+        /* A second try of them all, 0.2 s later, before the LVM rescan:
+         * clones fell back to it now and then under load (twice in one
+         * day), for a passing reason, perhaps the loop device of the clone
+         * before still going away in the appliance's kernel. */
+        for (int tries = 0, ok = 0; !ok && direct; tries++) {
+            if (tries)
+                nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+            ok = 1;
+            for (size_t i = 0; i < l->nmounts && ok; i++) {
+                guestfs_push_error_handler(g, NULL, NULL);
+                int m = layout_mount_ref(g, dev, &l->mounts[i], 1, 0);
+                guestfs_pop_error_handler(g);
+                if (m < 0) {
+                    debug("%s; %s", error_message() ? error_message() : "mount failed",
+                          tries ? "mounting through LVM instead" : "trying once more");
+                    error_clear();
+                    if (guestfs_umount_all(g) == -1)
+                        return gfs_error(g, "umount_all");
+                    ok = 0;
+                    direct = tries == 0;
+                }
             }
         }
     }
