@@ -321,8 +321,12 @@ static int resolve_template(struct ctx *x, virConnectPtr conn)
                                     "template list) or a disk image path", p->template);
         x->tpl_path = xstrdup(real);
     }
-    if (qemuimg_info(x->tpl_path, &info) < 0) {
+    int info_r = qemuimg_info(x->tpl_path, &info);
+    if (info_r < 0) {
         CLEANUP_FREE char *why = take_error();
+        /* A missing backing file, or qemu-img failing, is named in WHY. */
+        if (info_r == QEMUIMG_NAMED)
+            return fleet_plan_error(p, FLEET_TEMPLATE, "template '%s': %s", p->template, why);
         return fleet_plan_error(p, FLEET_TEMPLATE, "template '%s' is not a disk image: %s", p->template, why);
     }
     x->tpl_format = xstrdup(info.format);

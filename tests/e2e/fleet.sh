@@ -67,6 +67,12 @@ bad() { # EXPECTED-TEXT (plan on stdin)
     fail "bad plan ($1) made something"
 }
 sed "s|template: .*|template: /nonexistent.qcow2|" "$plan" | bad "template: template '/nonexistent.qcow2' not found"
+# A template whose backing file is gone: named as such, not "not a disk image".
+qemu-img create -q -f qcow2 "$SCRATCH/gone.qcow2" 1G
+qemu-img create -q -f qcow2 -F qcow2 -b "$SCRATCH/gone.qcow2" "$SCRATCH/orphan.qcow2"
+rm "$SCRATCH/gone.qcow2"
+sed "s|template: .*|template: $SCRATCH/orphan.qcow2|" "$plan" |
+  bad "template: template '$SCRATCH/orphan.qcow2': image '$SCRATCH/orphan.qcow2' needs its backing file '$SCRATCH/gone.qcow2', which is missing"
 sed "s|, host: h2}|, host: h2, network: nosuchnet}|" "$plan" | bad "network: network 'nosuchnet' not found on host 'h2'"
 sed "s|pool: shared}|pool: ${PREFIX}shared}|" "$plan" | bad "pool: on host 'h2'"
 sed "s|192.168.150.10|10.9.9.10|" "$plan" | bad "ip: 10.9.9.10 .* is outside network 'default'"
