@@ -96,8 +96,8 @@ int perms_blocker(const struct perms_user *u, const char *path, int read, char *
         *blocker = xstrdup(path); /* caller frees */
         return 2;
     }
-    /* Anything else than a directory's number came from something else
-     * than the check above (a tool that wraps this process, say). */
+    /* Any other status is not the check's own (a tool wrapping this
+     * process, such as valgrind, can set it): no directory to name. */
     if ((size_t)code > n)
         return error("the check of what user %s can open ended unexpectedly (exit %d)", u->name, code);
     *blocker = xstrdup(dirs[code - 1]); /* caller frees */
