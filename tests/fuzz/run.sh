@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# run.sh: one libFuzzer target for SECONDS on its seed corpus. New inputs
+# run.sh: one libFuzzer target for SECONDS (or until RUNS executions, if
+# given, whichever comes first) on its seed corpus. New inputs
 # go to WORK/corpus (emptied first), never into the seed directory; a crash,
 # leak, timeout or out-of-memory input to WORK/artifacts/. Prints one line:
 #   NAME: EXECS executions in S s, cov C, ft F, corpus N, crashes K
 # and, on a crash, the input's path and the sanitizer's report; exits 1.
-#   run.sh BINARY SEED_DIR SECONDS WORK
+#   run.sh BINARY SEED_DIR SECONDS WORK [RUNS]
 set -uo pipefail
-if [ $# -ne 4 ]; then
-  echo "usage: run.sh BINARY SEED_DIR SECONDS WORK" >&2
+if [ $# -ne 4 ] && [ $# -ne 5 ]; then
+  echo "usage: run.sh BINARY SEED_DIR SECONDS WORK [RUNS]" >&2
   exit 2
 fi
 bin=$1 seeds=$2 seconds=$3 work=$4
+runs=()
+[ $# -eq 5 ] && runs=(-runs="$5")
 name=$(basename "$bin")
 rm -rf "$work"
 mkdir -p "$work/corpus" "$work/artifacts" "$work/tmp"
@@ -20,7 +23,7 @@ export TMPDIR=$work/tmp
 
 start=$(date +%s)
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+  "$bin" -max_total_time="$seconds" "${runs[@]}" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" >"$log" 2>&1
 rc=$?
 took=$(( $(date +%s) - start ))
