@@ -19,6 +19,7 @@
 #include <string.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1029,9 +1030,55 @@ static int host_failed(struct clone_plan **plans, size_t nplans, size_t k, char 
     return 0;
 }
 
+/* The template as the run found it. Linked clones are overlays of it and
+ * full ones copies: if it is removed, replaced or written to while they are
+ * made, they would hold a mix of two images. A shared flock on it keeps
+ * `vmstamp template rm` (which takes it exclusively) off meanwhile; a
+ * change by anything else is found by its identity, size and mtime. */
+struct template_seen {
+    int fd;
+    struct stat st;
+};
+
+static int template_hold(const char *path, struct template_seen *t)
+{
+    t->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (t->fd < 0)
+        return error("cannot open template '%s': %s", path, strerror(errno));
+    if (fstat(t->fd, &t->st) < 0)
+        return error("cannot stat template '%s': %s", path, strerror(errno));
+    if (flock(t->fd, LOCK_SH | LOCK_NB) < 0)
+        return error("template '%s' is being removed by another vmstamp run: wait for it, or pick another", path);
+    return 0;
+}
+
+/* 0 if PATH is still the file T saw; else an error saying what happened. */
+static int template_same(const char *path, const struct template_seen *t)
+{
+    struct stat st;
+
+    if (t->fd < 0 || !S_ISREG(t->st.st_mode)) /* a block device (an LV): its node's times say nothing */
+        return 0;
+    if (stat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return error("template '%s' was removed while the clones were made: nothing was kept; put it back "
+                         "and run again", path);
+        return error("cannot stat template '%s': %s", path, strerror(errno));
+    }
+    if (st.st_dev != t->st.st_dev || st.st_ino != t->st.st_ino)
+        return error("template '%s' was replaced by another file while the clones were made: nothing was kept; "
+                     "run again", path);
+    if (st.st_size != t->st.st_size || st.st_mtim.tv_sec != t->st.st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != t->st.st_mtim.tv_nsec)
+        return error("template '%s' was written to while the clones were made: nothing was kept; run again once "
+                     "nothing writes to it", path);
+    return 0;
+}
+
 int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, struct clone_result **results,
                    char **host_errors)
 {
+    struct template_seen tseen = { .fd = -1 };
     size_t n = 0;
     struct slot *slots = NULL;
     struct clone_job *jobs = NULL;
@@ -1065,6 +1112,8 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         for (size_t i = 0; i < plans[k]->n; i++, j++)
             slots[j] = (struct slot){ .p = plans[k], .c = &plans[k]->c[i], .plan = k, .index = i };
     if (cancel_check(what) < 0)
+        goto out;
+    if (n && template_hold(plans[0]->template, &tseen) < 0)
         goto out;
 
     /* Private host keys: a directory named after this run, so recovery
@@ -1107,7 +1156,12 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
                                       .grown_root = p->grown_overlay ? &p->grown_root : NULL,
                                       .ipv4 = p->req.clones[slots[j].index].ipv4 };
     }
+    /* Full clones are copies by now; linked ones stay overlays of it. */
+    if (template_same(plans[0]->template, &tseen) < 0)
+        goto out;
     if (customize_all(plans[0], run, jobs, n, &keygen) < 0 || cancel_check(what) < 0)
+        goto out;
+    if (!plans[0]->req.full && template_same(plans[0]->template, &tseen) < 0)
         goto out;
 
     /* Into place: a rename that never replaces (a name claimed by us
@@ -1221,6 +1275,9 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         }
     }
 
+    /* (after the defines, so none is defined onto a template that changed meanwhile) */
+    if (!plans[0]->req.full && template_same(plans[0]->template, &tseen) < 0)
+        goto out;
     for (size_t k = 0; k < nplans; k++)
         if (!(host_errors && host_errors[k]))
             res[k] = xcalloc(plans[k]->n ? plans[k]->n : 1, sizeof **res);
@@ -1245,6 +1302,19 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
     ret = 0;
 
 out:
+    /* qemu-img or the appliance failing on a template that went or changed
+     * meanwhile: that is the cause to name. */
+    if (ret < 0 && tseen.fd >= 0) {
+        CLEANUP_FREE char *why = error_message() ? xstrdup(error_message()) : NULL;
+        error_clear();
+        if (template_same(plans[0]->template, &tseen) == 0) {
+            error_clear();
+            if (why)
+                error("%s", why);
+        }
+    }
+    if (tseen.fd >= 0)
+        close(tseen.fd);
     /* Rolled back: the domains go (and the hook with them removes their
      * rules); these are removed here too, in case it is not loaded yet. */
     for (size_t j = 0; j < n && forwarded; j++)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -388,7 +389,7 @@ int template_remove(virConnectPtr conn, const char *pool, const char *name, stru
     CLEANUP_FREE char *mp = NULL;
     CLEANUP_FREE char *ver = NULL;
     CLEANUP_STRV char **clones = NULL;
-    int ret = -1;
+    int ret = -1, busy = -1;
 
     if (store_open(conn, pool, 0, &st) < 0 || store_load(&st, name, &m) < 0)
         goto out;
@@ -396,6 +397,12 @@ int template_remove(virConnectPtr conn, const char *pool, const char *name, stru
     mp = store_meta_path(&st, m.name);
     if (run_claim_path(run, "template", img) < 0)
         goto out;
+    /* A clone or fleet run making clones of it holds it shared (clone.c). */
+    busy = open(img, O_RDONLY | O_CLOEXEC);
+    if (busy >= 0 && flock(busy, LOCK_EX | LOCK_NB) < 0) {
+        error("template '%s' is in use by a vmstamp run making clones of it: wait for it to finish", m.name);
+        goto out;
+    }
     clones = store_clones_of(conn, img);
     if (clones[0]) {
         error("template '%s' is used by %s%s: remove its clones first (vmstamp rm ...)", m.name, clones[0],
@@ -417,6 +424,8 @@ int template_remove(virConnectPtr conn, const char *pool, const char *name, stru
     error_clear();
     ret = 0;
 out:
+    if (busy >= 0)
+        close(busy);
     template_meta_release(&m);
     store_close(&st);
     return ret;

@@ -12,6 +12,9 @@
 #                 clone is customized
 #   pool full     full clones into a dir pool on a 40 MiB tmpfs; then the
 #                 tmpfs is grown and the same command succeeds
+#   template      removed (moved away), written to (512 bytes appended) or
+#                 replaced (a copy renamed over it) once the five disks are
+#                 made; and held (a shared flock) while clones of it are made
 . "$(dirname "$0")/lib.sh"
 start_test
 
@@ -133,6 +136,56 @@ mount -o remount,size=600m "$small"
 $V pool-refresh "${PREFIX}small" >/dev/null
 then_ok "pool full" "${PREFIX}f%d" --full --pool "${PREFIX}small"
 [ -z "$(ls -A "$small")" ] || fail "rm left files in the small pool: $(ls -A "$small")"
+
+# ---- the template removed or written to while the clones are made ----------------
+# clone5_bg PAT TEMPLATE: the command under test in the background ($vpid),
+# with TEMPLATE; ends once all five clones' temporary disks exist.
+clone5_bg() {
+  "$VMSTAMP" -q clone --network user --count 5 --name-pattern "$1" "$2" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+  vpid=$!
+  local last
+  last=$POOL_DIR/.$(printf "$1" 5).qcow2.vmstamp-tmp
+  wait_for 120 test -e "$last" || { kill "$vpid"; fail "$1: the fifth clone's disk was never made"; }
+}
+# fault_end LABEL PATTERN: the run of clone5_bg failed with one line matching
+# PATTERN, and left nothing.
+fault_end() {
+  local rc=0
+  wait "$vpid" || rc=$?
+  [ "$rc" != 0 ] || fail "$1: exit 0"
+  [ "$(wc -l <"$SCRATCH/err")" = 1 ] || { cat "$SCRATCH/err" >&2; fail "$1: the error is not one line"; }
+  grep -Eq -- "$2" "$SCRATCH/err" || fail "$1: error '$(cat "$SCRATCH/err")' does not match /$2/"
+  nothing_of "$1"
+  record "$1" "exit $rc: $(cat "$SCRATCH/err")"
+}
+moved=$SCRATCH/tpl-moved.qcow2
+cp --sparse=always "$tpl" "$moved"
+note "the template removed once the disks are made"
+clone5_bg "${PREFIX}r%d" "$moved"
+mv "$moved" "$moved.away"
+fault_end "template removed during the run" "template '.*tpl-moved.qcow2' was removed while the clones were made"
+mv "$moved.away" "$moved"
+tpl=$moved then_ok "template removed" "${PREFIX}r%d"
+
+note "the template written to once the disks are made"
+clone5_bg "${PREFIX}w%d" "$moved"
+head -c 512 /dev/zero >>"$moved"
+fault_end "template written to during the run" "template '.*tpl-moved.qcow2' was written to while the clones were made"
+tpl=$moved then_ok "template written to" "${PREFIX}w%d"
+
+note "the template replaced by another file once the disks are made"
+cp --sparse=always "$moved" "$moved.new"
+clone5_bg "${PREFIX}x%d" "$moved"
+mv "$moved.new" "$moved"
+fault_end "template replaced during the run" "template '.*tpl-moved.qcow2' was replaced by another file while the clones were made"
+tpl=$moved then_ok "template replaced" "${PREFIX}x%d"
+# A run making clones of it holds the template shared: `template rm` (an
+# exclusive flock) waits for none, it refuses.
+clone5_bg "${PREFIX}k%d" "$moved"
+! flock -x -n "$moved" true || { kill "$vpid"; fail "the template is not locked (shared) while clones of it are made"; }
+wait "$vpid" || { cat "$SCRATCH/err" >&2; fail "the clone run of the lock check failed"; }
+# shellcheck disable=SC2046
+"$VMSTAMP" -q rm $(names5 "${PREFIX}k%d") || fail "rm failed"
 
 echo "faults:"
 printf '  %s\n' "${results[@]}"
