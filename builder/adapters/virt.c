@@ -1,6 +1,7 @@
 /* virt.c: see virt.h. */
 #include <errno.h>
 #include <libvirt/virterror.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,19 @@ const char *virt_error(void)
     const char *m = virGetLastErrorMessage();
 
     return m ? m : "unknown libvirt error";
+}
+
+const char *virt_error_on(virConnectPtr conn)
+{
+    static __thread char buf[1024];
+
+    snprintf(buf, sizeof buf, "%s", virt_error());
+    if (conn && virConnectIsAlive(conn) == 0) {
+        char *m = strdup(buf);
+        snprintf(buf, sizeof buf, "the connection to libvirt was lost (%s)", m ? m : "?");
+        free(m);
+    }
+    return buf;
 }
 
 virConnectPtr virt_connect(const char *uri)

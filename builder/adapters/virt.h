@@ -52,5 +52,9 @@ char *virt_console_log(const char *name);
 char *virt_capabilities(virConnectPtr conn);
 /* The libvirt message of the last failed call. */
 const char *virt_error(void);
+/* The same, of a call on CONN; if CONN is dead (the daemon stopped or
+ * restarted), "the connection to libvirt was lost (MESSAGE)". Valid until
+ * the next call in this thread. */
+const char *virt_error_on(virConnectPtr conn);
 
 #endif

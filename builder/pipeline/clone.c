@@ -1243,7 +1243,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         doms[j] = virDomainDefineXML(p->conn, xml);
         if (!doms[j]) {
             journal_drop(run->journal, step);
-            error("cannot define domain '%s' on %s: %s", c->name, p->uri, virt_error());
+            error("cannot define domain '%s' on %s: %s", c->name, p->uri, virt_error_on(p->conn));
             if (host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
                 goto out;
             continue;

@@ -198,6 +198,7 @@ static int wait_install(virDomainPtr dom, const struct install_request *r, struc
     int ret = -1;
     CLEANUP_FREE char *mac = NULL; /* the NIC, for its counters */
     const char *failed = con->lines.failed, *last = con->lines.last;
+    virConnectPtr conn = virDomainGetConnect(dom); /* (a libvirt call: it clears the last error, so not in an error()) */
 
     if (strcmp(r->network, "user") != 0) {
         CLEANUP_FREE char *xml = virt_domain_xml(dom);
@@ -216,7 +217,7 @@ static int wait_install(virDomainPtr dom, const struct install_request *r, struc
         time_t now = now_s();
         int active = virDomainIsActive(dom);
         if (active < 0 && virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
-            error("cannot query install domain '%s': %s", r->name, virt_error());
+            error("cannot query install domain '%s': %s", r->name, virt_error_on(conn));
             break;
         }
         int grew = console_poll(con);

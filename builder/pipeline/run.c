@@ -41,7 +41,13 @@ struct undo_ctx {
     size_t nconns;
     const char *who; /* "run 1234 (clone a b)" when recovering; NULL: silent rollback */
     int removed;
+    int wait_s; /* a failed run's own rollback: how long to wait for a libvirt daemon that went away */
 };
+
+/* A daemon restarted meanwhile (systemctl restart libvirtd) is back within
+ * seconds: the run that lost it waits that long to undo its domains itself
+ * rather than leave them to the next run. */
+#define ROLLBACK_WAIT_S 15
 
 static void removed(struct undo_ctx *u, const char *what, const char *name)
 {
@@ -67,6 +73,16 @@ static virConnectPtr undo_conn(struct undo_ctx *u, const char *uri)
     c->uri = xstrdup(uri);
     c->error = NULL;
     c->conn = virt_connect(uri); /* records "cannot connect to libvirt at 'URI': ..." */
+    if (!c->conn && u->wait_s > 0 && !cancel_requested()) {
+        debug("libvirt at '%s' cannot be reached: waiting up to %d s for it, to undo this run", uri, u->wait_s);
+        for (int i = 0; i < u->wait_s * 4 && !c->conn && !cancel_requested(); i++) {
+            struct timespec quarter = { 0, 250 * 1000 * 1000 };
+            nanosleep(&quarter, NULL);
+            c->conn = virConnectOpen(uri);
+        }
+        if (c->conn)
+            debug("libvirt at '%s' is back", uri);
+    }
     if (!c->conn) /* (as virt_connect words it: an earlier error may hold the recorded slot) */
         c->error = xasprintf("cannot connect to libvirt at '%s': %s", uri, virt_error());
     return c->conn;
@@ -390,15 +406,20 @@ void run_end(struct run *r)
     if (!r)
         return;
     if (!r->committed) {
-        struct undo_ctx u = { 0 };
+        struct undo_ctx u = { .wait_s = ROLLBACK_WAIT_S };
         /* Keep the first error: the rollback's own messages must not hide it. */
         CLEANUP_FREE char *msg = error_message() ? xstrdup(error_message()) : NULL;
+        CLEANUP_FREE char *left = NULL;
         if (journal_rollback(r->journal, &run_undo_ops, &u) < 0)
-            warning("could not undo everything (the next vmstamp run tries again): %s",
-                    error_message() ? error_message() : "?");
+            left = xstrdup(error_message() ? error_message() : "?");
         undo_ctx_release(&u);
         error_clear();
-        if (msg)
+        /* Still one line: the cause, then what is left and who removes it. */
+        if (msg && left)
+            error("%s; not all undone (%s): 'vmstamp gc' or the next run removes the rest", msg, left);
+        else if (left)
+            warning("could not undo everything (the next vmstamp run tries again): %s", left);
+        else if (msg)
             error("%s", msg);
     }
     journal_free(r->journal);
