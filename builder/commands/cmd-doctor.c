@@ -127,9 +127,10 @@ int cmd_doctor(int argc, char **argv)
         error_clear();
     } else {
         unsigned long v = 0;
+        CLEANUP_FREE char *uri = virConnectGetURI(conn);
         virConnectGetLibVersion(conn, &v);
-        line("ok", "libvirtd reachable", "%s (libvirt %lu.%lu.%lu)", virConnectGetURI(conn),
-             v / 1000000, v / 1000 % 1000, v % 1000);
+        line("ok", "libvirtd reachable", "%s (libvirt %lu.%lu.%lu)", uri ? uri : "?", v / 1000000, v / 1000 % 1000,
+             v % 1000);
         if (virt_pool_dir(conn, pool, &pool_dir) == 0)
             line("ok", "storage pool", "'%s' active at %s", pool, pool_dir);
         else
