@@ -410,6 +410,7 @@ void run_end(struct run *r)
         /* Keep the first error: the rollback's own messages must not hide it. */
         CLEANUP_FREE char *msg = error_message() ? xstrdup(error_message()) : NULL;
         CLEANUP_FREE char *left = NULL;
+        error_clear(); /* (the first error recorded wins: the rollback's own must be seen) */
         if (journal_rollback(r->journal, &run_undo_ops, &u) < 0)
             left = xstrdup(error_message() ? error_message() : "?");
         undo_ctx_release(&u);
