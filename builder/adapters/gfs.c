@@ -24,7 +24,27 @@ int gfs_error(guestfs_h *g, const char *what)
      * LIBGUESTFS_DEBUG=1 ..., the FAQ) on the lines after its message. */
     if (!m)
         m = "libguestfs error";
+    /* What libguestfs says to every call after its appliance died (the
+     * call that met the death may have been one whose failure is allowed). */
+    if (strstr(m, "call launch before using this function"))
+        return error("%s: %s", what, GFS_GONE);
     return error("%s: %.*s", what, (int)strcspn(m, "\n"), m);
+}
+
+int gfs_alive(guestfs_h *g)
+{
+    return guestfs_is_ready(g) == 1;
+}
+
+int gfs_shutdown(guestfs_h *g, const char *what)
+{
+    /* guestfs_shutdown returns 0 on a handle whose appliance is gone: what
+     * it had not yet written to the disks is lost, so that is an error. */
+    if (!gfs_alive(g))
+        return error("%s: %s", what, GFS_GONE);
+    if (guestfs_shutdown(g) == -1)
+        return gfs_error(g, what);
+    return 0;
 }
 
 static guestfs_h *open_handle(enum accel accel)

@@ -48,8 +48,16 @@ char **gfs_devices(struct gfs_session *s);
 /* The appliance's process id once launched (to journal it), 0 if unknown. */
 pid_t gfs_appliance_pid(struct gfs_session *s);
 
-/* Record "WHAT: <libguestfs's last error>" and return -1. */
+/* Record "WHAT: <libguestfs's last error>" (its first line) and return -1;
+ * "WHAT: GFS_GONE" if the appliance had died before the call. */
 int gfs_error(guestfs_h *g, const char *what);
+#define GFS_GONE "the libguestfs appliance died (its qemu exited or was killed): run the command again, or 'vmstamp doctor' if it keeps failing"
+/* 1 while the appliance runs; 0 once it is gone (died, killed, shut down).
+ * A caller that allows a call to fail asks this before going on. */
+int gfs_alive(guestfs_h *g);
+/* Shut the appliance down, flushing its disks; -1 (recorded as "WHAT: ...")
+ * if that fails or the appliance had died before (its last writes lost). */
+int gfs_shutdown(guestfs_h *g, const char *what);
 
 /* Launch and shut down an empty appliance (doctor); *SECONDS: how long. */
 int gfs_test_launch(enum accel accel, double *seconds);

@@ -756,10 +756,8 @@ int gfs_customize(struct gfs_session *s, struct clone_job *jobs, size_t n,
                       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         t0 = t1;
     }
-    if (guestfs_shutdown(g) == -1) {
-        gfs_error(g, "cannot flush the clone disks (appliance shutdown)");
+    if (gfs_shutdown(g, "cannot flush the clone disks (appliance shutdown)") < 0)
         goto out;
-    }
     ret = 0;
 out:
     for (size_t i = 0; roots && i < n; i++)

@@ -77,10 +77,18 @@ static int trim_mounted(guestfs_h *g, const struct layout *l, volatile int *canc
         /* Without discard (a raw --in-place disk on some filesystems) the
          * template is only bigger, not wrong. */
         guestfs_push_error_handler(g, NULL, NULL);
-        if (guestfs_fstrim(g, l->mounts[i].mountpoint, -1) == -1)
-            warning("cannot trim %s (%s): the template will be larger", l->mounts[i].mountpoint,
-                    guestfs_last_error(g) ? guestfs_last_error(g) : "no discard");
+        int r = guestfs_fstrim(g, l->mounts[i].mountpoint, -1);
         guestfs_pop_error_handler(g);
+        if (r == -1 && !gfs_alive(g)) { /* not a want of discard: the appliance died */
+            char what[300];
+            snprintf(what, sizeof what, "shrink: fstrim %s", l->mounts[i].mountpoint);
+            return gfs_error(g, what);
+        }
+        if (r == -1) {
+            const char *m = guestfs_last_error(g) ? guestfs_last_error(g) : "no discard";
+            warning("cannot trim %s (%.*s): the template will be larger", l->mounts[i].mountpoint,
+                    (int)strcspn(m, "\n"), m);
+        }
     }
     return 0;
 }
@@ -110,6 +118,8 @@ static int shrink_unmounted(guestfs_h *g, char **swaps, volatile int *cancel)
         guestfs_push_error_handler(g, NULL, NULL);
         int discarded = guestfs_blkdiscard(g, fs[i]) == 0;
         guestfs_pop_error_handler(g);
+        if (!discarded && !gfs_alive(g))
+            return gfs_error(g, "shrink: swap");
         if (!discarded)
             continue; /* no discard: leave the swap as it is */
         if (guestfs_mkswap_opts_argv(g, fs[i], &o) == -1)
@@ -118,6 +128,8 @@ static int shrink_unmounted(guestfs_h *g, char **swaps, volatile int *cancel)
     }
     /* Free extents of every VG: a temporary LV, discarded, removed. */
     CLEANUP_STRV char **vgs = guestfs_vgs(g);
+    if (!vgs && !gfs_alive(g))
+        return gfs_error(g, "shrink: vgs");
     for (size_t i = 0; vgs && vgs[i]; i++) {
         if (check_cancel(cancel) < 0)
             return -1;
@@ -126,6 +138,8 @@ static int shrink_unmounted(guestfs_h *g, char **swaps, volatile int *cancel)
         guestfs_push_error_handler(g, NULL, NULL);
         int r = guestfs_lvcreate_free(g, "vmstamp_free", vgs[i], 100);
         guestfs_pop_error_handler(g);
+        if (r == -1 && !gfs_alive(g))
+            return gfs_error(g, "shrink: lvcreate_free");
         if (r == -1)
             continue; /* no free extents */
         guestfs_push_error_handler(g, NULL, NULL);
@@ -194,10 +208,8 @@ int prepare_template(struct gfs_session *s, const int *selected_ops, int inspect
     int64_t size = guestfs_blockdev_getsize64(g, devices[0]);
     if (size > 0)
         m->min_size = (uint64_t)size;
-    if (guestfs_shutdown(g) == -1) {
-        gfs_error(g, "cannot flush the template (appliance shutdown)");
+    if (gfs_shutdown(g, "cannot flush the template (appliance shutdown)") < 0)
         goto out;
-    }
     *layout = p; /* caller frees: gfs_record_layout */
     p = NULL;
     ret = 0;

@@ -22,16 +22,34 @@ static int gerr(guestfs_h *g, const char *what)
     return gfs_error(g, w);
 }
 
-static int is_regular(guestfs_h *g, const char *path)
+/* A call about WHAT failed where a failure means "nothing there": 0, unless
+ * the appliance died (then the failure is recorded and -1: a dead appliance
+ * is no empty guest, and what it had not written is lost). */
+static int tolerated(guestfs_h *g, const char *what)
 {
-    return guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0;
+    return gfs_alive(g) ? 0 : gerr(g, what);
 }
 
-static char *read_guest(guestfs_h *g, const char *path)
+/* 1 if PATH is a regular file, 0 if not; -1 if the appliance died. */
+static int is_regular(guestfs_h *g, const char *path)
+{
+    int r = guestfs_is_file_opts(g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1);
+
+    return r < 0 ? tolerated(g, path) : r > 0;
+}
+
+/* *TEXT: the regular file PATH's contents (caller frees), NULL if it is
+ * none or cannot be read; -1 if the appliance died. */
+static int read_guest(guestfs_h *g, const char *path, char **text)
 {
     size_t sz;
+    int r = is_regular(g, path);
 
-    return is_regular(g, path) ? guestfs_read_file(g, path, &sz) : NULL;
+    *text = NULL;
+    if (r <= 0)
+        return r;
+    *text = guestfs_read_file(g, path, &sz);
+    return *text ? 0 : tolerated(g, path);
 }
 
 static int write_if_changed(struct sysprep_ctx *c, const char *path, char *text)
@@ -51,8 +69,12 @@ static int edit_glob(struct sysprep_ctx *c, const char *glob, char *(*edit)(cons
 {
     CLEANUP_STRV char **files = guestfs_glob_expand(c->g, glob);
 
-    for (size_t i = 0; files && files[i]; i++) {
-        CLEANUP_FREE char *text = read_guest(c->g, files[i]);
+    if (!files)
+        return tolerated(c->g, glob);
+    for (size_t i = 0; files[i]; i++) {
+        CLEANUP_FREE char *text = NULL;
+        if (read_guest(c->g, files[i], &text) < 0)
+            return -1;
         if (text && write_if_changed(c, files[i], edit(text)) < 0)
             return -1;
     }
@@ -83,9 +105,15 @@ static int op_machine_id(struct sysprep_ctx *c)
 {
     /* Empty, not removed: systemd makes a new one at first boot, and
      * vmstamp clone writes a fresh one into every clone. */
-    if (is_regular(c->g, "/etc/machine-id") && guestfs_truncate(c->g, "/etc/machine-id") == -1)
+    int r = is_regular(c->g, "/etc/machine-id");
+
+    if (r < 0)
+        return -1;
+    if (r && guestfs_truncate(c->g, "/etc/machine-id") == -1)
         return gerr(c->g, "/etc/machine-id");
-    if (is_regular(c->g, "/var/lib/dbus/machine-id")) {
+    if ((r = is_regular(c->g, "/var/lib/dbus/machine-id")) < 0)
+        return -1;
+    if (r) {
         if (guestfs_rm(c->g, "/var/lib/dbus/machine-id") == -1)
             return gerr(c->g, "/var/lib/dbus/machine-id");
         c->removed++;
@@ -108,9 +136,13 @@ static int op_net_hwaddr(struct sysprep_ctx *c)
         return -1;
     /* A networkd .link file that matches a MAC only names that NIC: remove it. */
     CLEANUP_STRV char **links = guestfs_glob_expand(c->g, "/etc/systemd/network/*.link");
-    for (size_t i = 0; links && links[i]; i++) {
-        CLEANUP_FREE char *text = read_guest(c->g, links[i]);
+    if (!links)
+        return tolerated(c->g, "/etc/systemd/network/*.link");
+    for (size_t i = 0; links[i]; i++) {
+        CLEANUP_FREE char *text = NULL;
         char mac[18];
+        if (read_guest(c->g, links[i], &text) < 0)
+            return -1;
         if (text && edit_find_pinned_mac(text, mac) == 0) {
             if (guestfs_rm(c->g, links[i]) == -1)
                 return gerr(c->g, links[i]);
@@ -125,8 +157,10 @@ static int op_hosts(struct sysprep_ctx *c)
     static const char hosts[] = "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n"
                                 "::1         localhost localhost.localdomain localhost6 localhost6.localdomain6\n";
 
-    if (!is_regular(c->g, "/etc/hosts"))
-        return 0;
+    int r = is_regular(c->g, "/etc/hosts");
+
+    if (r <= 0)
+        return r;
     if (guestfs_write(c->g, "/etc/hosts", hosts, strlen(hosts)) == -1)
         return gerr(c->g, "/etc/hosts");
     return 0;
@@ -134,9 +168,12 @@ static int op_hosts(struct sysprep_ctx *c)
 
 static int op_selinux_relabel(struct sysprep_ctx *c)
 {
-    CLEANUP_FREE char *cfg = read_guest(c->g, "/etc/selinux/config");
-    CLEANUP_FREE char *mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
+    CLEANUP_FREE char *cfg = NULL;
+    CLEANUP_FREE char *mode = NULL;
 
+    if (read_guest(c->g, "/etc/selinux/config", &cfg) < 0)
+        return -1;
+    mode = cfg ? edit_os_release_get(cfg, "SELINUX") : NULL;
     if (!mode || strcmp(mode, "disabled") == 0)
         return 0;
     if (guestfs_touch(c->g, "/.autorelabel") == -1)
@@ -158,7 +195,7 @@ static int op_lvm_uuids(struct sysprep_ctx *c)
     CLEANUP_STRV char **pvs = guestfs_pvs(c->g);
 
     if (!pvs || !pvs[0])
-        return 0;
+        return pvs ? 0 : tolerated(c->g, "pvs");
     if (guestfs_vg_activate_all(c->g, 0) == -1 || guestfs_pvchange_uuid_all(c->g) == -1 ||
         guestfs_vgchange_uuid_all(c->g) == -1)
         return gerr(c->g, "lvm-uuids");
@@ -169,9 +206,11 @@ static int op_lvm_uuids(struct sysprep_ctx *c)
 
 static int op_user_account(struct sysprep_ctx *c)
 {
-    CLEANUP_FREE char *passwd = read_guest(c->g, "/etc/passwd");
+    CLEANUP_FREE char *passwd = NULL;
     CLEANUP_STRV char **users = NULL;
 
+    if (read_guest(c->g, "/etc/passwd", &passwd) < 0)
+        return -1;
     if (!passwd)
         return 0;
     users = edit_normal_users(passwd);
@@ -179,20 +218,27 @@ static int op_user_account(struct sysprep_ctx *c)
         return 0;
     static const char *const files[] = { "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", NULL };
     for (int f = 0; files[f]; f++) {
-        CLEANUP_FREE char *text = read_guest(c->g, files[f]);
+        CLEANUP_FREE char *text = NULL;
+        if (read_guest(c->g, files[f], &text) < 0)
+            return -1;
         if (text && write_if_changed(c, files[f], edit_remove_users(text, users)) < 0)
             return -1;
     }
     for (size_t i = 0; users[i]; i++) {
         char home[512];
         snprintf(home, sizeof home, "/home/%s", users[i]);
-        if (guestfs_is_dir(c->g, home) > 0) {
+        int r = guestfs_is_dir(c->g, home);
+        if (r < 0 && tolerated(c->g, home) < 0)
+            return -1;
+        if (r > 0) {
             if (guestfs_rm_rf(c->g, home) == -1)
                 return gerr(c->g, home);
             c->removed++;
         }
         snprintf(home, sizeof home, "/var/spool/mail/%s", users[i]);
-        if (is_regular(c->g, home) && guestfs_rm(c->g, home) == -1)
+        if ((r = is_regular(c->g, home)) < 0)
+            return -1;
+        if (r && guestfs_rm(c->g, home) == -1)
             return gerr(c->g, home);
     }
     return 0;
@@ -357,7 +403,10 @@ static int remove_glob(struct sysprep_ctx *c, const char *glob, int truncate_onl
     for (size_t i = 0; paths[i]; i++) {
         const char *p = paths[i];
         if (truncate_only) {
-            if (is_regular(c->g, p) && guestfs_truncate(c->g, p) == -1)
+            int r = is_regular(c->g, p);
+            if (r < 0)
+                return -1;
+            if (r && guestfs_truncate(c->g, p) == -1)
                 return gerr(c->g, p);
         } else if (guestfs_rm_rf(c->g, p) == -1) {
             return gerr(c->g, p);
