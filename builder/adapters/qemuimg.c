@@ -337,6 +337,13 @@ int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char 
     return convert(src, src_fmt, dst, 1);
 }
 
+int qemuimg_out_of_space(void)
+{
+    const char *m = error_message();
+
+    return m && strstr(m, "qemu-img") && strstr(m, "No space left on device");
+}
+
 static int convert(const char *src, const char *src_fmt, const char *dst, int compressed)
 {
     CLEANUP_FREE char *safe_src = qemuimg_safe_path(src);

@@ -72,6 +72,9 @@ char *qemuimg_safe_path(const char *path);
 
 /* Compressed copy (zstd where qemu-img supports it), both cores (-m 2 -W). */
 int qemuimg_convert_compressed(const char *src, const char *src_fmt, const char *dst);
+/* 1 if the error just recorded is qemu-img running out of space on the
+ * target ("No space left on device"), for the caller to name the place. */
+int qemuimg_out_of_space(void);
 
 /* A byte range of a disk's guest view. */
 struct extent {

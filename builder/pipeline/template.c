@@ -298,8 +298,13 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
     if (!tmp_image)
         goto out;
     info("vmstamp: compressing into %s/%s.qcow2", st.dir, name);
-    if (qemuimg_convert_compressed(work, req->in_place ? src.format : "qcow2", tmp_image) < 0 ||
-        cancel_check(what) < 0)
+    if (qemuimg_convert_compressed(work, req->in_place ? src.format : "qcow2", tmp_image) < 0) {
+        if (qemuimg_out_of_space())
+            error_replace("template '%s' does not fit in store '%s' (%s: no space left on device): free some "
+                          "space there or pass --pool", name, st.pool, st.dir);
+        goto out;
+    }
+    if (cancel_check(what) < 0)
         goto out;
     if (fill_image_fields(tmp_image, meta) < 0)
         goto out;

@@ -232,6 +232,30 @@ static void test_dry_run_failure(void **state)
     command_set_dry_run_callback(NULL, NULL);
 }
 
+/* A convert that runs out of space is told apart (callers name the pool);
+ * other failures are not. */
+static void test_dry_run_out_of_space(void **state)
+{
+    struct canned c = { .verb = "convert", .status = 1,
+                        .err = "qemu-img: error while writing at byte 179306496: No space left on device\n" };
+
+    (void)state;
+    command_set_dry_run_callback(answer, &c);
+    assert_int_equal(qemuimg_convert("/t/tpl.qcow2", "qcow2", "/p/.c1.qcow2.vmstamp-tmp"), -1);
+    assert_int_equal(qemuimg_out_of_space(), 1);
+    error_clear();
+    assert_int_equal(qemuimg_out_of_space(), 0);
+    c.err = "qemu-img: Could not open '/t/tpl.qcow2': Permission denied\n";
+    assert_int_equal(qemuimg_convert("/t/tpl.qcow2", "qcow2", "/s/.t.qcow2.vmstamp-tmp"), -1);
+    assert_int_equal(qemuimg_out_of_space(), 0);
+    error_clear();
+    /* Not qemu-img's words: another step's error is not its to name. */
+    error("cannot write '/x': No space left on device");
+    assert_int_equal(qemuimg_out_of_space(), 0);
+    error_clear();
+    command_set_dry_run_callback(NULL, NULL);
+}
+
 static void test_dry_run_check(void **state)
 {
     struct canned c = { .verb = "check", .status = 2,
@@ -426,7 +450,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_parse_info), cmocka_unit_test(test_safe_path),
         cmocka_unit_test(test_argv_golden), cmocka_unit_test(test_run_errors),
         cmocka_unit_test(test_stderr_summary), cmocka_unit_test(test_dry_run_info),
-        cmocka_unit_test(test_dry_run_failure), cmocka_unit_test(test_dry_run_check),
+        cmocka_unit_test(test_dry_run_failure), cmocka_unit_test(test_dry_run_out_of_space),
+        cmocka_unit_test(test_dry_run_check),
         cmocka_unit_test(test_qcow2_header), cmocka_unit_test(test_real_images),
         cmocka_unit_test(test_map_own),
     };
