@@ -823,6 +823,12 @@ static int make_disk(struct clone_plan *p, struct planned *c, struct run *run)
     } else {
         r = qemuimg_create_overlay(c->tmp_disk, p->template, p->tinfo.format, p->grow ? p->req.size : 0);
     }
+    if (r < 0 && qemuimg_out_of_space()) {
+        CLEANUP_FREE char *dir = xstrdup(c->tmp_disk);
+        *strrchr(dir, '/') = '\0'; /* tmp_disk is an absolute path */
+        return error_replace("clone '%s' does not fit in %s (no space left on device): free some space there or "
+                             "pick another pool", c->name, dir);
+    }
     if (r < 0)
         return -1;
     /* The disk will hold private host keys and the password hash: owner
