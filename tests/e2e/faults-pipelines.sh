@@ -242,7 +242,7 @@ fault_end "template create: store full (20 MiB pool)" "template '$TF' does not f
 grow_pool 120
 vm template create "$TF" --from "$src" --pool "$SMALL"
 [ "$rc" = 0 ] || { cat "$SCRATCH/err" >&2; fail "template create after the faults failed"; }
-[ -f "$small/$TF.qcow2" ] && [ -f "$INDEX/$SMALL/$TF.json" ] || fail "template create after the faults made no template"
+{ [ -f "$small/$TF.qcow2" ] && [ -f "$INDEX/$SMALL/$TF.json" ]; } || fail "template create after the faults made no template"
 "$VMSTAMP" -q template verify --pool "$SMALL" "$TF" >/dev/null || fail "the template made after the faults does not verify"
 "$VMSTAMP" -q template rm --pool "$SMALL" "$TF" || fail "template rm failed"
 "$VMSTAMP" -q template rm "$T" || fail "template rm failed"
