@@ -33,22 +33,7 @@
 . "$(dirname "$0")/lib.sh"
 start_test
 
-BIN=$SCRATCH/bin
-mkdir -p "$BIN"
-cat >"$BIN/qemu-img" <<'EOF'
-#!/bin/sh
-# Counts its calls in $FAULT_COUNT; fails call number $FAULT_AT.
-n=$(( $(cat "$FAULT_COUNT" 2>/dev/null || echo 0) + 1 ))
-echo "$n $*" >>"$FAULT_COUNT.log"
-echo "$n" >"$FAULT_COUNT"
-if [ "$n" = "${FAULT_AT:-0}" ]; then
-  echo "qemu-img: injected failure (call $n)" >&2
-  exit 1
-fi
-exec /usr/bin/qemu-img "$@"
-EOF
-printf '#!/bin/sh\necho "qemu: injected failure" >&2\nexit 1\n' >"$BIN/no-qemu"
-chmod 755 "$BIN/qemu-img" "$BIN/no-qemu"
+fault_programs
 export FAULT_COUNT=$SCRATCH/qemu-img.count
 STORE=/var/lib/vmstamp/templates
 INDEX=/var/lib/vmstamp/index

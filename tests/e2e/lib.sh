@@ -259,3 +259,28 @@ doctor_check() {
     jinfo="$jinfo (the journal went meanwhile: another run recovered it; doctor again at a later moment)"
   fi
 }
+
+# ---- fault injection (faults.sh, faults-pipelines.sh) ------------------------
+
+# fault_programs: $BIN ($SCRATCH/bin) with two programs that fail on purpose:
+#   qemu-img   put first on PATH: counts its calls in $FAULT_COUNT (and logs
+#              them, with their arguments, in $FAULT_COUNT.log), fails call
+#              number $FAULT_AT and runs /usr/bin/qemu-img for the others
+#   no-qemu    for LIBGUESTFS_HV: the appliance cannot start
+fault_programs() {
+  BIN=$SCRATCH/bin
+  mkdir -p "$BIN"
+  cat >"$BIN/qemu-img" <<'EOF'
+#!/bin/sh
+n=$(( $(cat "$FAULT_COUNT" 2>/dev/null || echo 0) + 1 ))
+echo "$n $*" >>"$FAULT_COUNT.log"
+echo "$n" >"$FAULT_COUNT"
+if [ "$n" = "${FAULT_AT:-0}" ]; then
+  echo "qemu-img: injected failure (call $n)" >&2
+  exit 1
+fi
+exec /usr/bin/qemu-img "$@"
+EOF
+  printf '#!/bin/sh\necho "qemu: injected failure" >&2\nexit 1\n' >"$BIN/no-qemu"
+  chmod 755 "$BIN/qemu-img" "$BIN/no-qemu"
+}
