@@ -63,6 +63,13 @@ sum_tpl=$(sha256sum <"$STORE/$T.qcow2")
 expect_error "name already in the store" "template '$T' already exists in store 'vmstamp-templates'" template create "$T" --from "$src"
 [ "$(sha256sum <"$STORE/$T.qcow2")" = "$sum_tpl" ] || fail "the existing template changed"
 expect_error "unknown template" "template '${PREFIX}none' not found in store" template info "${PREFIX}none"
+# A run making clones of it holds the template (a shared flock): template rm refuses.
+"$VMSTAMP" -q clone --network user --count 2 --name-pattern "${PREFIX}u%d" "$T" >"$SCRATCH/u.out" 2>"$SCRATCH/u.err" &
+upid=$!
+wait_for 120 test -e "$POOL_DIR/.${PREFIX}u2.qcow2.vmstamp-tmp" || { kill "$upid"; fail "the clone run made no disk"; }
+expect_error "template rm while clones of it are made" "template '$T' is in use by a vmstamp run making clones of it" template rm "$T"
+wait "$upid" || { cat "$SCRATCH/u.err" >&2; fail "the clone run during template rm failed"; }
+"$VMSTAMP" -q rm "${PREFIX}u1" "${PREFIX}u2"
 
 note "bundles"
 openssl genpkey -algorithm ed25519 -out "$SCRATCH/sign.pem" 2>/dev/null
