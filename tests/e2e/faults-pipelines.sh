@@ -23,6 +23,7 @@
 #     launch        as for template create
 #     appliance     its qemu killed once the first clone is customized
 #     pool full     a full-disk group of 2 into a pool on a 40 MiB tmpfs
+#     template      written to (512 bytes appended) once the 4 disks are made
 # Each fault must end with a one-line error naming what failed, a non-zero
 # exit and nothing of the run left (no domain, volume, temporary file, store
 # image or index entry, journal, key / work / install directory, staged
@@ -310,6 +311,15 @@ fleet_ok 4
 note "fleet apply: the appliance cannot start"
 vm LIBGUESTFS_HV="$BIN/no-qemu" fleet apply "$plan"
 fault_end "fleet apply: appliance launch fails" "libguestfs|appliance|launch" fleet_check
+
+note "fleet apply: the template written to once the four disks are made"
+"$VMSTAMP" -q fleet apply "$plan" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+vpid=$!
+wait_for 120 eval 'find "$POOL_DIR" /var/lib/vmstamp/stage -name ".${PREFIX}fl-04.qcow2.vmstamp-tmp" 2>/dev/null | grep -q .' ||
+  { kill "$vpid"; fail "fleet apply: the fourth clone's disk was never made"; }
+head -c 512 /dev/zero >>"$tpl"
+rc=0; wait "$vpid" || rc=$?
+fault_end "fleet apply: template written to during the run" "template '$tpl' was written to while the clones were made" fleet_check
 
 note "fleet apply: the appliance's qemu killed once the first clone is customized"
 kill_appliance_at "customized ${PREFIX}fl-01 " "\.${PREFIX}fl-01\.qcow2\.vmstamp-tmp" fleet apply "$plan"
