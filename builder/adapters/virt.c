@@ -33,13 +33,14 @@ const char *virt_error(void)
 const char *virt_error_on(virConnectPtr conn)
 {
     static __thread char buf[1024];
+    char msg[768];
 
-    snprintf(buf, sizeof buf, "%s", virt_error());
-    if (conn && virConnectIsAlive(conn) == 0) {
-        char *m = strdup(buf);
-        snprintf(buf, sizeof buf, "the connection to libvirt was lost (%s)", m ? m : "?");
-        free(m);
-    }
+    /* (taken first: virConnectIsAlive, a libvirt call, clears the last error) */
+    snprintf(msg, sizeof msg, "%s", virt_error());
+    if (conn && virConnectIsAlive(conn) == 0)
+        snprintf(buf, sizeof buf, "the connection to libvirt was lost (%s)", msg);
+    else
+        snprintf(buf, sizeof buf, "%s", msg);
     return buf;
 }
 

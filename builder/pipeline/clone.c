@@ -1313,11 +1313,8 @@ out:
     if (ret < 0 && tseen.fd >= 0) {
         CLEANUP_FREE char *why = error_message() ? xstrdup(error_message()) : NULL;
         error_clear();
-        if (template_same(plans[0]->template, &tseen) == 0) {
-            error_clear();
-            if (why)
-                error("%s", why);
-        }
+        if (template_same(plans[0]->template, &tseen) == 0 && why)
+            error("%s", why);
     }
     if (tseen.fd >= 0)
         close(tseen.fd);
