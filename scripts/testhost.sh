@@ -29,6 +29,10 @@
 # holder.pid (a sleep that keeps the namespaces), libvirtd.pid, virtlogd.pid,
 # netns (the namespace's id) and unshare.log; the daemon log is
 # DIR/var/log/libvirt/libvirtd.log, guest consoles DIR/var/log/libvirt/qemu/.
+# TESTHOST_GROUP=GROUP (at the first start): members of GROUP may use the
+# daemon's read-write socket with no further authentication, as
+# `unix_sock_group = "libvirt"` with `auth_unix_rw = "none"` sets up a host
+# (tests of what a non-root user in the libvirt group can do).
 # stop ends, by pid, the daemons and then every process left in the namespace
 # (dnsmasq, qemu, the holder); the mounts die with the namespace.
 set -euo pipefail
@@ -191,6 +195,10 @@ do_start() {
   if [ ! -e "$DIR/etc/libvirt/libvirtd.conf" ]; then
     for f in /etc/libvirt/*.conf; do cp -p "$f" "$DIR/etc/libvirt/"; done
     [ -d /etc/libvirt/nwfilter ] && cp -a /etc/libvirt/nwfilter "$DIR/etc/libvirt/"
+    if [ -n "${TESTHOST_GROUP:-}" ]; then
+      printf 'unix_sock_group = "%s"\nunix_sock_rw_perms = "0770"\nauth_unix_rw = "none"\n' \
+        "$TESTHOST_GROUP" >>"$DIR/etc/libvirt/libvirtd.conf"
+    fi
   fi
   mkdir -p "$DIR/etc/libvirt/qemu/networks/autostart" "$DIR/etc/libvirt/storage/autostart"
 

@@ -191,7 +191,9 @@ char **store_clones_of(virConnectPtr conn, const char *image)
         char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
         struct clone_meta meta;
         if (xml && domxml_parse(xml, &meta) == 0) {
-            if (meta.is_vmstamp && strcmp(meta.template_path, image) == 0) {
+            /* A copy of a clone (unbound metadata) still uses the template
+             * as far as anyone can tell: it holds it too. */
+            if ((meta.is_vmstamp || meta.unbound) && strcmp(meta.template_path, image) == 0) {
                 strv_append(&v, xstrdup(virDomainGetName(doms[i])));
             }
             clone_meta_release(&meta);

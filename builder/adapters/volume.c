@@ -508,6 +508,43 @@ static int refresh(virStoragePoolPtr p, const char *uri, const char *pool)
     }
 }
 
+/* Refresh every active pool of CONN (errors ignored: a pool that cannot be
+ * refreshed just does not list what it would have). */
+static void refresh_all_pools(virConnectPtr conn)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+
+    for (int i = 0; i < n; i++) {
+        virStoragePoolRefresh(pools[i], 0);
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+}
+
+int volume_delete_disk(virConnectPtr conn, const char *path, char **why)
+{
+    CLEANUP_VOL virStorageVolPtr v = virStorageVolLookupByPath(conn, path);
+
+    *why = NULL;
+    if (!v) {
+        refresh_all_pools(conn);
+        v = virStorageVolLookupByPath(conn, path);
+    }
+    if (!v) {
+        error_clear();
+        *why = xasprintf("kept disk '%s': no libvirt pool holds it, so vmstamp does not remove it (remove it "
+                         "yourself if it was the clone's)", path);
+        return 0;
+    }
+    if (virStorageVolDelete(v, 0) < 0) {
+        if (virGetLastErrorCode() == VIR_ERR_NO_STORAGE_VOL)
+            return 1; /* gone meanwhile */
+        return error("cannot delete disk '%s': %s", path, virt_error());
+    }
+    return 1;
+}
+
 int volume_pool_shared(virConnectPtr conn, const char *pool, const char *local_dir)
 {
     CLEANUP_FREE char *uri = conn_uri(conn);

@@ -58,6 +58,15 @@ int volume_sha256(virConnectPtr conn, const char *pool, const char *name, char h
  * -1 error (recorded). */
 int volume_delete(virConnectPtr conn, const char *pool, const char *name);
 
+/* Delete a clone's disk PATH on CONN, only as a volume of one of CONN's
+ * libvirt pools, through libvirt (pools are refreshed once if it is not
+ * found at first: an LV made outside libvirt is listed only after one).
+ * Never unlink()s: a path that no pool holds is not vmstamp's to remove
+ * on the word of a domain's metadata, which non-root users can write.
+ * 1 deleted, 0 kept (no pool holds it; *WHY, caller frees, says so in a
+ * line for the user), -1 error (recorded). */
+int volume_delete_disk(virConnectPtr conn, const char *path, char **why);
+
 /* Whether POOL on CONN is the same storage as the local directory
  * LOCAL_DIR (then a local file can be put there instead of uploaded): a
  * uniquely named marker file is made in LOCAL_DIR, POOL refreshed, the

@@ -93,7 +93,9 @@ int cmd_list(int argc, char **argv)
             } else {
                 snprintf(disk, sizeof disk, "%s/%s", used, size);
                 printf("%-24s %-10s %-17s %-21s %s\n", virDomainGetName(doms[i]), virt_state_name(di.state),
-                       mac ? mac : "-", disk, meta.is_vmstamp ? meta.template_path : "(not vmstamp)");
+                       mac ? mac : "-", disk, meta.is_vmstamp ? meta.template_path
+                       : meta.unbound ? "(not vmstamp: a copy of a clone's metadata)"
+                                      : "(not vmstamp)");
             }
         }
         clone_meta_release(&meta);

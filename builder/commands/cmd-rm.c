@@ -12,47 +12,27 @@
 #include "adapters/portfwd.h"
 #include "base/fileio.h"
 #include "adapters/virt.h"
+#include "adapters/volume.h"
 #include "pipeline/run.h"
 
-/* Refresh every active pool: an LV made outside libvirt (a thin snapshot)
- * is listed only after one. */
-static void refresh_pools(virConnectPtr conn)
+/* Remove clone META's disks: only those its <devices> use and a libvirt
+ * pool holds (volume_delete_disk); what the metadata names besides, or no
+ * pool holds, is kept and said in one line each. */
+static int delete_disks(virConnectPtr conn, const char *name, const struct clone_meta *meta)
 {
-    virStoragePoolPtr *pools = NULL;
-    int n = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+    int ret = 0;
 
-    for (int i = 0; i < n; i++) {
-        virStoragePoolRefresh(pools[i], 0);
-        virStoragePoolFree(pools[i]);
+    for (size_t d = 0; meta->stray_disks && meta->stray_disks[d]; d++)
+        warning("%s: kept '%s': its vmstamp metadata names it, but the domain does not use it", name,
+                meta->stray_disks[d]);
+    for (size_t d = 0; meta->disks && meta->disks[d]; d++) {
+        CLEANUP_FREE char *why = NULL;
+        if (volume_delete_disk(conn, meta->disks[d], &why) < 0)
+            ret = -1;
+        else if (why)
+            warning("%s: %s", name, why);
     }
-    free(pools);
-}
-
-static int delete_disk(virConnectPtr conn, const char *path)
-{
-    virStorageVolPtr v = virStorageVolLookupByPath(conn, path);
-    /* A block device (an LVM LV) goes through its pool, never by unlink
-     * (that would only drop its /dev link). */
-    int block = is_block_device(path);
-    if (!v && block) {
-        refresh_pools(conn);
-        v = virStorageVolLookupByPath(conn, path);
-    }
-    if (v) {
-        int r = virStorageVolDelete(v, 0);
-        virStorageVolFree(v);
-        if (r == 0)
-            return 0;
-        if (block)
-            return error("cannot delete disk '%s': %s", path, virt_error());
-    }
-    error_clear();
-    if (block)
-        return error("disk '%s' is a block device no active libvirt pool holds: remove it yourself (lvremove)",
-                     path);
-    if (unlink(path) < 0 && access(path, F_OK) == 0)
-        return error("cannot delete disk '%s'", path);
-    return 0;
+    return ret;
 }
 
 int cmd_rm(int argc, char **argv)
@@ -96,6 +76,12 @@ int cmd_rm(int argc, char **argv)
             ret = EXIT_FAILURE;
             break;
         }
+        if (metas[i].unbound && !force) {
+            error("domain '%s' carries another domain's vmstamp metadata (a copy, e.g. by virt-clone): it is not a "
+                  "vmstamp clone; use --force to undefine it (its disks are kept)", name);
+            ret = EXIT_FAILURE;
+            break;
+        }
         if (!metas[i].is_vmstamp && !force) {
             error("domain '%s' was not made by vmstamp: use --force to undefine it (its disks are kept)", name);
             ret = EXIT_FAILURE;
@@ -112,15 +98,14 @@ int cmd_rm(int argc, char **argv)
             ret = EXIT_FAILURE;
             break;
         }
-        for (size_t d = 0; metas[i].is_vmstamp && metas[i].disks[d]; d++)
-            if (delete_disk(conn, metas[i].disks[d]) < 0)
-                ret = EXIT_FAILURE;
+        if (metas[i].is_vmstamp && delete_disks(conn, name, &metas[i]) < 0)
+            ret = EXIT_FAILURE;
         if (metas[i].is_vmstamp) {
             CLEANUP_FREE char *log = virt_console_log(name);
             unlink(log);
         }
         /* Stopping it ran the hook; its rules go here in any case. */
-        if (metas[i].nforwards && portfwd_remove(name, metas[i].forwards, metas[i].nforwards) < 0)
+        if (metas[i].is_vmstamp && metas[i].nforwards && portfwd_remove(name, metas[i].uuid, metas[i].forwards, metas[i].nforwards) < 0)
             ret = EXIT_FAILURE;
         info("vmstamp: removed %s", name);
     }

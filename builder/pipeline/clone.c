@@ -54,6 +54,7 @@ struct planned {
     char *name;
     char *hostname;
     char mac[18];
+    char uuid[37];     /* the domain's, bound into its metadata */
     char *disk;        /* final path */
     char *tmp_disk;    /* while being made */
     char *console_log;
@@ -1225,8 +1226,10 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         struct planned *c = slots[j].c;
         if (host_errors && host_errors[slots[j].plan])
             continue;
+        if (random_uuid(c->uuid) < 0)
+            goto out;
         struct domain_spec spec = {
-            .name = c->name, .description = p->req.description, .virt_type = accel_domain_type(p->accel),
+            .name = c->name, .uuid = c->uuid, .description = p->req.description, .virt_type = accel_domain_type(p->accel),
             .memory_kib = p->req.memory_kib,
             .vcpus = p->req.vcpus, .disk_path = c->disk, .disk_format = p->target.logical ? "raw" : "qcow2",
             .disk_block = p->target.logical, .net = &p->net,

@@ -157,7 +157,9 @@ static int scan_host(struct ctx *x, struct host *h)
         CLEANUP_FREE char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
         struct clone_meta meta;
         if (xml && domxml_parse(xml, &meta) == 0) {
-            if (meta.fleet && strcmp(meta.fleet, x->plan->fleet) == 0) {
+            /* Only a clone whose metadata is bound to it: a copy (virt-clone)
+             * or a hand-written block claims nothing. */
+            if (meta.is_vmstamp && meta.fleet && strcmp(meta.fleet, x->plan->fleet) == 0) {
                 h->owned = xrealloc(h->owned, (h->nowned + 1) * sizeof *h->owned);
                 struct owned *o = &h->owned[h->nowned++];
                 int st = 0, reason;
@@ -578,16 +580,17 @@ static int remove_owned(struct host *h, struct owned *o)
     /* Errors name the domain; host_error() adds the host. */
     if (dom && virt_domain_remove(dom) < 0)
         return -1;
+    /* Only the disks its devices use, and only through the host's pools
+     * (volume_delete_disk): the metadata alone never names what goes. */
+    for (size_t k = 0; o->meta.stray_disks && o->meta.stray_disks[k]; k++)
+        warning("%s on host '%s': kept '%s': its vmstamp metadata names it, but the domain does not use it",
+                o->name, h->name, o->meta.stray_disks[k]);
     for (size_t k = 0; o->meta.disks && o->meta.disks[k]; k++) {
-        CLEANUP_VOL virStorageVolPtr vol = virStorageVolLookupByPath(h->conn, o->meta.disks[k]);
-        if (!vol) {
-            /* Not in a pool libvirt knows: this machine's file, if it is one. */
-            if (host_is_local(h) && unlink(o->meta.disks[k]) < 0 && errno != ENOENT)
-                return error("cannot remove '%s': %s", o->meta.disks[k], strerror(errno));
-            continue;
-        }
-        if (virStorageVolDelete(vol, 0) < 0)
-            return error("cannot delete volume '%s' on host '%s': %s", o->meta.disks[k], h->name, virt_error());
+        CLEANUP_FREE char *why = NULL;
+        if (volume_delete_disk(h->conn, o->meta.disks[k], &why) < 0)
+            return -1;
+        if (why)
+            warning("%s on host '%s': %s", o->name, h->name, why);
     }
     if (host_is_local(h)) {
         CLEANUP_FREE char *log = virt_console_log(o->name);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/cleanup-xml.h"
 #include "base/cleanup.h"
@@ -66,6 +67,8 @@ char *domxml_build(const struct domain_spec *spec)
     xmlDocSetRootElement(doc, dom);
     attr(dom, "type", spec->virt_type);
     child(dom, "name", spec->name);
+    if (spec->uuid)
+        child(dom, "uuid", spec->uuid);
     if (spec->description)
         child(dom, "description", spec->description);
 
@@ -81,6 +84,8 @@ char *domxml_build(const struct domain_spec *spec)
         ns = xmlNewNs(ns_root, BAD_CAST VMSTAMP_XMLNS, BAD_CAST "vmstamp");
         xmlSetNs(ns_root, ns);
         xmlNewTextChild(ns_root, ns, BAD_CAST "template", BAD_CAST spec->template_path);
+        if (spec->uuid)
+            xmlNewTextChild(ns_root, ns, BAD_CAST "uuid", BAD_CAST spec->uuid);
         if (spec->hostname)
             xmlNewTextChild(ns_root, ns, BAD_CAST "hostname", BAD_CAST spec->hostname);
         if (spec->created)
@@ -264,6 +269,14 @@ static void xpath_forwards(xmlXPathContextPtr ctx, const char *expr, struct port
     }
 }
 
+static int strv_has(char *const *v, const char *s)
+{
+    for (size_t i = 0; v[i]; i++)
+        if (strcmp(v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
 static char *xpath_string(xmlXPathContextPtr ctx, const char *expr)
 {
     char **v = xpath_strings(ctx, expr);
@@ -287,11 +300,35 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     xmlXPathRegisterNs(ctx, BAD_CAST "v", BAD_CAST VMSTAMP_XMLNS);
     xmlXPathRegisterNs(ctx, BAD_CAST "o", BAD_CAST LIBOSINFO_XMLNS);
     meta->os_id = xpath_string(ctx, "/domain/metadata/o:libosinfo/o:os/@id");
+    meta->uuid = xpath_string(ctx, "/domain/uuid");
     meta->template_path = xpath_string(ctx, "/domain/metadata/v:clone/v:template");
-    meta->is_vmstamp = meta->template_path != NULL;
+    {
+        CLEANUP_FREE char *bound = xpath_string(ctx, "/domain/metadata/v:clone/v:uuid");
+        /* libvirt writes <uuid> lowercase; a hand-written one may not be. */
+        int same = bound && meta->uuid && strcasecmp(bound, meta->uuid) == 0;
+        meta->is_vmstamp = meta->template_path != NULL && same;
+        meta->unbound = meta->template_path != NULL && !same;
+    }
     meta->hostname = xpath_string(ctx, "/domain/metadata/v:clone/v:hostname");
     meta->created = xpath_string(ctx, "/domain/metadata/v:clone/v:created");
-    meta->disks = xpath_strings(ctx, "/domain/metadata/v:clone/v:disk");
+    {
+        char **named = xpath_strings(ctx, "/domain/metadata/v:clone/v:disk");
+        char **used = xpath_strings(ctx, "/domain/devices/disk[@device='disk']/source/@file | "
+                                         "/domain/devices/disk[@device='disk']/source/@dev");
+        size_t n = 0, k = 0, s = 0;
+        while (named[n])
+            n++;
+        meta->disks = xcalloc(n + 1, sizeof *meta->disks);
+        meta->stray_disks = xcalloc(n + 1, sizeof *meta->stray_disks);
+        for (size_t i = 0; i < n; i++) {
+            if (meta->is_vmstamp && strv_has(used, named[i]))
+                meta->disks[k++] = named[i];
+            else
+                meta->stray_disks[s++] = named[i];
+        }
+        free(named); /* the strings moved */
+        strv_free(used);
+    }
     meta->macs = xpath_strings(ctx, "/domain/devices/interface/mac/@address");
     meta->fleet = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@name");
     meta->fleet_group = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@group");
@@ -340,11 +377,13 @@ char *xml_get(const char *xml, const char *xpath)
 
 void clone_meta_release(struct clone_meta *meta)
 {
+    free(meta->uuid);
     free(meta->template_path);
     free(meta->hostname);
     free(meta->created);
     free(meta->os_id);
     strv_free(meta->disks);
+    strv_free(meta->stray_disks);
     strv_free(meta->macs);
     free(meta->fleet);
     free(meta->fleet_group);

@@ -23,6 +23,11 @@ void netspec_release(struct netspec *n);
 
 struct domain_spec {
     const char *name;
+    /* The domain's UUID (random_uuid), written as <uuid> and, for clones,
+     * as <vmstamp:uuid> too: the metadata is bound to this domain, so a
+     * copy of it (virt-clone, virsh dumpxml | define) is not vmstamp's.
+     * NULL: libvirt picks one (installs) */
+    const char *uuid;
     /* <description>, as virt-install --metadata description= writes it
      * (virsh desc, virt-manager); NULL: none */
     const char *description;
@@ -71,14 +76,26 @@ struct fleet_owner {
 /* Returns a newly allocated XML document, or NULL (error recorded). */
 char *domxml_build(const struct domain_spec *spec);
 
-/* What vmstamp reads back from a domain's XML. */
+/* What vmstamp reads back from a domain's XML.
+ *
+ * Nothing here is trusted for being in the metadata: anyone who may define
+ * domains (the libvirt group, not root) can write it. A domain is
+ * vmstamp's own clone only when its <vmstamp:clone> names the domain's own
+ * <uuid> (a copied or hand-written block names another, or none), and a
+ * disk is the clone's only when the metadata names it and the domain's
+ * <devices> use it. What to delete is decided from that, and then only
+ * through a libvirt pool (pipeline/remove.h). */
 struct clone_meta {
-    int is_vmstamp;   /* has our <metadata> element */
+    int is_vmstamp;   /* has our <metadata> element, bound to this domain's UUID */
+    int unbound;      /* has a <vmstamp:clone> element, but for another UUID or none: a copy */
+    char *uuid;       /* the domain's own <uuid> */
     char *template_path;
     char *hostname;
     char *created;
     char *os_id;      /* libosinfo metadata, any domain */
-    char **disks;     /* disk source paths vmstamp made (NULL-terminated) */
+    char **disks;     /* disks vmstamp made that the domain uses: in both the metadata and
+                       * <devices> (NULL-terminated; empty unless is_vmstamp) */
+    char **stray_disks; /* metadata disks the domain does not use (NULL-terminated): never removed */
     char **macs;      /* every interface MAC of the domain (NULL-terminated) */
     /* A fleet's clone: its <vmstamp:fleet> (NULL: not a fleet's). */
     char *fleet, *fleet_group, *fleet_plan, *fleet_hash, *fleet_ip;

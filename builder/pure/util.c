@@ -187,6 +187,16 @@ int random_machine_id(char out[33])
     return 0;
 }
 
+int random_uuid(char out[37])
+{
+    char hex[33];
+
+    if (random_machine_id(hex) < 0)
+        return -1;
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return 0;
+}
+
 void drive_device_name(size_t index, char out[16])
 {
     char rev[8];

@@ -32,6 +32,8 @@ int mac_from_ipv4(const char *ip, char out[18]);
 int random_mac(char out[18]);
 /* 32 lowercase hex digits, systemd machine-id format. */
 int random_machine_id(char out[33]);
+/* Random v4 UUID, dashed (8-4-4-4-12): a domain's <uuid>. */
+int random_uuid(char out[37]);
 /* S as one shell word: itself when it needs no quoting, else in single
  * quotes (a ' inside as '\''), so a command vmstamp prints can be pasted.
  * Caller frees. */

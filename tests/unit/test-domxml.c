@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -17,6 +18,7 @@ static void spec_init(struct domain_spec *s, const struct netspec *net)
 {
     memset(s, 0, sizeof *s);
     s->name = "web01";
+    s->uuid = "0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f";
     s->virt_type = "qemu";
     s->memory_kib = 1048576;
     s->vcpus = 2;
@@ -119,6 +121,94 @@ static void test_foreign_domain(void **state)
     clone_meta_release(&meta);
     assert_int_equal(domxml_parse("<domain", &meta), -1);
     error_clear();
+}
+
+/* XML of a domain a libvirt-group user could define: UUID U, vmstamp
+ * metadata bound to B (NULL: no <vmstamp:uuid>) naming disk MDISK, and a
+ * device disk DDISK. Caller frees. */
+static char *hand_written(const char *u, const char *b, const char *mdisk, const char *ddisk)
+{
+    char *xml;
+    assert_true(asprintf(&xml,
+                         "<domain type='qemu'><name>evil</name><uuid>%s</uuid><metadata>"
+                         "<vmstamp:clone xmlns:vmstamp='" VMSTAMP_XMLNS "'>"
+                         "<vmstamp:template>/var/tmp/t.qcow2</vmstamp:template>%s%s%s"
+                         "<vmstamp:disk>%s</vmstamp:disk><vmstamp:fleet name='lab' group='w' plan='/p' hash='h'/>"
+                         "</vmstamp:clone></metadata><devices><disk type='file' device='disk'>"
+                         "<source file='%s'/><target dev='vda'/></disk>"
+                         "<disk type='file' device='cdrom'><source file='%s'/><target dev='sda'/></disk>"
+                         "</devices></domain>",
+                         u, b ? "<vmstamp:uuid>" : "", b ? b : "", b ? "</vmstamp:uuid>" : "", mdisk, ddisk,
+                         mdisk) > 0);
+    return xml;
+}
+
+/* The metadata counts only when it names the domain's own UUID, and a
+ * disk only when the domain's devices use it (issue 20: a copied or
+ * hand-written block must not steer what root deletes). */
+static void test_bound_metadata(void **state)
+{
+    struct netspec net = { NET_NETWORK, (char *)"default" };
+    struct domain_spec spec;
+    struct clone_meta meta;
+    const char *u = "0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f";
+    char *xml, *copy, *p;
+
+    (void)state;
+    spec_init(&spec, &net);
+    xml = domxml_build(&spec);
+    assert_non_null(strstr(xml, "<uuid>0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f</uuid>"));
+    assert_non_null(strstr(xml, "<vmstamp:uuid>0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f</vmstamp:uuid>"));
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_true(meta.is_vmstamp);
+    assert_false(meta.unbound);
+    assert_string_equal(meta.uuid, u);
+    clone_meta_release(&meta);
+
+    /* virt-clone: a new <uuid>, the metadata copied as it was. */
+    copy = strdup(xml);
+    p = strstr(copy, "<uuid>") + 6;
+    memcpy(p, "11111111", 8);
+    assert_int_equal(domxml_parse(copy, &meta), 0);
+    assert_false(meta.is_vmstamp);
+    assert_true(meta.unbound);
+    assert_null(meta.disks[0]);
+    assert_string_equal(meta.stray_disks[0], "/var/lib/libvirt/images/web01.qcow2");
+    clone_meta_release(&meta);
+    free(copy);
+    free(xml);
+
+    /* Bound, but naming a host file the domain does not use. */
+    xml = hand_written(u, u, "/root/decoy/passwd", "/var/lib/libvirt/images/evil.qcow2");
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_true(meta.is_vmstamp);
+    assert_null(meta.disks[0]);
+    assert_string_equal(meta.stray_disks[0], "/root/decoy/passwd");
+    assert_null(meta.stray_disks[1]);
+    clone_meta_release(&meta);
+    free(xml);
+
+    /* Bound and used: a disk of the clone (whether a pool holds it is
+     * decided when it is removed). Case of the UUID does not matter. */
+    xml = hand_written(u, "0B5D2F6E-3C1A-4E8B-9F7D-2A6C4E8B1D3F", "/var/lib/libvirt/images/evil.qcow2",
+                       "/var/lib/libvirt/images/evil.qcow2");
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_true(meta.is_vmstamp);
+    assert_string_equal(meta.disks[0], "/var/lib/libvirt/images/evil.qcow2");
+    assert_null(meta.disks[1]);
+    assert_null(meta.stray_disks[0]);
+    clone_meta_release(&meta);
+    free(xml);
+
+    /* No <vmstamp:uuid> (hand-written, or written before vmstamp bound its
+     * metadata): not vmstamp's. */
+    xml = hand_written(u, NULL, "/var/lib/libvirt/images/evil.qcow2", "/var/lib/libvirt/images/evil.qcow2");
+    assert_int_equal(domxml_parse(xml, &meta), 0);
+    assert_false(meta.is_vmstamp);
+    assert_true(meta.unbound);
+    assert_null(meta.disks[0]);
+    clone_meta_release(&meta);
+    free(xml);
 }
 
 /* libvirt's test driver parses and stores the XML like libvirtd does. */
@@ -302,7 +392,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_and_parse), cmocka_unit_test(test_kvm_and_networks),
-        cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain),
+        cmocka_unit_test(test_netspec), cmocka_unit_test(test_foreign_domain), cmocka_unit_test(test_bound_metadata),
         cmocka_unit_test(test_libvirt_accepts), cmocka_unit_test(test_xml_get),
         cmocka_unit_test(test_install_domain), cmocka_unit_test(test_block_disk),
     };
