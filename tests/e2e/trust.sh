@@ -6,9 +6,9 @@
 #    lets that group in (scripts/testhost.sh with TESTHOST_GROUP), domains
 #    whose vmstamp metadata is bound to their own UUID and names a
 #    root-only decoy file as the clone's disk: not among their devices, and
-#    among them but in no pool. `vmstamp rm` and `fleet destroy` (which
-#    `apply --prune` shares its removal with) undefine them and keep the
-#    decoy, one warning line each saying why.
+#    among them but in no pool. `vmstamp rm`, `fleet apply --prune` and
+#    `fleet destroy` undefine them and keep the decoy, one warning line
+#    each saying why.
 #  - A copy of a real clone (virt-clone --original): not a vmstamp clone
 #    for list and rm (one line, nothing removed); rm --force undefines it
 #    and keeps every disk; the original clone still has its disk and is
@@ -96,9 +96,8 @@ note "metadata and devices naming a host file no pool holds"
 define_as_user "${PREFIX}evil2" "$decoy"
 rm_keeps "disk in no pool" "${PREFIX}evil2" "kept disk '$decoy': no libvirt pool holds it"
 
-note "fleet destroy of a domain that claims the fleet"
+note "fleet apply --prune and fleet destroy of domains that claim the fleet"
 FLEET=${PREFIX}f
-define_as_user "${PREFIX}evil3" "$decoy" "$FLEET"
 tpl=$(fixture debian12)
 cat >"$SCRATCH/plan.yaml" <<EOF
 fleet: $FLEET
@@ -106,15 +105,29 @@ template: $tpl
 hosts:
   - {name: h2, uri: "$U2"}
 groups:
-  - {name: ${PREFIX}w-%02d, count: 1, network: user}
+  - {name: ${PREFIX}w-%02d, count: 1, network: user, memory: 256M}
 EOF
-rc=0
-"$VMSTAMP" fleet destroy "$SCRATCH/plan.yaml" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
-[ -f "$decoy" ] || fail "fleet destroy deleted the decoy $decoy"
-[ "$rc" = 0 ] || fail "fleet destroy failed: $(cat "$SCRATCH/err")"
-grep -q "kept disk '$decoy': no libvirt pool holds it" "$SCRATCH/err" || fail "fleet destroy: no line about the decoy: $(cat "$SCRATCH/err")"
-$V2 dominfo "${PREFIX}evil3" >/dev/null 2>&1 && fail "fleet destroy left ${PREFIX}evil3"
-echo "ok: fleet destroy kept the decoy: $(grep warning: "$SCRATCH/err")"
+# fleet_keeps LABEL ARGS...: the fleet command succeeds, the decoy is kept
+# and a warning line says so.
+fleet_keeps() {
+  local label=$1 rc=0
+  shift
+  "$VMSTAMP" fleet "$@" "$SCRATCH/plan.yaml" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+  [ -f "$decoy" ] || fail "$label deleted the decoy $decoy"
+  [ "$rc" = 0 ] || fail "$label failed: $(cat "$SCRATCH/err")"
+  grep -q "warning: .*kept disk '$decoy': no libvirt pool holds it" "$SCRATCH/err" ||
+    fail "$label: no line about the decoy: $(cat "$SCRATCH/err")"
+  echo "ok: $label kept the decoy: $(grep warning: "$SCRATCH/err")"
+}
+define_as_user "${PREFIX}evil3" "$decoy" "$FLEET"
+fleet_keeps "fleet apply --prune" apply --prune
+$V2 dominfo "${PREFIX}evil3" >/dev/null 2>&1 && fail "apply --prune left ${PREFIX}evil3"
+$V2 dominfo "${PREFIX}w-01" >/dev/null || fail "apply --prune did not make ${PREFIX}w-01"
+define_as_user "${PREFIX}evil4" "$decoy" "$FLEET"
+fleet_keeps "fleet destroy" destroy
+for d in evil4 w-01; do
+  $V2 dominfo "${PREFIX}$d" >/dev/null 2>&1 && fail "fleet destroy left ${PREFIX}$d"
+done
 rm -f /var/lib/vmstamp/fleet/"$FLEET".known_hosts
 
 note "a copy of a real clone (virt-clone --original)"
