@@ -77,8 +77,9 @@ int cmd_rm(int argc, char **argv)
             break;
         }
         if (metas[i].unbound && !force) {
-            error("domain '%s' carries another domain's vmstamp metadata (a copy, e.g. by virt-clone): it is not a "
-                  "vmstamp clone; use --force to undefine it (its disks are kept)", name);
+            error("domain '%s' has vmstamp metadata that is not bound to it (a copy of a clone, e.g. by virt-clone, "
+                  "or written by hand): it is not a vmstamp clone; use --force to undefine it (its disks are kept)",
+                  name);
             ret = EXIT_FAILURE;
             break;
         }

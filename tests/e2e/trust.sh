@@ -140,7 +140,7 @@ virt-clone -q --connect "$URI" --original "$C" --name "$K" --file "$POOL_DIR/$K.
   fail "virt-clone failed"
 "$VMSTAMP" list | awk '{print $1}' | grep -qx "$K" && fail "list shows the copy as a vmstamp clone"
 "$VMSTAMP" list --all | grep "^$K " | grep -q "not vmstamp" || fail "list --all does not say the copy is not vmstamp's"
-expect_one_line_error "rm of the copy" "domain '$K' carries another domain's vmstamp metadata .*use --force" rm "$K"
+expect_one_line_error "rm of the copy" "domain '$K' has vmstamp metadata that is not bound to it \\(a copy .*use --force" rm "$K"
 [ -f "$cdisk" ] || fail "rm of the copy deleted the original's disk"
 $V dominfo "$K" >/dev/null || fail "the refused rm undefined the copy"
 echo "ok: rm of the copy refused: $(cat "$SCRATCH/err")"
