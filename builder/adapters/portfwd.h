@@ -20,14 +20,38 @@
 #define PORTFWD_HOOK_DIR "/etc/libvirt/hooks/qemu.d"
 #define PORTFWD_HOOK PORTFWD_HOOK_DIR "/vmstamp"
 
-/* Add the rules of DOMAIN's forwards F[0..N) (each with its address).
- * Adding what is there already is a no-op. -1 (recorded, naming the host
- * port) when one cannot be added, e.g. a host port another guest has. */
-int portfwd_add(const char *domain, const struct port_forward *f, size_t n);
-/* Remove them; rules that are not there are fine. A forward whose host
- * port now goes to another guest is left to that guest. -1 (recorded)
- * when a command fails otherwise. */
-int portfwd_remove(const char *domain, const struct port_forward *f, size_t n);
+/* Who added each forward: a root-only record per host port,
+ * PORTFWD_RECORD_DIR/PROTO-PORT ("UUID ADDRESS GUESTPORT DOMAIN"), written
+ * with the rules and removed with them; /run outlives a libvirt daemon's
+ * restart and goes with the rules at a reboot. A forward is owned by the
+ * domain UUID that added it, and only that UUID's removal takes it away:
+ * a copy of a clone (virt-clone, virsh dumpxml | define: another UUID, the
+ * same metadata) never removes the original's. */
+#define PORTFWD_RECORD_DIR "/run/vmstamp/forward"
+
+/* Add the rules of DOMAIN's forwards F[0..N) (each with its address), as
+ * owned by UUID. Adding what UUID has already is a no-op. -1 (recorded,
+ * naming the host port) when one cannot be added, e.g. a host port another
+ * domain has. */
+int portfwd_add(const char *domain, const char *uuid, const struct port_forward *f, size_t n);
+/* Remove those of F[0..N) that UUID added (what the records say it added,
+ * whatever F says of addresses); the others are left to their owners.
+ * -1 (recorded) when a command fails. */
+int portfwd_remove(const char *domain, const char *uuid, const struct port_forward *f, size_t n);
+/* Remove every forward UUID added (the hook's stopped: the metadata of a
+ * running domain may have been changed since its start). */
+int portfwd_remove_owned(const char *domain, const char *uuid);
+
+/* The ports this host listens on (/proc/net/tcp, tcp6, udp, udp6 of this
+ * network namespace). */
+int portfwd_listening(struct forward_listening *l);
+/* Whether BRIDGE is an interface of this host with the IPv4 address
+ * ADDRESS (host byte order): -1 (recorded, naming NETWORK) if not. */
+int portfwd_gateway_on_host(const char *network, const char *bridge, uint32_t address);
+/* The running libvirt network NAME as the local daemon keeps it
+ * (/run/libvirt/network/NAME.xml, written by libvirt as root), its gateway
+ * checked to be on this host: for the hook, which must not call libvirt. */
+int portfwd_network(const char *name, struct forward_net *net);
 
 /* The hook script that runs VMSTAMP (an absolute path). Caller frees. */
 char *portfwd_hook_script(const char *vmstamp);

@@ -43,6 +43,7 @@ struct clone_opts {
     unsigned parallel;        /* --parallel N: appliances at once (0: auto) */
     struct port_forward forwards[FORWARD_MAX]; /* --forward, repeated */
     size_t nforwards;
+    int allow_low_port, force_port; /* --allow-low-port, --force-port: recorded in each forward */
     /* --ip ADDRESS/PREFIX, --gateway, --dns: one clone's static IPv4 */
     const char *static_ip;    /* the --ip argument; NULL: none */
     const char *gateway;      /* the --gateway argument; NULL: none */
@@ -74,7 +75,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
 {
     enum { O_LINKED = 256, O_FULL, O_SIZE, O_POOL, O_NET, O_MEM, O_VCPUS, O_MAC, O_IP, O_HOST,
            O_DOMAIN, O_COUNT, O_PATTERN, O_START_INDEX, O_PW, O_SSHKEY, O_KNOWN, O_START, O_AUTO,
-           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC, O_FORWARD, O_SNAPSIZE };
+           O_TPOOL, O_GATEWAY, O_DNS, O_PARALLEL, O_FIXPERM, O_DESC, O_FORWARD, O_SNAPSIZE,
+           O_ALLOWLOW, O_FORCEPORT };
     static const struct option opts[] = {
         { "linked", no_argument, NULL, O_LINKED },
         { "full", no_argument, NULL, O_FULL },
@@ -103,6 +105,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
         { "fix-permissions", no_argument, NULL, O_FIXPERM },
         { "description", required_argument, NULL, O_DESC },
         { "forward", required_argument, NULL, O_FORWARD },
+        { "allow-low-port", no_argument, NULL, O_ALLOWLOW },
+        { "force-port", no_argument, NULL, O_FORCEPORT },
         { NULL, 0, NULL, 0 },
     };
     static char mac_store[CLONE_MAX][18];
@@ -213,6 +217,8 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
             }
             o->nforwards++;
             break;
+        case O_ALLOWLOW: o->allow_low_port = 1; break;
+        case O_FORCEPORT: o->force_port = 1; break;
         case O_TPOOL: o->template_pool = optarg; break;
         case O_GATEWAY:
             if (o->gateway)
@@ -234,6 +240,13 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
     }
     if (linked && o->full)
         return cmd_bad_usage("clone", "--linked and --full conflict: choose one");
+    if ((o->allow_low_port || o->force_port) && o->nforwards == 0)
+        return cmd_bad_usage("clone", "%s is for --forward: give the forwards it allows",
+                             o->allow_low_port ? "--allow-low-port" : "--force-port");
+    for (size_t k = 0; k < o->nforwards; k++) {
+        o->forwards[k].allow_low = o->allow_low_port;
+        o->forwards[k].force = o->force_port;
+    }
     if (o->snapshot_size && o->full)
         return cmd_bad_usage("clone", "--snapshot-size is for linked clones (LVM snapshots), not --full");
     if ((o->count > 0) != (o->pattern != NULL))

@@ -583,7 +583,8 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     {
         struct forward_set *sets = xcalloc(p->n, sizeof *sets);
         for (size_t i = 0; i < p->n; i++)
-            sets[i] = (struct forward_set){ .domain = p->c[i].name, .f = p->c[i].forwards, .n = p->c[i].nforwards };
+            sets[i] = (struct forward_set){ .domain = p->c[i].name, .f = p->c[i].forwards, .n = p->c[i].nforwards,
+                                            .network = p->net.kind == NET_NETWORK ? p->net.source : NULL };
         int r = forward_plan_check(conn, sets, p->n);
         free(sets);
         if (r < 0)
@@ -1278,7 +1279,7 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
          * no-op then, and covers a hook the daemon is still reloading. */
         if (slots[j].c->nforwards) {
             forwarded[j] = 1;
-            if (portfwd_add(slots[j].c->name, slots[j].c->forwards, slots[j].c->nforwards) < 0 &&
+            if (portfwd_add(slots[j].c->name, slots[j].c->uuid, slots[j].c->forwards, slots[j].c->nforwards) < 0 &&
                 host_failed(plans, nplans, slots[j].plan, host_errors) < 0)
                 goto out;
         }
@@ -1326,7 +1327,7 @@ out:
     for (size_t j = 0; j < n && forwarded; j++)
         if (forwarded[j] && (ret < 0 || (host_errors && host_errors[slots[j].plan]))) {
             CLEANUP_FREE char *why = error_message() ? xstrdup(error_message()) : NULL;
-            portfwd_remove(slots[j].c->name, slots[j].c->forwards, slots[j].c->nforwards);
+            portfwd_remove(slots[j].c->name, slots[j].c->uuid, slots[j].c->forwards, slots[j].c->nforwards);
             error_clear();
             if (why)
                 error("%s", why);

@@ -107,6 +107,10 @@ char *domxml_build(const struct domain_spec *spec)
             attr(f, "host", (snprintf(num, sizeof num, "%u", pf->host_port), num));
             attr(f, "guest", (snprintf(num, sizeof num, "%u", pf->guest_port), num));
             attr(f, "address", pf->address);
+            if (pf->allow_low)
+                attr(f, "allow-low-port", "yes");
+            if (pf->force)
+                attr(f, "force", "yes");
         }
     }
 
@@ -236,14 +240,43 @@ static char **xpath_strings(xmlXPathContextPtr ctx, const char *expr)
     return v; /* caller frees (strv_free) */
 }
 
-/* The <vmstamp:forward> elements under XPATH EXPR (malformed ones skipped). */
-static void xpath_forwards(xmlXPathContextPtr ctx, const char *expr, struct port_forward **out, size_t *n)
+/* ATTR="VALUE" of a malformed <vmstamp:forward>, for its one-line message:
+ * VALUE cut at 40 bytes, anything but printable ASCII shown as '?'. */
+static void describe_attr(char **out, const char *attr, const xmlChar *value)
+{
+    char v[41];
+    size_t i = 0;
+
+    if (!value)
+        return;
+    for (; value[i] && i < sizeof v - 1; i++)
+        v[i] = value[i] >= 0x20 && value[i] < 0x7f && value[i] != '"' ? (char)value[i] : '?';
+    v[i] = '\0';
+    char *s = xasprintf("%s%s%s=\"%s\"", *out, **out ? " " : "", attr, v);
+    free(*out);
+    *out = s;
+}
+
+/* A yes/no flag attribute: absent or "no" 0, "yes" 1, else -1. */
+static int flag_attr(const xmlChar *v)
+{
+    if (!v || xmlStrcmp(v, BAD_CAST "no") == 0)
+        return 0;
+    return xmlStrcmp(v, BAD_CAST "yes") == 0 ? 1 : -1;
+}
+
+/* The <vmstamp:forward> elements under XPATH EXPR. A malformed one is left
+ * out and the first such is described in *BAD (caller frees; NULL: none),
+ * so the hook refuses the start instead of skipping it silently. */
+static void xpath_forwards(xmlXPathContextPtr ctx, const char *expr, struct port_forward **out, size_t *n,
+                           char **bad)
 {
     CLEANUP_XPATH_OBJ xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
     int nodes = (obj && obj->nodesetval) ? obj->nodesetval->nodeNr : 0;
 
     *out = NULL;
     *n = 0;
+    *bad = NULL;
     if (nodes == 0)
         return;
     *out = xcalloc((size_t)nodes, sizeof **out);
@@ -253,18 +286,33 @@ static void xpath_forwards(xmlXPathContextPtr ctx, const char *expr, struct port
         CLEANUP_XMLCHAR xmlChar *host = xmlGetProp(node, BAD_CAST "host");
         CLEANUP_XMLCHAR xmlChar *guest = xmlGetProp(node, BAD_CAST "guest");
         CLEANUP_XMLCHAR xmlChar *address = xmlGetProp(node, BAD_CAST "address");
-        uint32_t ip;
-        if (!proto || !host || !guest || !address || ipv4_parse((const char *)address, &ip) < 0) {
-            error_clear();
-            continue;
-        }
-        CLEANUP_FREE char *text = xasprintf("%s:%s/%s", host, guest, proto);
+        CLEANUP_XMLCHAR xmlChar *low = xmlGetProp(node, BAD_CAST "allow-low-port");
+        CLEANUP_XMLCHAR xmlChar *force = xmlGetProp(node, BAD_CAST "force");
         struct port_forward *f = &(*out)[*n];
-        if (forward_parse(text, f) < 0) {
-            error_clear();
+        uint32_t ip;
+        int ok = proto && host && guest && address && flag_attr(low) >= 0 && flag_attr(force) >= 0 &&
+                 (xmlStrcmp(proto, BAD_CAST "tcp") == 0 || xmlStrcmp(proto, BAD_CAST "udp") == 0) &&
+                 ipv4_parse((const char *)address, &ip) == 0;
+        if (ok) {
+            CLEANUP_FREE char *text = xasprintf("%s:%s/%s", host, guest, proto);
+            ok = forward_parse(text, f) == 0;
+        }
+        error_clear();
+        if (!ok) {
+            if (!*bad) {
+                *bad = xstrdup("");
+                describe_attr(bad, "proto", proto);
+                describe_attr(bad, "host", host);
+                describe_attr(bad, "guest", guest);
+                describe_attr(bad, "address", address);
+                describe_attr(bad, "allow-low-port", low);
+                describe_attr(bad, "force", force);
+            }
             continue;
         }
         ipv4_format(ip, f->address);
+        f->allow_low = flag_attr(low);
+        f->force = flag_attr(force);
         (*n)++;
     }
 }
@@ -335,7 +383,8 @@ int domxml_parse(const char *xml, struct clone_meta *meta)
     meta->fleet_plan = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@plan");
     meta->fleet_hash = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@hash");
     meta->fleet_ip = xpath_string(ctx, "/domain/metadata/v:clone/v:fleet/@ip");
-    xpath_forwards(ctx, "/domain/metadata/v:clone/v:forward", &meta->forwards, &meta->nforwards);
+    xpath_forwards(ctx, "/domain/metadata/v:clone/v:forward", &meta->forwards, &meta->nforwards,
+                   &meta->bad_forward);
     {
         CLEANUP_FREE char *mem = xpath_string(ctx, "/domain/memory");
         CLEANUP_FREE char *unit = xpath_string(ctx, "/domain/memory/@unit");
@@ -393,5 +442,6 @@ void clone_meta_release(struct clone_meta *meta)
     free(meta->net_type);
     free(meta->net_source);
     free(meta->forwards);
+    free(meta->bad_forward);
     memset(meta, 0, sizeof *meta);
 }

@@ -104,9 +104,11 @@ struct clone_meta {
     unsigned vcpus;
     char *net_type;   /* first interface: "network", "bridge", "user" */
     char *net_source; /* its network or bridge name; NULL for user */
-    /* Its <vmstamp:forward> elements (malformed ones skipped). */
+    /* Its <vmstamp:forward> elements (malformed ones left out, and the
+     * first of them described in BAD_FORWARD: NULL when none). */
     struct port_forward *forwards;
     size_t nforwards;
+    char *bad_forward;
 };
 
 int domxml_parse(const char *xml, struct clone_meta *meta);

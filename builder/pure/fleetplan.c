@@ -45,6 +45,8 @@ static const char *const group_names[FG_NKEYS] = {
     [FG_DNS] = "dns",
     [FG_DESCRIPTION] = "description",
     [FG_FORWARDS] = "forwards",
+    [FG_ALLOW_LOW_PORTS] = "allow_low_ports",
+    [FG_FORCE_PORTS] = "force_ports",
 };
 
 const char *fleet_key_name(enum fleet_key key)
@@ -421,6 +423,14 @@ static int set_group_key(const struct fleet_plan *p, struct fleet_group *g, int 
         g->domain = xstrdup(v);
         break;
     case FG_SSH_KEY: g->ssh_key = xstrdup(v); break;
+    case FG_ALLOW_LOW_PORTS:
+    case FG_FORCE_PORTS: {
+        int yes = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0;
+        if (!yes && strcmp(v, "false") != 0 && strcmp(v, "no") != 0)
+            return yamlutil_error_at(p->path, n->line, "%s: '%s' is not true or false", kn, v);
+        *(key == FG_ALLOW_LOW_PORTS ? &g->allow_low_ports : &g->force_ports) = yes;
+        break;
+    }
     case FG_DESCRIPTION: g->description = xstrdup(v); break;
     case FG_PREFIX: {
         unsigned prefix;
@@ -673,7 +683,7 @@ static int check_forwards(const struct fleet_plan *p)
     size_t i, a, j, b;
 
     for (size_t k = 0; k < p->nclones; k++)
-        sets[k] = (struct forward_set){ p->clones[k].name, p->clones[k].forwards, p->clones[k].nforwards };
+        sets[k] = (struct forward_set){ p->clones[k].name, p->clones[k].forwards, p->clones[k].nforwards, NULL };
     if (!forward_find_twice(sets, p->nclones, &i, &a, &j, &b))
         return 0;
     return fleet_group_error(p, p->clones[i].group, FG_FORWARDS, "host port %u/%s of '%s' is also forwarded to '%s'",
@@ -766,6 +776,11 @@ static int expand_group(struct fleet_plan *p, size_t gi)
         if ((s = setting(p, g, FG_FORWARDS))) {
             if (!g->ip)
                 return fleet_group_error(p, gi, FG_FORWARDS, "need the clones' addresses: give the group an ip");
+            if (c->network && (strcmp(c->network, "user") == 0 || strncmp(c->network, "bridge:", 7) == 0))
+                return fleet_group_error(p, gi, FG_FORWARDS, "need a libvirt network: on network '%s' this host "
+                                         "cannot reach the clones' addresses (give network: default or another "
+                                         "libvirt network)", c->network);
+            const struct fleet_group *low = setting(p, g, FG_ALLOW_LOW_PORTS), *force = setting(p, g, FG_FORCE_PORTS);
             c->forwards = xcalloc(s->nforwards, sizeof *c->forwards);
             c->nforwards = s->nforwards;
             for (size_t f = 0; f < s->nforwards; f++) {
@@ -775,6 +790,13 @@ static int expand_group(struct fleet_plan *p, size_t gi)
                     return fleet_group_error(p, gi, FG_FORWARDS, "host port %u of '%s' is past 65535: give a "
                                              "lower first host port", s->forwards[f].host_port + k - 1, name);
                 memcpy(c->forwards[f].address, c->ip_text, sizeof c->ip_text);
+                c->forwards[f].allow_low = low && low->allow_low_ports;
+                c->forwards[f].force = force && force->force_ports;
+                if (forward_check_port(&c->forwards[f], name, NULL) < 0) {
+                    CLEANUP_FREE char *why = xstrdup(error_message());
+                    error_clear();
+                    return fleet_group_error(p, gi, FG_FORWARDS, "%s", why);
+                }
             }
         }
     }

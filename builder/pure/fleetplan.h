@@ -65,6 +65,8 @@ enum fleet_group_key {
     FG_DNS,
     FG_DESCRIPTION,
     FG_FORWARDS,
+    FG_ALLOW_LOW_PORTS,
+    FG_FORCE_PORTS,
     FG_NKEYS
 };
 #define FG_FIRST_SETTING FG_MEMORY
@@ -97,6 +99,8 @@ struct fleet_group {
     char *description;   /* the domains' <description> */
     struct port_forward *forwards; /* the first clone's; host ports count up per clone, as ip does */
     size_t nforwards;
+    int allow_low_ports; /* forwards of host ports below 1024 allowed (recorded in each forward) */
+    int force_ports;     /* forwards of port 22 and the host's listening ports allowed (recorded) */
     int prefix;          /* 0: not given */
     uint32_t gateway;    /* 0: not given */
     uint32_t *dns;

@@ -7,13 +7,15 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/xalloc.h"
+#include "pure/domxml.h"
+#include "pure/fleetplan.h"
 #include "pure/forward.h"
 
 static int parse_port(const char *s, size_t len, unsigned *port)
 {
     unsigned v = 0;
 
-    if (len == 0 || len > 5)
+    if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
         return -1;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
@@ -38,13 +40,144 @@ int forward_parse(const char *text, struct port_forward *f)
     size_t glen = slash ? (size_t)(slash - guest) : strlen(guest);
     if (parse_port(text, (size_t)(colon - text), &f->host_port) < 0 ||
         parse_port(guest, glen, &f->guest_port) < 0)
-        return error("invalid forward '%s': ports are 1 to 65535, as HOSTPORT:GUESTPORT[/tcp|udp]", text);
+        return error("invalid forward '%s': ports are 1 to 65535 (decimal, no leading zero), as "
+                     "HOSTPORT:GUESTPORT[/tcp|udp]", text);
     if (slash) {
         if (strcmp(slash + 1, "udp") == 0)
             f->udp = 1;
         else if (strcmp(slash + 1, "tcp") != 0)
             return error("invalid forward '%s': the protocol is tcp or udp", text);
     }
+    return 0;
+}
+
+/* Why IP is no guest's address on NET, or NULL. */
+static const char *address_problem(uint32_t ip, const struct forward_net *net)
+{
+    uint32_t mask = net->prefix <= 0 ? 0 : ~(0xffffffffu >> net->prefix);
+
+    if (ip == 0)
+        return "the unspecified address";
+    if (ip == 0xffffffffu)
+        return "the broadcast address";
+    if (ip >> 24 == 127)
+        return "a loopback address";
+    if (ip >> 28 == 0xe)
+        return "a multicast address";
+    if (ip >> 28 == 0xf)
+        return "a reserved address";
+    if (!ipv4_in_subnet(ip, net->gateway, net->prefix))
+        return "not on the domain's network";
+    if (ip == net->gateway)
+        return "the host's own address on the network";
+    if (net->prefix < 31 && (ip & ~mask) == 0)
+        return "the network's own address";
+    if (net->prefix < 31 && (ip & ~mask) == ~mask)
+        return "the network's broadcast address";
+    return NULL;
+}
+
+int forward_check_address(const struct port_forward *f, const char *domain, const struct forward_net *net)
+{
+    uint32_t ip;
+    char gw[16];
+    const char *why;
+
+    ipv4_format(net->gateway & (net->prefix <= 0 ? 0 : ~(0xffffffffu >> net->prefix)), gw);
+    if (ipv4_parse(f->address, &ip) < 0) {
+        error_clear();
+        return error("cannot forward host port %u/%s of '%s' to '%.40s': not an IPv4 address (a dotted quad "
+                     "without leading zeros)", f->host_port, forward_proto(f), domain, f->address);
+    }
+    if ((why = address_problem(ip, net)))
+        return error("cannot forward host port %u/%s of '%s' to %s: it is %s; forwards go only to a guest's "
+                     "address on its libvirt network '%s' (%s/%d)", f->host_port, forward_proto(f), domain,
+                     f->address, why, net->name, gw, net->prefix);
+    return 0;
+}
+
+int forward_is_listening(const struct forward_listening *l, int udp, unsigned port)
+{
+    const unsigned char *bits = udp ? l->udp : l->tcp;
+
+    return port < 65536 && (bits[port / 8] >> (port % 8) & 1);
+}
+
+int forward_listening_parse(const char *text, int udp, struct forward_listening *l)
+{
+    unsigned char *bits = udp ? l->udp : l->tcp;
+    const char *line = strchr(text, '\n');
+
+    /* "  sl  local_address rem_address   st ..." then one socket a line:
+     * "   0: 0100007F:0035 00000000:0000 0A ..." (v6: 32 hex digits). */
+    if (!strstr(text, "local_address") || !line)
+        return error("cannot read the listening sockets: not a /proc/net table");
+    for (line++; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+        char local[64], remote[64], state[8];
+        unsigned sl;
+        if (sscanf(line, " %u: %63s %63s %7s", &sl, local, remote, state) != 4)
+            continue;
+        const char *colon = strrchr(local, ':');
+        char *end;
+        unsigned long port = colon ? strtoul(colon + 1, &end, 16) : 0;
+        if (!colon || *end || port == 0 || port > 65535)
+            continue;
+        /* TCP_LISTEN is 0A; an unconnected UDP socket is TCP_CLOSE, 07. */
+        if (strcmp(state, udp ? "07" : "0A") == 0)
+            bits[port / 8] |= (unsigned char)(1u << (port % 8));
+    }
+    return 0;
+}
+
+int forward_check_port(const struct port_forward *f, const char *domain, const struct forward_listening *l)
+{
+    if (f->host_port < FORWARD_LOW_PORT && !f->allow_low)
+        return error("cannot forward host port %u/%s of '%s': ports below %d need --allow-low-port when the "
+                     "clone is made (allow_low_ports: true in a fleet plan)", f->host_port, forward_proto(f),
+                     domain, FORWARD_LOW_PORT);
+    if (f->host_port == FORWARD_SSH_PORT && !f->force)
+        return error("cannot forward host port %u/%s of '%s': it is the host's ssh port; pick another, or give "
+                     "--force-port when the clone is made (force_ports: true in a fleet plan)", f->host_port,
+                     forward_proto(f), domain);
+    if (l && forward_is_listening(l, f->udp, f->host_port) && !f->force)
+        return error("cannot forward host port %u/%s of '%s': a service on this host listens on it; pick another, "
+                     "or give --force-port when the clone is made (force_ports: true in a fleet plan)",
+                     f->host_port, forward_proto(f), domain);
+    return 0;
+}
+
+int forward_net_parse(const char *xml, const char *name, struct forward_net *net, char **bridge)
+{
+    CLEANUP_FREE char *address = xml_get(xml, "(//network/ip[not(@family) or @family='ipv4'])[1]/@address");
+    CLEANUP_FREE char *prefix = xml_get(xml, "(//network/ip[not(@family) or @family='ipv4'])[1]/@prefix");
+    CLEANUP_FREE char *netmask = xml_get(xml, "(//network/ip[not(@family) or @family='ipv4'])[1]/@netmask");
+    uint32_t mask;
+    unsigned p = 0;
+
+    *bridge = xml_get(xml, "(//network/bridge/@name)[1]");
+    if (!*bridge || !address || ipv4_parse(address, &net->gateway) < 0) {
+        error_clear();
+        free(*bridge);
+        *bridge = NULL;
+        return error("network '%s' has no bridge with an IPv4 address on this host: port forwards go only into "
+                     "libvirt networks with one (forward mode nat, route or none)", name);
+    }
+    if (prefix) {
+        if (parse_port(prefix, strlen(prefix), &p) < 0 || p > 30)
+            p = 0;
+    } else if (netmask && ipv4_parse(netmask, &mask) == 0) {
+        while (p < 32 && (mask & (0x80000000u >> p)))
+            p++;
+        if (p > 30 || (p < 32 && (mask << p) != 0))
+            p = 0;
+    }
+    error_clear();
+    if (p == 0) {
+        free(*bridge);
+        *bridge = NULL;
+        return error("network '%s' has no usable prefix or netmask on its address %s", name, address);
+    }
+    net->prefix = (int)p;
     return 0;
 }
 

@@ -25,8 +25,11 @@
 #define VMSTAMP_FORWARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FORWARD_MAX 32          /* per clone */
+#define FORWARD_LOW_PORT 1024   /* host ports below: only with allow_low */
+#define FORWARD_SSH_PORT 22     /* the host's own ssh: only with force */
 #define FORWARD_NFT_TABLE "vmstamp"
 #define FORWARD_NFT_MAP "dnat4"
 
@@ -35,11 +38,50 @@ struct port_forward {
     unsigned guest_port; /* 1-65535 */
     int udp;             /* 0: tcp */
     char address[16];    /* the guest's IPv4 address, dotted; "" until known */
+    /* Recorded with the forward (attributes of <vmstamp:forward>), so the
+     * hook checks what was allowed when the clone was made: */
+    int allow_low;       /* a host port below 1024 (--allow-low-port, allow_low_ports:) */
+    int force;           /* port 22 or one the host listens on (--force-port, force_ports:) */
 };
 
-/* "8765:1337", "8765:1337/tcp", "5353:53/udp" into *F (address left "").
- * -1 (recorded: "invalid forward 'TEXT': ...") on anything else. */
+/* "8765:1337", "8765:1337/tcp", "5353:53/udp" into *F (address left "",
+ * flags 0). Ports are strict decimal, 1 to 65535, no leading zero ("0447"
+ * is refused), nothing around them. -1 (recorded: "invalid forward 'TEXT':
+ * ...") on anything else. */
 int forward_parse(const char *text, struct port_forward *f);
+
+/* The libvirt network a forward goes into: the host's address on it (its
+ * <ip address=>, which must be on this host) and its prefix. */
+struct forward_net {
+    const char *name;
+    uint32_t gateway; /* host byte order */
+    int prefix;       /* 1 to 30 */
+};
+/* Whether F's address is a guest's on NET: a dotted quad inside
+ * NET's subnet, and not its network or broadcast address, the gateway, nor
+ * a loopback, multicast, reserved, 0.0.0.0 or 255.255.255.255 address.
+ * -1 (recorded, one line naming DOMAIN and the address) when not. */
+int forward_check_address(const struct port_forward *f, const char *domain, const struct forward_net *net);
+
+/* The ports this host listens on: TCP sockets in LISTEN and bound,
+ * unconnected UDP sockets, on any address (a bit per port). */
+struct forward_listening {
+    unsigned char tcp[65536 / 8], udp[65536 / 8];
+};
+/* Add the sockets of TEXT, a /proc/net/{tcp,tcp6,udp,udp6} table (UDP:
+ * those of udp and udp6), to *L. -1 (recorded) on a table that is not one. */
+int forward_listening_parse(const char *text, int udp, struct forward_listening *l);
+int forward_is_listening(const struct forward_listening *l, int udp, unsigned port);
+/* Whether F's host port may be forwarded: below 1024 only if F->allow_low;
+ * 22 or a port in L (NULL: none) only if F->force. -1 (recorded, one line
+ * naming DOMAIN and the option that allows it) when not. */
+int forward_check_port(const struct port_forward *f, const char *domain, const struct forward_listening *l);
+
+/* From a libvirt network's XML (<network>, or the <networkstatus> libvirt
+ * keeps in /run/libvirt/network): its bridge (*BRIDGE, caller frees) and
+ * first IPv4 <ip address= prefix=|netmask=> into NET (name left as is).
+ * -1 (recorded, naming NAME) when it has none of them. */
+int forward_net_parse(const char *xml, const char *name, struct forward_net *net, char **bridge);
 /* "tcp" or "udp". */
 const char *forward_proto(const struct port_forward *f);
 /* "8765:1337/tcp" into BUF (at least 32 bytes). */
@@ -52,6 +94,9 @@ struct forward_set {
     const char *domain;
     const struct port_forward *f;
     size_t n;
+    /* The libvirt network of its first NIC; NULL: none (user networking,
+     * a host bridge): its forwards are refused. */
+    const char *network;
 };
 /* The first forward in SETS[0..N), in order, whose host port an earlier
  * one has (in its own set or an earlier set): 1 with it as SETS[*I].f[*A]

@@ -2,10 +2,14 @@
 # forward.sh: port forwards (clone --forward, a fleet group's forwards:),
 # as a sysadmin would check them:
 #  1. the rules alone: `vmstamp hook qemu` (what libvirt runs) in a throwaway
-#     network namespace adds the nft map element and the iptables FORWARD
-#     accept on start (twice: still one of each), refuses a host port that
-#     another guest has, removes them on stopped; with iptables only (no nft
-#     in PATH) the nat rules instead;
+#     network and mount namespace adds the nft map element and the iptables
+#     FORWARD accept on start (twice: still one of each), refuses a host port
+#     that another domain added, removes on stopped only what that domain's
+#     UUID added (a copy of it, with h1's metadata or re-bound to its own
+#     UUID, adds and removes nothing), fails the start in one line on each
+#     hostile forward (off-network, 0.0.0.0, loopback, broadcast, multicast,
+#     the network's own addresses, "0447", low ports, 22, a listening port);
+#     with iptables only (no nft in PATH) the nat rules instead;
 #  2. user errors, one line, nothing made, no hook put on this host;
 #  3. in a second libvirt host (scripts/testhost.sh: its own mount and
 #     network namespace, where vmstamp runs as it would on that host): a
@@ -32,43 +36,136 @@ trap 'fw_cleanup; cleanup' EXIT
 [ ! -e /etc/libvirt/hooks/qemu.d/vmstamp ] && host_hook_before=none || host_hook_before=$(sha256sum </etc/libvirt/hooks/qemu.d/vmstamp)
 
 # ---- 1. the rules, through the hook command ---------------------------------
+# In a throwaway network and mount namespace: a private /run (vmstamp's
+# ownership records, a libvirt network status file of a network 'default'
+# whose bridge thbr0 has 192.168.150.1/24 there).
 note "hook: nft map element and FORWARD accept on start, none after stopped"
-cat >"$SCRATCH/dom.xml" <<EOF
-<domain type='qemu'><name>${PREFIX}h1</name><metadata>
+U1=0b6c3c4e-5d1a-4a8e-9f3e-00000000aa01
+U2=0b6c3c4e-5d1a-4a8e-9f3e-00000000aa02
+U3=0b6c3c4e-5d1a-4a8e-9f3e-00000000aa03
+# domxml NAME UUID BOUND-UUID FORWARD-ELEMENTS: a clone's XML as libvirt gives it to the hook
+domxml() {
+  cat <<EOF
+<domain type='qemu'><name>$1</name><uuid>$2</uuid><metadata>
 <vmstamp:clone xmlns:vmstamp="http://vmstamp.org/xmlns/clone/1.0"><vmstamp:template>/t</vmstamp:template>
-<vmstamp:forward proto="tcp" host="8765" guest="1337" address="192.168.150.50"/>
-<vmstamp:forward proto="udp" host="5353" guest="53" address="192.168.150.50"/>
-</vmstamp:clone></metadata></domain>
+<vmstamp:uuid>$3</vmstamp:uuid>
+$4
+</vmstamp:clone></metadata><devices><interface type='network'><source network='default' bridge='thbr0'/></interface></devices></domain>
 EOF
-sed -e "s/${PREFIX}h1/${PREFIX}h2/" -e 's/192.168.150.50/192.168.150.51/' "$SCRATCH/dom.xml" >"$SCRATCH/dom2.xml"
+}
+FW1='<vmstamp:forward proto="tcp" host="8765" guest="1337" address="192.168.150.50"/>
+<vmstamp:forward proto="udp" host="5353" guest="53" address="192.168.150.50"/>'
+domxml "${PREFIX}h1" $U1 $U1 "$FW1" >"$SCRATCH/dom.xml"
+domxml "${PREFIX}h2" $U2 $U2 "${FW1//192.168.150.50/192.168.150.51}" >"$SCRATCH/dom2.xml"
+# A copy of h1 (virt-clone, virsh dumpxml | define): its own name and UUID, h1's metadata.
+domxml "${PREFIX}h1copy" $U3 $U1 "$FW1" >"$SCRATCH/copy.xml"
+# The same copy with its metadata re-bound to its own UUID (as its definer can write it).
+domxml "${PREFIX}h1copy" $U3 $U3 "$FW1" >"$SCRATCH/copy-bound.xml"
+# h1 whose running metadata was changed (virsh metadata --live) to another address.
+domxml "${PREFIX}h1" $U1 $U1 "${FW1//192.168.150.50/192.168.150.99}" >"$SCRATCH/dom-edited.xml"
+# Hostile forwards, each alone, bound to the domain's own UUID (some with both flags set).
+i=0
+while read -r want attrs; do
+  i=$((i + 1))
+  domxml "${PREFIX}x$i" $U2 $U2 "<vmstamp:forward $attrs/>" >"$SCRATCH/hostile$i.xml"
+  echo "$want" >"$SCRATCH/hostile$i.want"
+done <<'EOF'
+not.on.the.domain's.network proto="tcp" host="22" guest="22" address="10.9.9.9" allow-low-port="yes" force="yes"
+the.unspecified.address proto="udp" host="53" guest="53" address="0.0.0.0" allow-low-port="yes" force="yes"
+a.loopback.address proto="tcp" host="80" guest="8080" address="127.0.0.1" allow-low-port="yes" force="yes"
+the.broadcast.address proto="tcp" host="443" guest="443" address="255.255.255.255" allow-low-port="yes" force="yes"
+a.multicast.address proto="tcp" host="8443" guest="443" address="224.0.0.251"
+the.network's.own.address proto="tcp" host="8443" guest="443" address="192.168.150.0"
+the.network's.broadcast.address proto="tcp" host="8443" guest="443" address="192.168.150.255"
+the.host's.own.address.on.the.network proto="tcp" host="8443" guest="443" address="192.168.150.1"
+malformed.vmstamp.port.forward.*host="0447" proto="tcp" host="0447" guest="443" address="192.168.150.50"
+malformed.vmstamp.port.forward.*address="192.168.150.050" proto="tcp" host="8443" guest="443" address="192.168.150.050"
+malformed.vmstamp.port.forward.*host="8443x" proto="tcp" host="8443x" guest="443" address="192.168.150.50"
+below.1024.need.--allow-low-port proto="tcp" host="80" guest="80" address="192.168.150.50"
+the.host's.ssh.port proto="tcp" host="22" guest="22" address="192.168.150.50" allow-low-port="yes"
+a.service.on.this.host.listens.on.it proto="tcp" host="9999" guest="80" address="192.168.150.50"
+EOF
+NHOSTILE=$i
 mkdir -p "$SCRATCH/ipt-only"
 ln -s "$(command -v iptables)" "$SCRATCH/ipt-only/iptables"
-VMSTAMP=$VMSTAMP P=$PREFIX S=$SCRATCH unshare -n bash -euo pipefail -c '
+VMSTAMP=$VMSTAMP P=$PREFIX S=$SCRATCH NHOSTILE=$NHOSTILE U1=$U1 unshare -n -m bash -euo pipefail -c '
 fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "--- $*" >&2; }
+mount -t tmpfs fwtest /run
+mkdir -p /run/libvirt/network
+echo "<networkstatus><class_id bitmap=\"0-2\"/><floor sum=\"0\"/><network><name>default</name><bridge name=\"thbr0\" stp=\"on\" delay=\"0\"/><ip address=\"192.168.150.1\" netmask=\"255.255.255.0\"><dhcp><range start=\"192.168.150.100\" end=\"192.168.150.200\"/></dhcp></ip></network></networkstatus>" >/run/libvirt/network/default.xml
+ip link set lo up
+ip link add thbr0 type bridge
+ip addr add 192.168.150.1/24 dev thbr0
+ip link set thbr0 up
 hook() { "$VMSTAMP" hook qemu "$1" "$2" begin - <"$3"; }
-elements() { nft list map ip vmstamp dnat4 | tr -s "\n\t " " " | sed -n "s/.*elements = { \([^}]*\) }.*/\1/p"; }
+elements() { nft list map ip vmstamp dnat4 2>/dev/null | tr -s "\n\t " " " | sed -n "s/.*elements = { \([^}]*\) }.*/\1/p"; }
 accepts() { iptables -S FORWARD | grep -c "vmstamp: " || true; }
+H1="tcp . 8765 : 192.168.150.50 . 1337, udp . 5353 : 192.168.150.50 . 53"
+# refused NAME FILE WANT: the hook fails the start with one line matching WANT
+refused() {
+  local rc=0
+  hook "$1" start "$2" 2>"$S/hook.err" || rc=$?
+  [ "$rc" != 0 ] || fail "$2: start not refused"
+  [ "$(wc -l <"$S/hook.err")" = 1 ] || fail "$2: not one line: $(cat "$S/hook.err")"
+  grep -Eq -- "$3" "$S/hook.err" || fail "$2: $(cat "$S/hook.err") does not match /$3/"
+}
 hook "${P}h1" start "$S/dom.xml"
 hook "${P}h1" start "$S/dom.xml"
-[ "$(elements)" = "tcp . 8765 : 192.168.150.50 . 1337, udp . 5353 : 192.168.150.50 . 53" ] || fail "elements after start: $(elements)"
+[ "$(elements)" = "$H1" ] || fail "elements after start: $(elements)"
 [ "$(accepts)" = 2 ] || fail "FORWARD accepts after two starts: $(iptables -S FORWARD)"
 iptables -S FORWARD | grep -q -- "-d 192.168.150.50/32 -p tcp -m tcp --dport 1337 -m conntrack --ctstate DNAT -m comment --comment \"vmstamp: ${P}h1\" -j ACCEPT" || fail "no accept for 1337: $(iptables -S FORWARD)"
 [ "$(nft list chain ip vmstamp prerouting | grep -c dnat)" = 1 ] || fail "prerouting rule doubled"
-if hook "${P}h2" start "$S/dom2.xml" 2>"$S/hook.err"; then fail "a second guest got host port 8765"; fi
-grep -q "host port 8765/tcp to .${P}h2.: it is forwarded to another guest" "$S/hook.err" || fail "conflict message: $(cat "$S/hook.err")"
+[ "$(cat /run/vmstamp/forward/tcp-8765)" = "$U1 192.168.150.50 1337 ${P}h1" ] || fail "ownership record: $(cat /run/vmstamp/forward/tcp-8765)"
+[ "$(stat -c %a /run/vmstamp/forward)" = 700 ] || fail "record directory not root-only"
+refused "${P}h2" "$S/dom2.xml" "port 8765/tcp to .${P}h2.: it is forwarded to domain .${P}h1. \(UUID $U1\)"
 hook "${P}h2" stopped "$S/dom2.xml"   # not its port: left to h1
-[ "$(elements)" = "tcp . 8765 : 192.168.150.50 . 1337, udp . 5353 : 192.168.150.50 . 53" ] || fail "h2 stopped removed h1 forwards: $(elements)"
-hook "${P}h1" stopped "$S/dom.xml"
+[ "$(elements)" = "$H1" ] || fail "h2 stopped removed h1 forwards: $(elements)"
+echo "ok: a host port another domain has is refused, and its stop leaves it"
+
+note "a copy of h1 (another UUID, h1 metadata): start refused, its stop removes nothing"
+refused "${P}h1copy" "$S/copy.xml" "metadata belongs to another domain \(a copy"
+hook "${P}h1copy" stopped "$S/copy.xml"
+refused "${P}h1copy" "$S/copy-bound.xml" "it is forwarded to domain .${P}h1."
+hook "${P}h1copy" stopped "$S/copy-bound.xml"
+[ "$(elements)" = "$H1" ] || fail "a copy took h1 forwards away: $(elements)"
+[ "$(accepts)" = 2 ] || fail "a copy took h1 FORWARD accepts away: $(iptables -S FORWARD)"
+echo "ok: copies neither add nor remove"
+
+note "reconnect with a malformed forward: nothing added, the running domain not killed (exit 0)"
+hook "${P}x9" reconnect "$S/hostile9.xml" 2>"$S/hook.err" || fail "reconnect failed: $(cat "$S/hook.err")"
+grep -q "malformed vmstamp port forward" "$S/hook.err" || fail "reconnect said nothing: $(cat "$S/hook.err")"
+[ "$(elements)" = "$H1" ] || fail "reconnect changed the map: $(elements)"
+
+note "h1 stopped with its metadata changed since its start: what h1 added goes"
+hook "${P}h1" stopped "$S/dom-edited.xml"
 hook "${P}h1" stopped "$S/dom.xml"
 [ -z "$(elements)" ] || fail "elements after stopped: $(elements)"
 [ "$(accepts)" = 0 ] || fail "FORWARD accepts after stopped: $(iptables -S FORWARD)"
+[ -z "$(ls /run/vmstamp/forward)" ] || fail "records left: $(ls /run/vmstamp/forward)"
 "$VMSTAMP" hook qemu "${P}h1" prepare begin - <"$S/dom.xml"
 [ -z "$(elements)" ] || fail "prepare added rules"
+
+note "hostile forwards, each alone: the start fails with one line, nothing added"
+busybox nc -l -p 9999 >/dev/null 2>&1 </dev/null &
+LISTENER=$!
+for ((t = 0; t < 50; t++)); do grep -q ":270F 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+for ((i = 1; i <= NHOSTILE; i++)); do
+  refused "${P}x$i" "$S/hostile$i.xml" "$(cat "$S/hostile$i.want")"
+  [ -z "$(elements)" ] && [ "$(accepts)" = 0 ] && [ -z "$(iptables -t nat -S | grep vmstamp)" ] \
+    || fail "hostile$i.xml added rules: $(elements) $(iptables -S FORWARD)"
+  hook "${P}x$i" stopped "$S/hostile$i.xml"
+done
+kill $LISTENER 2>/dev/null || true
+echo "ok: $NHOSTILE hostile forwards refused"
+
 nft delete table ip vmstamp
 PATH=$S/ipt-only hook "${P}h1" start "$S/dom.xml"
 [ "$(iptables -t nat -S PREROUTING | grep -c "vmstamp: ${P}h1")" = 2 ] || fail "iptables PREROUTING: $(iptables -t nat -S)"
 iptables -t nat -S OUTPUT | grep -q -- "! -d 127.0.0.0/8 -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8765 -m comment --comment \"vmstamp: ${P}h1\" -j DNAT --to-destination 192.168.150.50:1337" || fail "iptables OUTPUT: $(iptables -t nat -S OUTPUT)"
 ! nft list table ip vmstamp >/dev/null 2>&1 || fail "nft used without nft in PATH"
+PATH=$S/ipt-only hook "${P}h1copy" stopped "$S/copy-bound.xml"
+[ "$(iptables -t nat -S PREROUTING | grep -c "vmstamp: ${P}h1")" = 2 ] || fail "iptables: a copy removed h1 rules"
 PATH=$S/ipt-only hook "${P}h1" stopped "$S/dom.xml"
 [ -z "$(iptables -t nat -S | grep vmstamp)$(iptables -S | grep vmstamp)" ] || fail "iptables rules left: $(iptables -t nat -S; iptables -S)"
 ' || fail "hook rules"
