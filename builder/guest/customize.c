@@ -9,6 +9,7 @@
 #include "adapters/qemuimg.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "guest/customize.h"
 #include "guest/layout.h"
 #include "pure/edit.h"
@@ -111,6 +112,10 @@ struct snapshot {
     int dbus_id_is_file;   /* /var/lib/dbus/machine-id is a copy, not a symlink */
     int ssh_dir;
     int have_key[SSH_KEY_TYPES];
+    /* The template's host keys of other types (dsa, the SSH-1 ssh_host_key,
+     * whatever a later OpenSSH adds): removed from every clone, never
+     * copied into it (NULL-terminated). */
+    char **other_keys;
     char *shadow;          /* only read when a password is set */
     int root_ssh_dir;
     char *authorized_keys; /* template's, or NULL */
@@ -132,6 +137,7 @@ static void snapshot_release(struct snapshot *s)
     free(s->paths);
     free(s->texts);
     free(s->old_hostname);
+    strv_free(s->other_keys);
     free(s->shadow);
     free(s->authorized_keys);
     free(s->net_format);
@@ -237,14 +243,23 @@ static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct c
         guestfs_is_file_opts(g, "/var/lib/dbus/machine-id", GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0;
     s->ssh_dir = guestfs_is_dir(g, "/etc/ssh") > 0;
     if (s->ssh_dir) {
-        CLEANUP_STRV char **keys = guestfs_glob_expand(g, "/etc/ssh/ssh_host_*_key");
-        for (size_t i = 0; keys && keys[i]; i++)
+        CLEANUP_STRV char **keys = guestfs_glob_expand(g, "/etc/ssh/ssh_host_*key");
+        size_t nother = 0;
+        s->other_keys = xcalloc(1, sizeof *s->other_keys);
+        for (size_t i = 0; keys && keys[i]; i++) {
+            int known = 0;
             for (int t = 0; t < SSH_KEY_TYPES; t++) {
                 char p[128];
                 snprintf(p, sizeof p, "/etc/ssh/ssh_host_%s_key", ssh_key_types[t]);
                 if (strcmp(keys[i], p) == 0)
-                    s->have_key[t] = 1;
+                    s->have_key[t] = known = 1;
             }
+            if (!known) {
+                s->other_keys = xreallocarray(s->other_keys, nother + 2, sizeof *s->other_keys);
+                s->other_keys[nother++] = xstrdup(keys[i]);
+                s->other_keys[nother] = NULL;
+            }
+        }
     }
     if (opts->root_password) {
         s->shadow = read_guest(g, "/etc/shadow");
@@ -295,6 +310,14 @@ static int set_ssh_keys(guestfs_h *g, const struct snapshot *s, struct clone_job
 
     if (!s->ssh_dir)
         return 0;
+    /* A private key vmstamp makes no new one of would be every clone's and
+     * the template's at once: it goes, with its public half. */
+    for (size_t i = 0; s->other_keys && s->other_keys[i]; i++) {
+        CLEANUP_FREE char *pub = xasprintf("%s.pub", s->other_keys[i]);
+        debug("removing the template's host key %s (no new one of its type is made)", s->other_keys[i]);
+        if (guestfs_rm_f(g, s->other_keys[i]) == -1 || guestfs_rm_f(g, pub) == -1)
+            return gfs_error(g, s->other_keys[i]);
+    }
     for (int t = 0; t < SSH_KEY_TYPES; t++)
         any |= s->have_key[t];
     for (int t = 0; t < SSH_KEY_TYPES; t++) {
