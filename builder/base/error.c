@@ -11,6 +11,36 @@ int verbose;
 int quiet;
 static _Thread_local char *last_error; /* per thread: batches customize in parallel */
 
+char *error_escape(const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    char *out, *o;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p < 0x20 && *p != '\t') || *p == 0x7f ? 4 : 1;
+    out = o = malloc(n + 1);
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 0x20 && *p != 0x7f) || *p == '\t') { /* a tab keeps the line (as yamlutil's one_line) */
+            *o++ = (char)*p;
+            continue;
+        }
+        *o++ = '\\';
+        switch (*p) {
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        default:
+            *o++ = 'x';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 0xf];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int record(int replace, const char *fmt, va_list ap)
 {
     char *msg = NULL;
@@ -20,7 +50,9 @@ static int record(int replace, const char *fmt, va_list ap)
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     free(last_error);
-    last_error = msg;
+    /* One line, whatever the values quoted into it hold. */
+    last_error = msg ? error_escape(msg) : NULL;
+    free(msg);
     return -1;
 }
 

@@ -11,6 +11,11 @@ int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like error() but always replaces the recorded message. */
 int error_replace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *error_message(void); /* NULL if none recorded */
+/* S with each control character but tab (below 0x20, and 0x7f) written
+ * out as \n, \r or \xNN, so a value quoted into a message keeps it one line;
+ * error() and error_replace() record their message so. Returns a malloc'ed
+ * string (NULL only when out of memory). */
+char *error_escape(const char *s);
 void error_clear(void);
 /* Print "vmstamp: error: MSG" to stderr (or a generic line if none). */
 void error_report(void);

@@ -219,12 +219,18 @@ int cmd_usage(const char *name, int to_stderr)
 int cmd_bad_usage(const char *name, const char *fmt, ...)
 {
     va_list ap;
+    char *msg = NULL, *line;
 
-    fprintf(stderr, "vmstamp %s: ", name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        xalloc_die();
     va_end(ap);
-    fprintf(stderr, " (see 'vmstamp %s -h')\n", name);
+    line = error_escape(msg); /* one line, whatever the values hold */
+    if (!line)
+        xalloc_die();
+    fprintf(stderr, "vmstamp %s: %s (see 'vmstamp %s -h')\n", name, line, name);
+    free(line);
+    free(msg);
     return 2;
 }
 

@@ -1274,11 +1274,14 @@ static int wait_all(struct ctx *x, struct fleet_report *rep)
         char *n = xasprintf("%s%s%s", names, *names ? ", " : "", r->name);
         free(names);
         names = n;
-        if (!tail)
-            tail = last_console_lines(r->name);
+        if (!tail && (tail = last_console_lines(r->name))) {
+            /* Above the error, as install shows them: the error stays one line. */
+            progress_clear();
+            fprintf(stderr, "vmstamp: last console lines of '%s':\n%s\n", r->name, tail);
+        }
     }
     if (tail)
-        return error("no address after %u s for %s; last console lines of the first:\n%s", timeout, names, tail);
+        return error("no address after %u s for %s: see the last console lines of the first above", timeout, names);
     return error("no address after %u s for %s: check its network (vmstamp fleet status)", timeout, names);
 }
 
