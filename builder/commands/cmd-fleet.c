@@ -205,7 +205,9 @@ int cmd_fleet(int argc, char **argv)
     progress_clear();
     print_host_errors(&rep);
     int status = run ? cmd_end(NULL, run, ok) : (ok ? EXIT_SUCCESS : (error_report(), EXIT_FAILURE));
-    if (is_apply) {
+    if (is_apply && (ok || rep.n)) {
+        /* After an error, rows only when some of the run stays (hosts that
+         * failed while others worked): otherwise the one error line. */
         if (fo.dry_run || rep.count[FLEET_CREATE] || rep.count[FLEET_DRIFT] || rep.count[FLEET_REMOVE] ||
             rep.count[FLEET_FAILED] || fo.wait)
             print_table(&rep, 1);

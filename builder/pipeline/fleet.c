@@ -1045,7 +1045,7 @@ int fleet_apply(const struct fleet_plan *plan, const struct fleet_opts *o, struc
                 struct fleet_report *rep)
 {
     struct ctx x;
-    int ret = -1;
+    int ret = -1, committed = 0;
 
     memset(rep, 0, sizeof *rep);
     if (!o->dry_run && lock_fleet(plan, o, run) < 0)
@@ -1079,6 +1079,7 @@ int fleet_apply(const struct fleet_plan *plan, const struct fleet_opts *o, struc
     /* What the hosts that worked made stays, whatever the others did. */
     if (run_commit(run) < 0)
         goto out;
+    committed = 1;
     for (size_t k = 0; k < x.nhosts; k++)
         rep->uploads += x.hosts[k].uploaded && !x.hosts[k].error; /* a failed host's copy was rolled back */
     if (o->start || o->wait) {
@@ -1094,6 +1095,14 @@ int fleet_apply(const struct fleet_plan *plan, const struct fleet_opts *o, struc
     }
     ret = 0;
 out:
+    if (ret < 0 && !committed) {
+        /* Nothing of this run stays (run_end undoes it): no rows to show,
+         * only the errors. */
+        char **host_errors = rep->host_errors;
+        rep->host_errors = NULL;
+        fleet_report_release(rep);
+        rep->host_errors = host_errors;
+    }
     ctx_release(&x);
     return ret;
 }
