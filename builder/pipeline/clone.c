@@ -321,6 +321,40 @@ static int plan_clone(struct clone_plan *p, size_t i)
     return 0;
 }
 
+/* Host names are one whatever the case (DNS, DHCP): two that differ only
+ * in case are refused, as in a fleet plan (pure/fleetplan.h). */
+static int check_hostnames(const struct clone_plan *p)
+{
+    CLEANUP_FREE const char **hosts = xcalloc(p->n ? p->n : 1, sizeof *hosts);
+    size_t k, earlier = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        hosts[i] = p->c[i].hostname;
+    if ((k = names_case_clash(hosts, p->n, &earlier)) == p->n)
+        return 0;
+    /* (Never the same: names are not given twice, --hostname is for one.) */
+    return error("host names '%s' and '%s' differ only in case, which DNS and DHCP ignore: pick names that differ "
+                 "in more than case", hosts[earlier], hosts[k]);
+}
+
+/* Whether domain NAME, which exists, is one vmstamp made (its metadata). */
+static int made_by_vmstamp(virConnectPtr conn, const char *name)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, name);
+    CLEANUP_FREE char *xml = dom ? virt_domain_xml(dom) : NULL;
+    struct clone_meta meta;
+    int r = 0;
+
+    if (xml && domxml_parse(xml, &meta) == 0) {
+        r = meta.is_vmstamp;
+        clone_meta_release(&meta);
+    }
+    if (dom)
+        virDomainFree(dom);
+    error_clear(); /* only for the advice: unknown is "not ours" */
+    return r;
+}
+
 /* Claim name, volume and MAC of clone I, then check them: a claim held by
  * another run, or a name, volume or MAC already in use, is an error. */
 static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run *run)
@@ -332,9 +366,12 @@ static int claim_clone(struct clone_plan *p, size_t i, char **taken, struct run 
     int exists = virt_domain_exists(p->conn, c->name);
     if (exists < 0)
         return -1;
-    if (exists)
+    if (exists && made_by_vmstamp(p->conn, c->name))
         return error("domain '%s' already exists: pick another name or remove it (vmstamp rm %s)", c->name,
                      c->name);
+    if (exists) /* vmstamp rm refuses it without --force */
+        return error("domain '%s' already exists and was not made by vmstamp: pick another name, or undefine it "
+                     "(vmstamp rm --force %s; its disks are kept)", c->name, c->name);
     if (p->req.stage_dir) {
         /* Another host's pool: claimed under its URI, looked up there. */
         CLEANUP_FREE char *what = xasprintf("%s:%s", p->uri, c->disk);
@@ -511,6 +548,8 @@ struct clone_plan *clone_plan(virConnectPtr conn, const struct clone_request *re
     for (size_t i = 0; i < p->n; i++)
         if (plan_clone(p, i) < 0)
             goto fail;
+    if (check_hostnames(p) < 0)
+        goto fail;
     if (req->password_file && !(p->password = read_password_file(req->password_file)))
         goto fail;
     if (req->ssh_key_file && !(p->ssh_key = read_ssh_key(req->ssh_key_file)))

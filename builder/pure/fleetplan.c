@@ -803,13 +803,29 @@ static int expand_group(struct fleet_plan *p, size_t gi)
     return 0;
 }
 
-static int by_name(const void *a, const void *b, void *clones)
+static int by_name(const void *a, const void *b, void *names)
 {
-    const struct fleet_clone *c = clones;
+    const char *const *s = names;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int r = strcasecmp(c[i].name, c[j].name);
+    int r = strcasecmp(s[i], s[j]);
 
     return r ? r : (i > j) - (i < j);
+}
+
+size_t names_case_clash(const char *const *names, size_t n, size_t *earlier)
+{
+    CLEANUP_FREE size_t *order = xcalloc(n ? n : 1, sizeof *order);
+    size_t worst = n;
+
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, n, sizeof *order, by_name, (void *)names);
+    for (size_t i = 1; i < n; i++)
+        if (strcasecmp(names[order[i]], names[order[i - 1]]) == 0 && order[i] < worst) {
+            worst = order[i];
+            *earlier = order[i - 1];
+        }
+    return worst;
 }
 
 /* Clone names (and so host names) are unique across the fleet, whatever
@@ -817,18 +833,13 @@ static int by_name(const void *a, const void *b, void *clones)
  * an earlier one has. */
 static int check_names(const struct fleet_plan *p)
 {
-    CLEANUP_FREE size_t *order = xcalloc(p->nclones ? p->nclones : 1, sizeof *order);
-    size_t worst = SIZE_MAX, first = 0;
+    CLEANUP_FREE const char **names = xcalloc(p->nclones ? p->nclones : 1, sizeof *names);
+    size_t worst, first = 0;
 
     for (size_t i = 0; i < p->nclones; i++)
-        order[i] = i;
-    qsort_r(order, p->nclones, sizeof *order, by_name, p->clones);
-    for (size_t i = 1; i < p->nclones; i++)
-        if (strcasecmp(p->clones[order[i]].name, p->clones[order[i - 1]].name) == 0 && order[i] < worst) {
-            worst = order[i];
-            first = order[i - 1];
-        }
-    if (worst == SIZE_MAX)
+        names[i] = p->clones[i].name;
+    worst = names_case_clash(names, p->nclones, &first);
+    if (worst == p->nclones)
         return 0;
     return fleet_group_error(p, p->clones[worst].group, FG_NAME, "'%s' is also a clone of the group on line %d",
                              p->clones[worst].name, p->groups[p->clones[first].group].at);

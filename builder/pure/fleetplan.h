@@ -168,6 +168,10 @@ int fleet_group_error(const struct fleet_plan *p, size_t group, enum fleet_group
     __attribute__((format(printf, 4, 5)));
 /* The line fleet_group_error names. */
 int fleet_group_line(const struct fleet_plan *p, size_t group, enum fleet_group_key key);
+/* Host names are one whatever the case: the first of the N NAMES, in
+ * order, that an earlier one has ignoring case (its index, and in *EARLIER
+ * that earlier one's), or N if none. The fleet's and clone's check. */
+size_t names_case_clash(const char *const *names, size_t n, size_t *earlier);
 
 /* IPv4 addresses in host byte order. "192.168.122.4": 0, or -1 recorded
  * ("invalid IPv4 address '...'"); no leading zeros, nothing around it. */

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct fleet_clone *cl = &p.clones[c];
             FUZZ_CHECK(cl->name && cl->hostname && cl->group < p.ngroups);
             FUZZ_CHECK(cl->host < (int)p.nhosts && (p.nhosts == 0 ? cl->host == -1 : cl->host >= 0));
-            sets[c] = (struct forward_set){ cl->name, cl->forwards, cl->nforwards };
+            sets[c] = (struct forward_set){ cl->name, cl->forwards, cl->nforwards, NULL };
         }
         /* The parser refuses a host port used twice. */
         FUZZ_CHECK(!forward_find_twice(sets, p.nclones, &i, &a, &j, &b));

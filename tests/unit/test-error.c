@@ -1,5 +1,6 @@
 /* Unit tests: base/error.c (the recorded message: one line, whatever the
- * values quoted into it hold). */
+ * values quoted into it hold) and the case-blind name check the fleet plan
+ * and clone share (pure/fleetplan.c, names_case_clash). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "pure/fleetplan.h"
 
 static void test_escape_table(void **state)
 {
@@ -82,12 +84,40 @@ static void test_report_one_line(void **state)
     assert_null(error_message());
 }
 
+static void test_names_case_clash(void **state)
+{
+    static const struct {
+        const char *names[5];
+        size_t n, want, earlier;
+    } cases[] = {
+        { { NULL }, 0, 0, 0 },
+        { { "a" }, 1, 1, 0 },
+        { { "a", "b", "c" }, 3, 3, 0 },
+        { { "a", "A" }, 2, 1, 0 },
+        { { "web", "db", "WEB" }, 3, 2, 0 },
+        { { "x", "y", "y" }, 3, 2, 1 },
+        /* the first in order that an earlier one has, not the first sorted */
+        { { "b", "a", "c", "C", "A" }, 5, 3, 2 },
+        { { "web.lab", "Web.Lab", "web.lab" }, 3, 1, 0 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t earlier = 99;
+        size_t got = names_case_clash(cases[i].names, cases[i].n, &earlier);
+        assert_int_equal(got, cases[i].want);
+        if (got < cases[i].n)
+            assert_int_equal(earlier, cases[i].earlier);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape_table),
         cmocka_unit_test(test_recorded_one_line),
         cmocka_unit_test(test_report_one_line),
+        cmocka_unit_test(test_names_case_clash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
