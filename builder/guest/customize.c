@@ -45,7 +45,18 @@ static int grow(guestfs_h *g, const char *dev, const struct layout *l, int *grow
     if (total < 0 || ss <= 0)
         return gfs_error(g, "blockdev_getsz");
     int64_t sectors = total * 512 / ss;
-    int64_t end = l->gpt ? sectors - 34 : sectors - 1;
+    int64_t end = sectors - 1;
+    if (l->gpt) {
+        /* The last usable LBA as the moved header says, not sectors - 34. */
+        size_t n = 0;
+        uint64_t last;
+        CLEANUP_FREE char *hdr = guestfs_pread_device(g, dev, (int)ss, ss, &n);
+        if (!hdr)
+            return gfs_error(g, "pread_device");
+        if (gpt_last_usable_lba((const unsigned char *)hdr, n, &last) < 0)
+            return -1;
+        end = (int64_t)last;
+    }
     if (guestfs_part_resize(g, dev, l->last_partnum, end) == -1)
         return gfs_error(g, "part_resize");
     if (root->lv) {

@@ -187,6 +187,18 @@ int random_machine_id(char out[33])
     return 0;
 }
 
+int gpt_last_usable_lba(const unsigned char *hdr, size_t len, uint64_t *lba)
+{
+    uint64_t v = 0;
+
+    if (len < 92 || memcmp(hdr, "EFI PART", 8) != 0)
+        return error("no GPT header at LBA 1: the partition table is not GPT or is damaged");
+    for (int i = 7; i >= 0; i--) /* little-endian, at offset 48 */
+        v = (v << 8) | hdr[48 + i];
+    *lba = v;
+    return 0;
+}
+
 int random_uuid(char out[37])
 {
     char hex[33];

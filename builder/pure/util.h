@@ -32,6 +32,12 @@ int mac_from_ipv4(const char *ip, char out[18]);
 int random_mac(char out[18]);
 /* 32 lowercase hex digits, systemd machine-id format. */
 int random_machine_id(char out[33]);
+/* The LastUsableLBA of the GPT header HDR (LEN bytes read at LBA 1 of the
+ * disk, at least 92): what a partition may end at. Not the disk's size
+ * minus 34: sfdisk writes first-lba 2048, and sgdisk -e then keeps the
+ * last usable LBA as far from the end (disk size - 2048). -1 (recorded)
+ * when HDR is not a GPT header. */
+int gpt_last_usable_lba(const unsigned char *hdr, size_t len, uint64_t *lba);
 /* Random v4 UUID, dashed (8-4-4-4-12): a domain's <uuid>. */
 int random_uuid(char out[37]);
 /* S as one shell word: itself when it needs no quoting, else in single

@@ -261,10 +261,37 @@ static void test_shell_quote(void **state)
     }
 }
 
+/* The primary GPT header of a 200 MiB disk that sfdisk partitioned at
+ * 100 MiB (first-lba 2048) and sgdisk -e moved the backup header of: the
+ * last usable LBA is 409600 - 2048, not 409600 - 34. */
+static void test_gpt_last_usable(void **state)
+{
+    static const unsigned char hdr[92] = {
+        0x45, 0x46, 0x49, 0x20, 0x50, 0x41, 0x52, 0x54, 0x00, 0x00, 0x01, 0x00, 0x5c, 0x00, 0x00, 0x00,
+        0x0d, 0x9c, 0x98, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xff, 0x3f, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x38, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa1, 0x01, 0x61, 0x87, 0x9a, 0xe2, 0x48, 0x1e,
+        0x8d, 0x18, 0x6b, 0x7d, 0x6c, 0xab, 0x56, 0xa9, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x80, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x8e, 0x74, 0xb6, 0xd2,
+    };
+    unsigned char bad[92];
+    uint64_t lba = 0;
+
+    (void)state;
+    assert_int_equal(gpt_last_usable_lba(hdr, sizeof hdr, &lba), 0);
+    assert_int_equal(lba, 409600 - 2048);
+    assert_int_equal(gpt_last_usable_lba(hdr, 91, &lba), -1);
+    error_clear();
+    memcpy(bad, hdr, sizeof bad);
+    bad[0] = 0; /* an MBR disk's LBA 1 */
+    assert_int_equal(gpt_last_usable_lba(bad, sizeof bad, &lba), -1);
+    error_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_memory),
+        cmocka_unit_test(test_parse_size), cmocka_unit_test(test_parse_memory), cmocka_unit_test(test_gpt_last_usable),
         cmocka_unit_test(test_shell_quote), cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_domain_name), cmocka_unit_test(test_name_problems), cmocka_unit_test(test_mac),
         cmocka_unit_test(test_machine_id), cmocka_unit_test(test_name_pattern),
