@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cancel.h"
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fileio.h"
@@ -159,33 +161,153 @@ int create_file_atomic(const char *path, const void *data, size_t len, mode_t mo
     return fsync_parent(path);
 }
 
-char *read_file(const char *path, size_t *len)
+const char *size_words(size_t n, char buf[32])
 {
-    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *mem;
-    char chunk[8192];
-    size_t n;
+    if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+        snprintf(buf, 32, "%zu MiB", n / (1024 * 1024));
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, 32, "%zu KiB", n / 1024);
+    else
+        snprintf(buf, 32, "%zu bytes", n);
+    return buf;
+}
 
-    if (!fp) {
-        error("cannot open '%s': %s", path, strerror(errno));
+/* "WHAT 'PATH'" or "'PATH'" (caller frees). */
+static char *subject(const char *what, const char *path)
+{
+    return what ? xasprintf("%s '%s'", what, path) : xasprintf("'%s'", path); /* caller frees */
+}
+
+/* Record "SUBJECT PROBLEM: FIX" (or without the fix); -1. */
+static int file_error(const char *what, const char *path, const char *problem, const char *fix)
+{
+    CLEANUP_FREE char *subj = subject(what, path);
+
+    if (fix)
+        return error("%s %s: %s", subj, problem, fix);
+    return error("%s %s", subj, problem);
+}
+
+int open_regular(const char *path, const char *what, const char *fix, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+
+    if (fd < 0) {
+        int e = errno;
+        CLEANUP_FREE char *subj = subject(what, path);
+        if (e == ELOOP)
+            return file_error(what, path, "is a symbolic link", fix);
+        if (e == ENOENT && fix)
+            return file_error(what, path, "not found", fix);
+        return error("cannot open %s: %s", subj, strerror(e));
+    }
+    if (fstat(fd, st) < 0) {
+        int e = errno;
+        CLEANUP_FREE char *subj = subject(what, path);
+        close(fd);
+        return error("cannot stat %s: %s", subj, strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return file_error(what, path, "is not a regular file", fix);
+    }
+    return fd;
+}
+
+char *read_fd_limited(int fd, const char *path, size_t max, int flags, const char *what, const char *fix,
+                      size_t *len)
+{
+    CLEANUP_FREE char *subj = subject(what, path);
+    CLEANUP_FREE char *buf = NULL;
+    size_t size = 0, cap = 0;
+    struct stat st;
+    char words[32], problem[64];
+
+    if (fstat(fd, &st) < 0) {
+        error("cannot stat %s: %s", subj, strerror(errno));
         return NULL;
     }
-    mem = open_memstream(&buf, &size);
-    if (!mem)
-        xalloc_die();
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(mem);
-    if (ferror(fp)) {
-        free(buf);
-        error("cannot read '%s': %s", path, strerror(errno));
+    if (!(flags & READ_ANY_TYPE) && !S_ISREG(st.st_mode)) {
+        file_error(what, path, "is not a regular file", fix);
         return NULL;
     }
+    snprintf(problem, sizeof problem, "is larger than %s", size_words(max, words));
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > (uint64_t)max) {
+        file_error(what, path, problem, fix);
+        return NULL;
+    }
+    /* Its size can change while it is read: the limit is counted here. */
+    for (;;) {
+        if (cancel_requested()) {
+            error("interrupted: reading %s", subj);
+            return NULL;
+        }
+        if (cap - size < 8192) {
+            cap = cap ? cap * 2 : 8192 + 1;
+            if (cap > max + 2)
+                cap = max + 2;
+            buf = xrealloc(buf, cap);
+        }
+        /* One byte over the limit is enough to know; one kept for the NUL. */
+        ssize_t n = read(fd, buf + size, cap - 1 - size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            error("cannot read %s: %s", subj, strerror(errno));
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        size += (size_t)n;
+        if (size > max) {
+            file_error(what, path, problem, fix);
+            return NULL;
+        }
+    }
+    if (!buf)
+        buf = xmalloc(1);
+    buf[size] = '\0';
     if (len)
         *len = size;
-    return buf; /* caller frees */
+    return steal_pointer(&buf); /* caller frees */
+}
+
+char *read_file_limited(const char *path, size_t max, int flags, const char *what, const char *fix,
+                        size_t *len)
+{
+    CLEANUP_CLOSE int fd = -1;
+    struct stat st;
+
+    if (flags & READ_ANY_TYPE) {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | ((flags & READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+        if (fd < 0) {
+            CLEANUP_FREE char *subj = subject(what, path);
+            error("cannot open %s: %s", subj, strerror(errno));
+            return NULL;
+        }
+    } else if (flags & READ_NOFOLLOW) {
+        fd = open_regular(path, what, fix, &st);
+        if (fd < 0)
+            return NULL;
+    } else {
+        /* A link is followed, to a regular file only; a FIFO is not waited for. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
+            int e = errno;
+            CLEANUP_FREE char *subj = subject(what, path);
+            if (e == ENOENT && fix)
+                file_error(what, path, "not found", fix);
+            else
+                error("cannot open %s: %s", subj, strerror(e));
+            return NULL;
+        }
+    }
+    return read_fd_limited(fd, path, max, flags, what, fix, len); /* caller frees */
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    return read_file_limited(path, READ_MAX_DEFAULT, 0, NULL, NULL, len); /* caller frees */
 }
 
 /* mkdir that accepts an existing directory (and only a directory). */

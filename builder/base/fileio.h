@@ -4,6 +4,7 @@
 #define VMSTAMP_FILEIO_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Write LEN bytes of DATA to PATH atomically: a temporary file beside it,
@@ -22,7 +23,37 @@ int create_file_atomic(const char *path, const void *data, size_t len, mode_t mo
 int rename_noreplace(const char *from, const char *to);
 /* fsync the directory that holds PATH (so a create/rename/unlink is durable). */
 int fsync_parent(const char *path);
-/* Read a whole file (NUL-terminated); NULL on error (recorded). */
+/* Limits of the files vmstamp reads whole. */
+#define READ_MAX_PUBKEY (16u * 1024)          /* an SSH public key */
+#define READ_MAX_PASSWORD (4u * 1024)         /* a root password file */
+#define READ_MAX_DOCUMENT (1024u * 1024)      /* a plan, a definition, an index entry, a kickstart */
+#define READ_MAX_DEFAULT (16u * 1024 * 1024)  /* anything else (read_file) */
+
+/* read_file_limited's flags. */
+#define READ_NOFOLLOW 1 /* PATH itself must not be a symbolic link */
+#define READ_ANY_TYPE 2 /* PATH may be a pipe or a device (/dev/stdin); only the limit holds */
+
+/* Read the whole file PATH (NUL-terminated, its length in *LEN if LEN),
+ * refusing, before a byte is read, anything but a regular file (the open
+ * never blocks on a FIFO) and, while reading, more than MAX bytes; the
+ * cancel flag is checked between chunks. WHAT names the file in messages
+ * ("ssh key"), FIX says what to give instead ("give a public key file"):
+ * "ssh key '/dev/zero' is not a regular file: give a public key file".
+ * NULL on error (recorded). */
+char *read_file_limited(const char *path, size_t max, int flags, const char *what, const char *fix,
+                        size_t *len);
+/* The same on the open file FD (PATH names it in messages); FD stays open. */
+char *read_fd_limited(int fd, const char *path, size_t max, int flags, const char *what, const char *fix,
+                      size_t *len);
+/* Open PATH for reading without blocking on a FIFO or following a last
+ * symbolic link, and check it is a regular file (*ST filled from the fd).
+ * The fd, or -1 with an error recorded: "WHAT 'PATH' is not a regular
+ * file: FIX". */
+int open_regular(const char *path, const char *what, const char *fix, struct stat *st);
+/* "16 KiB", "1 MiB", "300 bytes" into BUF. */
+const char *size_words(size_t n, char buf[32]);
+/* Read a whole regular file of at most READ_MAX_DEFAULT bytes
+ * (NUL-terminated); NULL on error (recorded). */
 char *read_file(const char *path, size_t *len);
 /* Copy FROM's bytes into TO (TO_FLAGS: O_CREAT|O_EXCL to make it, 0 to
  * overwrite an existing file; opened without following a link, mode 0600

@@ -24,7 +24,7 @@ int cmd_hook(int argc, char **argv)
     if (strcmp(op, "start") != 0 && strcmp(op, "stopped") != 0 && strcmp(op, "reconnect") != 0)
         return EXIT_SUCCESS;
     size_t len = 0;
-    CLEANUP_FREE char *xml = read_file("/dev/stdin", &len);
+    CLEANUP_FREE char *xml = read_file_limited("/dev/stdin", HOOK_XML_MAX, READ_ANY_TYPE, "domain XML", NULL, &len);
     if (!xml) {
         error_report();
         return EXIT_FAILURE;

@@ -34,7 +34,7 @@ static int kickstart_lint(int argc, char **argv)
     if (optind >= argc)
         return cmd_bad_usage("kickstart", "usage: vmstamp kickstart lint FILE...");
     for (int i = optind; i < argc; i++) {
-        CLEANUP_FREE char *text = read_file(argv[i], NULL);
+        CLEANUP_FREE char *text = read_file_limited(argv[i], READ_MAX_DOCUMENT, 0, "kickstart", "give a kickstart file", NULL);
         struct ks_issue *issues;
         size_t n;
 
@@ -77,7 +77,7 @@ static int kickstart_render(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cmd_bad_usage("kickstart", "usage: vmstamp kickstart render FILE [--var KEY=VALUE]...");
-    text = read_file(argv[optind], NULL);
+    text = read_file_limited(argv[optind], READ_MAX_DOCUMENT, 0, "kickstart", "give a kickstart file", NULL);
     if (text)
         out = ks_substitute(text, vars, NULL);
     if (!out) {

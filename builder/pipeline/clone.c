@@ -151,7 +151,7 @@ void clone_results_free(struct clone_result *r, size_t n)
 
 static char *read_ssh_key(const char *path)
 {
-    char *text = read_file(path, NULL);
+    char *text = read_file_limited(path, READ_MAX_PUBKEY, 0, "ssh key", "give a public key file", NULL);
 
     if (!text)
         return NULL;

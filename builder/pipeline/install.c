@@ -71,7 +71,7 @@ static char *prepare_kickstart(const struct install_request *r, char *const *var
         error("kickstart '%s' is not a regular file", r->kickstart);
         return NULL;
     }
-    text = read_file(r->kickstart, &len);
+    text = read_file_limited(r->kickstart, READ_MAX_DOCUMENT, 0, "kickstart", "give a kickstart file", &len);
     if (!text)
         return NULL;
     if (digest_buffer_hex(DIGEST_SHA256, text, len, sum) < 0)

@@ -314,17 +314,26 @@ char *read_password_file(const char *path)
 {
     struct stat st;
     char *text, *nl;
+    int fd;
 
     if (stat(path, &st) < 0) {
         error("root password file '%s' not found: create it with mode 0600", path);
         return NULL;
     }
+    /* The file itself (no link, no FIFO or device), its mode as opened. */
+    fd = open_regular(path, "root password file", "give a file of mode 0600 with the password on its first line",
+                      &st);
+    if (fd < 0)
+        return NULL;
     if (st.st_mode & 0077) {
+        close(fd);
         error("root password file '%s' is readable by others (mode %04o): chmod 600 it",
               path, st.st_mode & 07777);
         return NULL;
     }
-    text = read_file(path, NULL);
+    text = read_fd_limited(fd, path, READ_MAX_PASSWORD, 0, "root password file",
+                           "put the password on its first line", NULL);
+    close(fd);
     if (!text)
         return NULL;
     nl = strchr(text, '\n');

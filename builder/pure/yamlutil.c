@@ -8,6 +8,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/xalloc.h"
 #include "pure/yamlutil.h"
 
@@ -86,33 +87,18 @@ int yamlutil_is_null(const yaml_event_t *ev)
 
 char *yamlutil_read(const char *path, const char *what, const char *hint)
 {
-    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
-    char *text = NULL;
-    size_t len = 0, n;
-    char buf[4096];
-    FILE *mem;
+    size_t len = 0;
+    /* A regular file of at most 1 MiB: not /dev/zero, not a FIFO. */
+    char *text = read_file_limited(path, READ_MAX_DOCUMENT, 0, what, hint, &len);
 
-    if (!fp) {
-        if (errno == ENOENT)
-            error("%s '%s' not found: %s", what, path, hint);
-        else
-            error("cannot read %s '%s': %s", what, path, strerror(errno));
+    if (!text)
+        return NULL;
+    if (strlen(text) != len) {
+        error("%s '%s' holds a NUL byte: it is not a YAML text file", what, path);
+        free(text);
         return NULL;
     }
-    mem = open_memstream(&text, &len);
-    if (!mem)
-        abort();
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        fwrite(buf, 1, n, mem);
-    fclose(mem);
-    if (ferror(fp))
-        error("cannot read %s '%s': %s", what, path, strerror(errno));
-    else if (strlen(text) != len)
-        error("%s '%s' holds a NUL byte: it is not a YAML text file", what, path);
-    else
-        return text; /* caller frees */
-    free(text);
-    return NULL;
+    return text; /* caller frees */
 }
 
 void ynode_free(struct ynode *n)

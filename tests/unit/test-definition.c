@@ -229,8 +229,8 @@ static void test_load_and_resolve(void **state)
     assert_string_equal(error_message(),
                         "template definition '/nonexistent/x.yaml' not found: give a YAML file (see templates/)");
     error_clear();
-    assert_int_equal(definition_load(data_dir, &d), -1); /* a directory */
-    assert_non_null(strstr(error_message(), "cannot read template definition"));
+    assert_int_equal(definition_load(data_dir, &d), -1); /* a directory: not a regular file */
+    assert_non_null(strstr(error_message(), "is not a regular file: give a YAML file"));
 
     snprintf(path, sizeof path, "%s/definitions/good-full.yaml", data_dir);
     error_clear();

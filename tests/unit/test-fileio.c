@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -196,6 +197,109 @@ static void test_realpath_or_parent(void **state)
     free(realpath_or_parent("/"));
 }
 
+/* Write LEN bytes of C to PATH. */
+static void fill(const char *path, int c, size_t len)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    for (size_t i = 0; i < len; i++)
+        fputc(c, f);
+    fclose(f);
+}
+
+/* Files read whole: within the limit they are read; one byte over, a
+ * sparse 1 TiB file, a FIFO (not waited for), a device, a directory and,
+ * with READ_NOFOLLOW, a symbolic link are refused in one line naming the
+ * file and what to give. */
+static void test_read_file_limited(void **state)
+{
+    const char *dir = *state;
+    CLEANUP_FREE char *ok = join(dir, "ok");
+    CLEANUP_FREE char *big = join(dir, "big");
+    CLEANUP_FREE char *sparse = join(dir, "sparse");
+    CLEANUP_FREE char *fifo = join(dir, "fifo");
+    CLEANUP_FREE char *link = join(dir, "link");
+    CLEANUP_FREE char *text = NULL;
+    size_t len = 0;
+    char *r;
+
+    fill(ok, 'a', 100);
+    text = read_file_limited(ok, 100, READ_NOFOLLOW, "ssh key", "give a public key file", &len);
+    assert_non_null(text);
+    assert_int_equal(len, 100);
+    assert_int_equal(strlen(text), 100);
+
+    fill(big, 'b', 101);
+    r = read_file_limited(big, 100, 0, "ssh key", "give a public key file", NULL);
+    assert_null(r);
+    CLEANUP_FREE char *want = xasprintf("ssh key '%s' is larger than 100 bytes: give a public key file", big);
+    assert_string_equal(error_message(), want);
+    error_clear();
+
+    fill(big, 'b', 16 * 1024 + 1);
+    assert_null(read_file_limited(big, READ_MAX_PUBKEY, 0, "ssh key", "give a public key file", NULL));
+    assert_non_null(strstr(error_message(), "is larger than 16 KiB: give a public key file"));
+    error_clear();
+
+    int fd = open(sparse, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)1 << 40), 0);
+    close(fd);
+    assert_null(read_file(sparse, NULL));
+    assert_non_null(strstr(error_message(), "is larger than 16 MiB"));
+    error_clear();
+
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_null(read_file_limited(fifo, 100, 0, "fleet plan", "give a YAML file", NULL));
+    CLEANUP_FREE char *want_fifo = xasprintf("fleet plan '%s' is not a regular file: give a YAML file", fifo);
+    assert_string_equal(error_message(), want_fifo);
+    error_clear();
+
+    assert_null(read_file_limited("/dev/zero", READ_MAX_PUBKEY, 0, "ssh key", "give a public key file", NULL));
+    assert_string_equal(error_message(), "ssh key '/dev/zero' is not a regular file: give a public key file");
+    error_clear();
+    assert_null(read_file("/dev/zero", NULL));
+    assert_string_equal(error_message(), "'/dev/zero' is not a regular file");
+    error_clear();
+    assert_null(read_file(dir, NULL));
+    error_clear();
+
+    assert_int_equal(symlink(ok, link), 0);
+    assert_null(read_file_limited(link, 100, READ_NOFOLLOW, "password file", "give the file itself", NULL));
+    CLEANUP_FREE char *want_link = xasprintf("password file '%s' is a symbolic link: give the file itself", link);
+    assert_string_equal(error_message(), want_link);
+    error_clear();
+    CLEANUP_FREE char *followed = read_file_limited(link, 100, 0, "x", NULL, NULL);
+    assert_non_null(followed);
+
+    CLEANUP_FREE char *missing = join(dir, "missing");
+    assert_null(read_file_limited(missing, 100, 0, "fleet plan", "give a YAML file", NULL));
+    CLEANUP_FREE char *want_missing = xasprintf("fleet plan '%s' not found: give a YAML file", missing);
+    assert_string_equal(error_message(), want_missing);
+    error_clear();
+
+    /* A pipe (READ_ANY_TYPE): only the limit holds, counted as it is read. */
+    int p[2];
+    char chunk[300];
+    assert_int_equal(pipe(p), 0);
+    memset(chunk, 'z', sizeof chunk);
+    assert_int_equal(write(p[1], chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    close(p[1]);
+    assert_null(read_fd_limited(p[0], "/dev/stdin", 200, READ_ANY_TYPE, "domain XML", NULL, NULL));
+    assert_string_equal(error_message(), "domain XML '/dev/stdin' is larger than 200 bytes");
+    error_clear();
+    close(p[0]);
+
+    /* An empty file is an empty string. */
+    CLEANUP_FREE char *empty = join(dir, "empty");
+    fill(empty, 'x', 0);
+    CLEANUP_FREE char *e = read_file_limited(empty, 10, READ_NOFOLLOW, NULL, NULL, &len);
+    assert_non_null(e);
+    assert_int_equal(len, 0);
+    assert_string_equal(e, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_missing_dir, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p_remove_tree, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_realpath_or_parent, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_read_file_limited, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
