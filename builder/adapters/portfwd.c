@@ -277,6 +277,11 @@ int portfwd_remove(const char *domain, const char *uuid, const struct port_forwa
     (void)domain;
     if (n == 0 || !uuid || !*uuid)
         return 0;
+    CLEANUP_FREE char *grant = portfwd_grant_path(uuid);
+    if (!grant)
+        return -1;
+    if (unlink(grant) < 0 && errno != ENOENT)
+        ret = error("cannot remove %s: %s", grant, strerror(errno));
     CLEANUP_CLOSE int lock = records_lock();
     if (lock < 0)
         return -1;
@@ -317,6 +322,64 @@ int portfwd_remove_owned(const char *domain, const char *uuid)
     }
     closedir(d);
     return ret;
+}
+
+char *portfwd_grant_path(const char *uuid)
+{
+    char lower[37];
+    size_t i = 0;
+
+    for (; uuid && uuid[i] && i < 36; i++) {
+        char c = uuid[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-'))
+            break;
+        lower[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    if (i != 36 || uuid[i]) {
+        error("invalid domain UUID '%.40s'", uuid ? uuid : "");
+        return NULL;
+    }
+    lower[36] = '\0';
+    return xasprintf("%s/%s", PORTFWD_GRANT_DIR, lower); /* caller frees */
+}
+
+int portfwd_grant(const char *uuid, const struct port_forward *f, size_t n)
+{
+    if (!forward_flagged(f, n))
+        return 0;
+    CLEANUP_FREE char *path = portfwd_grant_path(uuid);
+    CLEANUP_FREE char *text = forward_grant_format(f, n);
+    if (!path)
+        return -1;
+    if (mkdir_p(PORTFWD_GRANT_DIR, 0700) < 0)
+        return error_replace("cannot make %s: %s", PORTFWD_GRANT_DIR, error_message());
+    return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+int portfwd_granted(const char *uuid, struct port_forward *f, size_t n)
+{
+    struct stat st;
+
+    if (!forward_flagged(f, n))
+        return 0;
+    CLEANUP_FREE char *path = portfwd_grant_path(uuid);
+    if (!path)
+        return -1;
+    if (lstat(path, &st) < 0) {
+        if (errno != ENOENT)
+            return error("cannot read %s: %s", path, strerror(errno));
+        forward_grant_apply(NULL, f, n);
+        return 0;
+    }
+    /* Only root's own file counts: another owner, a link or a file others may write grants nothing. */
+    if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+        return error("the port grant %s is not root's own file (or others may write it): remove it and make "
+                     "the clone again", path);
+    CLEANUP_FREE char *text = read_file(path, NULL);
+    if (!text)
+        return -1;
+    forward_grant_apply(text, f, n);
+    return 0;
 }
 
 int portfwd_listening(struct forward_listening *l)

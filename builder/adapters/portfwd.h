@@ -42,6 +42,20 @@ int portfwd_remove(const char *domain, const char *uuid, const struct port_forwa
  * running domain may have been changed since its start). */
 int portfwd_remove_owned(const char *domain, const char *uuid);
 
+/* Root's grant of the low and forced ports of the clone with UUID:
+ * PORTFWD_GRANT_DIR/UUID (root-only, forward_grant_format), written by
+ * vmstamp when it defines the clone, removed with its rules by
+ * portfwd_remove (rm, fleet destroy, a rolled-back clone run). */
+#define PORTFWD_GRANT_DIR "/var/lib/vmstamp/forwards"
+/* Its path for UUID (36 characters of hex digits and dashes), or NULL
+ * (recorded) for anything else. Caller frees. */
+char *portfwd_grant_path(const char *uuid);
+/* Write the grant of F[0..N) for UUID (nothing when no forward is flagged). */
+int portfwd_grant(const char *uuid, const struct port_forward *f, size_t n);
+/* Clear in F[0..N) the flags UUID's grant does not give (all of them
+ * without a grant): what the hook may honour. */
+int portfwd_granted(const char *uuid, struct port_forward *f, size_t n);
+
 /* The ports this host listens on (/proc/net/tcp, tcp6, udp, udp6 of this
  * network namespace). */
 int portfwd_listening(struct forward_listening *l);

@@ -1286,6 +1286,12 @@ int clone_run_many(struct clone_plan **plans, size_t nplans, struct run *run, st
         /* The console log is the host's file: ours to remove only here. */
         if (!p->req.stage_dir && journal_file(run->journal, c->console_log) < 0)
             goto out;
+        /* Root's grant of the low and forced ports its metadata records (the hook trusts no metadata). */
+        if (forward_flagged(c->forwards, c->nforwards)) {
+            CLEANUP_FREE char *grant = portfwd_grant_path(c->uuid);
+            if (!grant || journal_file(run->journal, grant) < 0 || portfwd_grant(c->uuid, c->forwards, c->nforwards) < 0)
+                goto out;
+        }
         int step = journal_domain(run->journal, p->uri, c->name);
         if (step < 0)
             goto out;

@@ -135,7 +135,7 @@ int forward_prepare(void)
 
 /* The forwards of META (domain NAME) checked as forward_plan_check did
  * when the clone was made, against what is on this host now. */
-static int hook_check(const char *name, const struct clone_meta *meta)
+static int hook_check(const char *name, struct clone_meta *meta)
 {
     char what[32];
 
@@ -146,6 +146,9 @@ static int hook_check(const char *name, const struct clone_meta *meta)
     if (meta->bad_forward)
         return error("domain '%s' has a malformed vmstamp port forward (%s): fix or remove it (virsh edit %s)",
                      name, meta->bad_forward, name);
+    /* allow-low-port and force count only as far as root's grant says. */
+    if (portfwd_granted(meta->uuid, meta->forwards, meta->nforwards) < 0)
+        return -1;
     if (meta->nforwards > FORWARD_MAX)
         return error("domain '%s' has %zu vmstamp port forwards: at most %d", name, meta->nforwards, FORWARD_MAX);
     struct forward_set set = { .domain = name, .f = meta->forwards, .n = meta->nforwards };

@@ -790,7 +790,7 @@ static int expand_group(struct fleet_plan *p, size_t gi)
                     return fleet_group_error(p, gi, FG_FORWARDS, "host port %u of '%s' is past 65535: give a "
                                              "lower first host port", s->forwards[f].host_port + k - 1, name);
                 memcpy(c->forwards[f].address, c->ip_text, sizeof c->ip_text);
-                c->forwards[f].allow_low = low && low->allow_low_ports;
+                c->forwards[f].allow_low = low && low->allow_low_ports && c->forwards[f].host_port < FORWARD_LOW_PORT;
                 c->forwards[f].force = force && force->force_ports;
                 if (forward_check_port(&c->forwards[f], name, NULL) < 0) {
                     CLEANUP_FREE char *why = xstrdup(error_message());

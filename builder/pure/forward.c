@@ -146,6 +146,50 @@ int forward_check_port(const struct port_forward *f, const char *domain, const s
     return 0;
 }
 
+int forward_flagged(const struct port_forward *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].allow_low || f[i].force)
+            return 1;
+    return 0;
+}
+
+char *forward_grant_format(const struct port_forward *f, size_t n)
+{
+    char *text = xstrdup("");
+
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].allow_low && !f[i].force)
+            continue;
+        char *t = xasprintf("%s%s %u%s%s\n", text, forward_proto(&f[i]), f[i].host_port, f[i].allow_low ? " low" : "",
+                            f[i].force ? " force" : "");
+        free(text);
+        text = t;
+    }
+    return text; /* caller frees */
+}
+
+void forward_grant_apply(const char *text, struct port_forward *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int low = 0, force = 0;
+        for (const char *line = text; line && *line;) {
+            char proto[8], w1[8] = "", w2[8] = "";
+            unsigned port;
+            size_t len = strcspn(line, "\n");
+            CLEANUP_FREE char *one = xstrndup(line, len);
+            if (sscanf(one, "%7s %u %7s %7s", proto, &port, w1, w2) >= 2 && strcmp(proto, forward_proto(&f[i])) == 0 &&
+                port == f[i].host_port) {
+                low |= strcmp(w1, "low") == 0 || strcmp(w2, "low") == 0;
+                force |= strcmp(w1, "force") == 0 || strcmp(w2, "force") == 0;
+            }
+            line += len + (line[len] == '\n');
+        }
+        f[i].allow_low &= low;
+        f[i].force &= force;
+    }
+}
+
 int forward_net_parse(const char *xml, const char *name, struct forward_net *net, char **bridge)
 {
     CLEANUP_FREE char *address = xml_get(xml, "(//network/ip[not(@family) or @family='ipv4'])[1]/@address");

@@ -77,6 +77,18 @@ int forward_is_listening(const struct forward_listening *l, int udp, unsigned po
  * naming DOMAIN and the option that allows it) when not. */
 int forward_check_port(const struct port_forward *f, const char *domain, const struct forward_listening *l);
 
+/* The flags in metadata are written by whoever defines the domain, so the
+ * hook honours them only as far as root's grant for the domain's UUID says
+ * (written by vmstamp when it defines the clone; adapters/portfwd.h). */
+/* Whether any of F[0..N) has allow_low or force. */
+int forward_flagged(const struct port_forward *f, size_t n);
+/* The grant for F[0..N): a line "PROTO HOSTPORT[ low][ force]" per
+ * flagged forward. Caller frees. */
+char *forward_grant_format(const struct port_forward *f, size_t n);
+/* Clear in F[0..N) each flag that TEXT (a grant; NULL: none) does not give
+ * its host port. */
+void forward_grant_apply(const char *text, struct port_forward *f, size_t n);
+
 /* From a libvirt network's XML (<network>, or the <networkstatus> libvirt
  * keeps in /run/libvirt/network): its bridge (*BRIDGE, caller frees) and
  * first IPv4 <ip address= prefix=|netmask=> into NET (name left as is).

@@ -11,12 +11,15 @@
 #  2. a domain defined by hand with vmstamp metadata bound to its own UUID
 #     and hostile forwards (22 -> 10.9.9.9, 53/udp -> 0.0.0.0, 80 ->
 #     127.0.0.1:8080, 443 -> 255.255.255.255, allow-low-port and force set),
-#     and one with host="0447": `virsh start` fails with the hook's one line,
-#     no nft element, no iptables rule of it afterwards.
+#     one with host="0447", one forwarding host port 22 to a guest's address
+#     with allow-low-port and force written by hand (no grant of root's):
+#     `virsh start` fails with the hook's one line, no nft element, no
+#     iptables rule of it afterwards.
 #  3. a copy of a forwarding clone (virsh dumpxml | define, a new name and
 #     UUID), with the original's metadata and then with it re-bound to its
-#     own UUID: its start fails in one line, and its start and stop leave the
-#     original's DNAT and FORWARD accept in place.
+#     own UUID (root's grant of the original's port 80 is not its own): its
+#     start fails in one line, and its start and stop leave the original's
+#     DNAT and FORWARD accept in place.
 . "$(dirname "$0")/lib.sh"
 start_test
 command -v nft >/dev/null || { echo "SKIP: nft missing (apt-get install nftables)"; exit 77; }
@@ -79,10 +82,16 @@ echo "ok: plans refused, nothing made"
 note "clone --forward 8765:1337, started"
 VMSTAMP=$VMSTAMP_SAVED
 inns "$VMSTAMP" clone --network default --ip 192.168.150.50/24 --gateway 192.168.150.1 --memory 512 \
-  --forward 8765:1337 --start "$tpl" "$W" >"$SCRATCH/out" 2>"$SCRATCH/err" || fail "clone --forward: $(cat "$SCRATCH/err")"
-ORIG="tcp . 8765 : 192.168.150.50 . 1337"
+  --forward 8765:1337 --forward 80:80 --allow-low-port --start "$tpl" "$W" >"$SCRATCH/out" 2>"$SCRATCH/err" \
+  || fail "clone --forward: $(cat "$SCRATCH/err")"
+ORIG="tcp . 8765 : 192.168.150.50 . 1337, tcp . 80 : 192.168.150.50 . 80"
 [ "$(rules)" = "$ORIG" ] || fail "after the clone's start: '$(rules)'"
-[ "$(accepts | wc -l)" = 1 ] || fail "FORWARD accepts: $(accepts)"
+[ "$(accepts | wc -l)" = 2 ] || fail "FORWARD accepts: $(accepts)"
+$V2 dumpxml "$W" | grep -q '<vmstamp:forward proto="tcp" host="80" guest="80" address="192.168.150.50" allow-low-port="yes"/>' \
+  || fail "allow-low-port not recorded in the metadata"
+GRANT=/var/lib/vmstamp/forwards/$($V2 domuuid "$W")
+[ "$(inns cat "$GRANT")" = "tcp 80 low" ] && [ "$(inns stat -c %a:%U "$GRANT")" = 600:root ] \
+  || fail "root's grant $GRANT: $(inns ls -l "$GRANT"; inns cat "$GRANT")"
 accept_before=$(accepts)
 
 # start_refused NAME WANT: virsh start NAME fails, with the hook's one line matching WANT
@@ -127,7 +136,11 @@ hostile_xml "${PREFIX}hx3" 5d1a0b6c-3c4e-4a8e-9f3e-0000000000e3 '
 hostile_xml "${PREFIX}hx4" 5d1a0b6c-3c4e-4a8e-9f3e-0000000000e4 '
 <vmstamp:forward proto="tcp" host="443" guest="443" address="255.255.255.255" allow-low-port="yes" force="yes"/>' \
   >"$SCRATCH/hx4.xml"
-for n in 1 2 3 4; do $V2 define "$SCRATCH/hx$n.xml" >/dev/null; done
+# A guest's address, but host port 22 with flags only its definer wrote (no grant of root's).
+hostile_xml "${PREFIX}hx5" 5d1a0b6c-3c4e-4a8e-9f3e-0000000000e5 '
+<vmstamp:forward proto="tcp" host="22" guest="22" address="192.168.150.77" allow-low-port="yes" force="yes"/>' \
+  >"$SCRATCH/hx5.xml"
+for n in 1 2 3 4 5; do $V2 define "$SCRATCH/hx$n.xml" >/dev/null; done
 start_refused "${PREFIX}hx1" "cannot forward host port 22/tcp of '${PREFIX}hx1' to 10.9.9.9: it is not on the domain's network"
 unchanged "hx1"
 start_refused "${PREFIX}hx2" "malformed vmstamp port forward \(proto=\"tcp\" host=\"0447\""
@@ -136,6 +149,8 @@ start_refused "${PREFIX}hx3" "to 127.0.0.1: it is a loopback address"
 unchanged "hx3"
 start_refused "${PREFIX}hx4" "to 255.255.255.255: it is the broadcast address"
 unchanged "hx4"
+start_refused "${PREFIX}hx5" "host port 22/tcp of '${PREFIX}hx5': ports below 1024 need --allow-low-port"
+unchanged "hx5"
 echo "ok: hostile forwards fail the start, nothing added"
 
 # ---- 3. a copy of the forwarding clone -------------------------------------------
@@ -154,7 +169,7 @@ note "the copy with its metadata re-bound to its own UUID"
 cu=$($V2 domuuid "$CP")
 $V2 dumpxml --inactive "$CP" | sed "s|<vmstamp:uuid>.*</vmstamp:uuid>|<vmstamp:uuid>$cu</vmstamp:uuid>|" >"$SCRATCH/copy2.xml"
 $V2 define "$SCRATCH/copy2.xml" >/dev/null
-start_refused "$CP" "host port 8765/tcp to '$CP': it is forwarded to domain '$W'"
+start_refused "$CP" "host port 80/tcp of '$CP': ports below 1024 need --allow-low-port"
 unchanged "the re-bound copy's start"
 $V2 dumpxml "$CP" | inns "$VMSTAMP" hook qemu "$CP" stopped end - || fail "the re-bound copy's stopped hook failed"
 unchanged "the re-bound copy's stop"
@@ -163,9 +178,10 @@ echo "ok: a copy neither adds nor removes the original's forward"
 note "the original stopped: its forward goes"
 $V2 destroy "$W" >/dev/null
 [ -z "$(rules)" ] && [ -z "$(accepts)" ] || fail "after the original's stop: '$(rules)' $(accepts)"
-for n in 1 2 3 4; do $V2 undefine "${PREFIX}hx$n" >/dev/null; done
+for n in 1 2 3 4 5; do $V2 undefine "${PREFIX}hx$n" >/dev/null; done
 $V2 undefine "$CP" >/dev/null
 inns "$VMSTAMP" rm --force "$W" >/dev/null 2>&1 || fail "rm --force $W"
+! inns test -e "$GRANT" || fail "rm left root's grant $GRANT"
 no_domains "the end"
 
 [ ! -e /etc/libvirt/hooks/qemu.d/vmstamp ] && now=none || now=$(sha256sum </etc/libvirt/hooks/qemu.d/vmstamp)

@@ -8,7 +8,9 @@
 #     UUID added (a copy of it, with h1's metadata or re-bound to its own
 #     UUID, adds and removes nothing), fails the start in one line on each
 #     hostile forward (off-network, 0.0.0.0, loopback, broadcast, multicast,
-#     the network's own addresses, "0447", low ports, 22, a listening port);
+#     the network's own addresses, "0447", low ports, 22, a listening port;
+#     allow-low-port and force in the metadata count only with root's grant
+#     file for the domain's UUID);
 #     with iptables only (no nft in PATH) the nat rules instead;
 #  2. user errors, one line, nothing made, no hook put on this host;
 #  3. in a second libvirt host (scripts/testhost.sh: its own mount and
@@ -82,16 +84,20 @@ malformed.vmstamp.port.forward.*host="0447" proto="tcp" host="0447" guest="443" 
 malformed.vmstamp.port.forward.*address="192.168.150.050" proto="tcp" host="8443" guest="443" address="192.168.150.050"
 malformed.vmstamp.port.forward.*host="8443x" proto="tcp" host="8443x" guest="443" address="192.168.150.50"
 below.1024.need.--allow-low-port proto="tcp" host="80" guest="80" address="192.168.150.50"
-the.host's.ssh.port proto="tcp" host="22" guest="22" address="192.168.150.50" allow-low-port="yes"
+below.1024.need.--allow-low-port proto="tcp" host="22" guest="22" address="192.168.150.50" allow-low-port="yes" force="yes"
 a.service.on.this.host.listens.on.it proto="tcp" host="9999" guest="80" address="192.168.150.50"
 EOF
 NHOSTILE=$i
+# Port 22 with both flags in its metadata: only root's grant makes them count.
+domxml "${PREFIX}ssh" $U2 $U2 '<vmstamp:forward proto="tcp" host="22" guest="22" address="192.168.150.50" allow-low-port="yes" force="yes"/>' >"$SCRATCH/ssh.xml"
 mkdir -p "$SCRATCH/ipt-only"
 ln -s "$(command -v iptables)" "$SCRATCH/ipt-only/iptables"
-VMSTAMP=$VMSTAMP P=$PREFIX S=$SCRATCH NHOSTILE=$NHOSTILE U1=$U1 unshare -n -m bash -euo pipefail -c '
+VMSTAMP=$VMSTAMP P=$PREFIX S=$SCRATCH NHOSTILE=$NHOSTILE U1=$U1 U2=$U2 unshare -n -m bash -euo pipefail -c '
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "--- $*" >&2; }
 mount -t tmpfs fwtest /run
+mkdir -p /var/lib/vmstamp
+mount -t tmpfs fwtestlib /var/lib/vmstamp
 mkdir -p /run/libvirt/network
 echo "<networkstatus><class_id bitmap=\"0-2\"/><floor sum=\"0\"/><network><name>default</name><bridge name=\"thbr0\" stp=\"on\" delay=\"0\"/><ip address=\"192.168.150.1\" netmask=\"255.255.255.0\"><dhcp><range start=\"192.168.150.100\" end=\"192.168.150.200\"/></dhcp></ip></network></networkstatus>" >/run/libvirt/network/default.xml
 ip link set lo up
@@ -158,6 +164,27 @@ for ((i = 1; i <= NHOSTILE; i++)); do
 done
 kill $LISTENER 2>/dev/null || true
 echo "ok: $NHOSTILE hostile forwards refused"
+
+note "allow-low-port and force count only with root grant for the UUID"
+mkdir -m 700 /var/lib/vmstamp/forwards
+G=/var/lib/vmstamp/forwards/$U2
+refused "${P}ssh" "$S/ssh.xml" "below 1024 need --allow-low-port"
+printf "tcp 22 low force\n" >$G
+chown nobody $G
+refused "${P}ssh" "$S/ssh.xml" "port grant $G is not root.s own file"
+chown root $G
+chmod 666 $G
+refused "${P}ssh" "$S/ssh.xml" "port grant $G is not root.s own file"
+chmod 600 $G
+printf "tcp 22 low\n" >$G
+refused "${P}ssh" "$S/ssh.xml" "it is the host.s ssh port"
+printf "tcp 22 low force\n" >$G
+hook "${P}ssh" start "$S/ssh.xml" || fail "a granted forward of port 22 refused"
+[ "$(elements)" = "tcp . 22 : 192.168.150.50 . 22" ] || fail "granted: $(elements)"
+hook "${P}ssh" stopped "$S/ssh.xml"
+[ -z "$(elements)" ] || fail "granted, stopped: $(elements)"
+rm -f $G
+echo "ok: grants"
 
 nft delete table ip vmstamp
 PATH=$S/ipt-only hook "${P}h1" start "$S/dom.xml"

@@ -403,6 +403,48 @@ static void test_check_port(void **state)
     assert_int_equal(forward_check_port(&f, "web", NULL), 0);
 }
 
+/* The flags count only as far as root's grant gives them, port by port. */
+static void test_grant(void **state)
+{
+    struct port_forward f[3];
+
+    (void)state;
+    forward_parse("80:80", &f[0]);
+    f[0].allow_low = 1;
+    forward_parse("22:22", &f[1]);
+    f[1].allow_low = f[1].force = 1;
+    forward_parse("8765:1337/udp", &f[2]);
+    assert_true(forward_flagged(f, 3));
+    assert_false(forward_flagged(&f[2], 1));
+    CLEANUP_FREE char *text = forward_grant_format(f, 3);
+    assert_string_equal(text, "tcp 80 low\ntcp 22 low force\n");
+
+    struct port_forward g[4];
+    memcpy(g, f, sizeof f);
+    forward_grant_apply(text, g, 3);
+    assert_true(g[0].allow_low && !g[0].force && g[1].allow_low && g[1].force);
+    /* No grant: every flag the metadata claims is dropped. */
+    memcpy(g, f, sizeof f);
+    forward_grant_apply(NULL, g, 3);
+    assert_false(forward_flagged(g, 3));
+    /* A grant for other ports, another protocol, or low only: not for these. */
+    static const char *others[] = { "tcp 81 low force\ntcp 2222 low force\n", "udp 80 low\nudp 22 low force\n",
+                                    "tcp 22 low\n", "tcp 22\n", "garbage\n" };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        memcpy(g, f, sizeof f);
+        forward_grant_apply(others[i], g, 3);
+        assert_false(g[1].force);
+        assert_false(g[0].force);
+    }
+    memcpy(g, f, sizeof f);
+    forward_grant_apply("tcp 22 low\n", g, 3);
+    assert_true(g[1].allow_low && !g[1].force && !g[0].allow_low);
+    /* A forced port the metadata does not flag stays unflagged. */
+    memcpy(g, f, sizeof f);
+    forward_grant_apply("udp 8765 low force\n", g, 3);
+    assert_false(g[2].allow_low || g[2].force);
+}
+
 static void test_net_parse(void **state)
 {
     struct forward_net net = { .name = "default" };
@@ -451,6 +493,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_check_address),
         cmocka_unit_test(test_listening),
         cmocka_unit_test(test_check_port),
+        cmocka_unit_test(test_grant),
         cmocka_unit_test(test_net_parse),
     };
 
