@@ -273,7 +273,8 @@ static void sweep_private_dirs(void)
 {
     static const struct { const char *dir, *prefix, *what; } places[] = {
         { "/run/vmstamp", "keys.", "directory" },
-        { "/var/tmp", "vmstamp-work.", "directory" },
+        { RUN_WORK_ROOT, "vmstamp-work.", "directory" },
+        { "/var/tmp", "vmstamp-work.", "directory" }, /* made there before */
         { "/var/tmp", "vmstamp-install.", "directory" },
         { LAYOUT_CACHE_DIR, LAYOUT_GROWN_TMP_PREFIX, "file" },
         { APPLIANCE_DIR, APPLIANCE_TMP_PREFIX, "directory" },
@@ -295,6 +296,42 @@ static void sweep_private_dirs(void)
         }
         closedir(d);
     }
+}
+
+char *run_work_dir(struct run *r, const char *prefix)
+{
+    struct stat st;
+    char *dir;
+
+    if (mkdir(RUN_WORK_ROOT, 0700) < 0 && errno != EEXIST) {
+        error("cannot create directory '%s': %s", RUN_WORK_ROOT, strerror(errno));
+        return NULL;
+    }
+    /* Another user's directory, or one they can write in, would let them
+     * put a link or a file where the run works: refused. */
+    if (lstat(RUN_WORK_ROOT, &st) < 0) {
+        error("cannot stat '%s': %s", RUN_WORK_ROOT, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+        error("'%s' is not a directory of root's alone (%s, owner uid %lu, mode %04o): remove it, vmstamp makes it "
+              "again", RUN_WORK_ROOT, S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ? "a directory"
+              : "a file", (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return NULL;
+    }
+    dir = xasprintf("%s/%s%s.XXXXXX", RUN_WORK_ROOT, prefix, proc_run_id());
+    if (!mkdtemp(dir)) {
+        error("cannot create a work directory in %s: %s", RUN_WORK_ROOT, strerror(errno));
+        free(dir);
+        return NULL;
+    }
+    /* Named after the run: a kill -9 before this line is swept by name. */
+    if (journal_tree(r->journal, dir) < 0) {
+        rmdir(dir);
+        free(dir);
+        return NULL;
+    }
+    return dir; /* caller frees */
 }
 
 char **stale_journals(void)

@@ -32,6 +32,15 @@ int run_claim_mac(struct run *r, struct _virConnect *conn, const char *mac);
 /* Claim a path (a volume, a store entry) on this machine. */
 int run_claim_path(struct run *r, const char *what, const char *path);
 
+/* Where runs make their private work directories: root's alone (0700). */
+#define RUN_WORK_ROOT "/var/tmp/vmstamp"
+/* A new private work directory RUN_WORK_ROOT/PREFIX<run id>.XXXXXX
+ * (mkdtemp, mode 0700), journaled in R so rollback and recovery remove it;
+ * RUN_WORK_ROOT is made if missing and refused unless it is a directory
+ * of root's that no one else can write or search. Caller frees; NULL on
+ * error (recorded). */
+char *run_work_dir(struct run *r, const char *prefix);
+
 /* Undo now what R made on libvirt host URI (its domains, volumes, network
  * entries), e.g. a host that failed while others went on; what cannot be
  * undone now stays in the journal for the next run. */

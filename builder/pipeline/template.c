@@ -253,14 +253,11 @@ int template_create(virConnectPtr conn, const struct template_request *req, stru
     if (req->in_place) {
         work = xstrdup(source);
     } else {
-        work_dir = xasprintf("/var/tmp/vmstamp-work.%s", proc_run_id());
+        /* mkdtemp under root's own directory: no one can make it first. */
+        work_dir = run_work_dir(run, "vmstamp-work.");
+        if (!work_dir)
+            goto out;
         work = xasprintf("%s/overlay.qcow2", work_dir);
-        if (journal_tree(run->journal, work_dir) < 0)
-            goto out;
-        if (mkdir(work_dir, 0700) < 0) {
-            error("cannot create a work directory %s: %s", work_dir, strerror(errno));
-            goto out;
-        }
         if (qemuimg_create_overlay(work, source, src.format, 0) < 0)
             goto out;
     }

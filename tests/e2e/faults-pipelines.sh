@@ -216,7 +216,7 @@ fault_end "template create: appliance launch fails" "libguestfs|appliance|launch
 # and in the last step before the appliance flushes the disk (unmounted).
 for at in "sysprep: machine-id" "files removed or emptied" "sysprep: lvm-uuids"; do
   note "template create: the appliance's qemu killed at '$at'"
-  kill_appliance_at "$at" "vmstamp-work\.@PID@-[0-9]*/overlay\.qcow2" template create "$TF" --from "$src"
+  kill_appliance_at "$at" "vmstamp-work\.@PID@-[0-9]*\.[^/]*/overlay\.qcow2" template create "$TF" --from "$src"
   fault_end "template create: appliance killed at '$at'" "$KILLED" tpl_check
 done
 

@@ -118,7 +118,7 @@ leftovers() {
 }
 
 private_dirs() {
-  ls -d /run/vmstamp/keys.* /var/tmp/vmstamp-work.* /var/tmp/vmstamp-install.* 2>/dev/null | sort || true
+  ls -d /run/vmstamp/keys.* /var/tmp/vmstamp-work.* /var/tmp/vmstamp/vmstamp-work.* /var/tmp/vmstamp-install.* 2>/dev/null | sort || true
 }
 
 # snapshot RID: leftovers' quick cousin (files only, no libvirt call), taken

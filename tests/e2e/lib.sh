@@ -149,7 +149,7 @@ run_things() {
   local id=$1
   [[ $id == *-* ]] || id="$id-*"
   # shellcheck disable=SC2086 # the glob is wanted
-  ls -d $JOURNAL_DIR/$id.json /run/vmstamp/keys.$id /var/tmp/vmstamp-work.$id \
+  ls -d $JOURNAL_DIR/$id.json /run/vmstamp/keys.$id /var/tmp/vmstamp-work.$id /var/tmp/vmstamp/vmstamp-work.$id.* \
         /var/tmp/vmstamp-install.$id /var/cache/vmstamp/appliance/.tmp.$id 2>/dev/null || true
 }
 

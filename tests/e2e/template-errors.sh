@@ -16,7 +16,7 @@ STORE=/var/lib/vmstamp/templates
 INDEX=/var/lib/vmstamp/index/vmstamp-templates
 T="${PREFIX}t"
 
-store_state() { ls -A "$STORE" "$INDEX" 2>/dev/null | grep -e "$PREFIX" | grep -v "\.verified$" || true; ls -d /var/tmp/vmstamp-work.* 2>/dev/null || true; }
+store_state() { ls -A "$STORE" "$INDEX" 2>/dev/null | grep -e "$PREFIX" | grep -v "\.verified$" || true; ls -d /var/tmp/vmstamp-work.* /var/tmp/vmstamp/vmstamp-work.* 2>/dev/null || true; }
 checks=0
 # expect_error LABEL PATTERN vmstamp-args...
 expect_error() {
