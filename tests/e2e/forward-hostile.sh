@@ -25,8 +25,11 @@ start_test
 command -v nft >/dev/null || { echo "SKIP: nft missing (apt-get install nftables)"; exit 77; }
 TH=$SRC/scripts/testhost.sh
 DIR=$SCRATCH/host
+GRANT=
 fh_cleanup() {
   [ -e "$DIR/.testhost" ] && "$TH" stop "$DIR" >&2 || true
+  # root's grant of the clone's low port: this machine's /var/lib/vmstamp (not the test host's own)
+  [ -z "$GRANT" ] || rm -f "$GRANT"
 }
 trap 'fh_cleanup; cleanup' EXIT
 [ ! -e /etc/libvirt/hooks/qemu.d/vmstamp ] && host_hook_before=none || host_hook_before=$(sha256sum </etc/libvirt/hooks/qemu.d/vmstamp)
