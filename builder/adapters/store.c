@@ -1,6 +1,8 @@
 /* store.c: see store.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "adapters/bundle.h"
+#include "base/cancel.h"
 #include "base/digest.h"
 #include "base/cleanup-virt.h"
 #include "base/cleanup.h"
@@ -18,6 +21,8 @@
 #include "pure/util.h"
 #include "adapters/virt.h"
 #include "base/xalloc.h"
+
+#define HASH_BUF (1024 * 1024)
 
 static int define_default_pool(virConnectPtr conn)
 {
@@ -86,6 +91,16 @@ char *store_meta_path(const struct store *st, const char *name)
     return s;
 }
 
+int store_check_name(const struct store *st, const char *name)
+{
+    const char *problem = domain_name_problem(name);
+
+    if (problem)
+        return error("invalid template name '%s' for store '%s': it %s (see 'vmstamp template list')", name,
+                     st->pool, problem);
+    return 0;
+}
+
 int store_has(const struct store *st, const char *name)
 {
     CLEANUP_FREE char *img = store_image_path(st, name);
@@ -96,17 +111,31 @@ int store_has(const struct store *st, const char *name)
 
 int store_load(const struct store *st, const char *name, struct template_meta *meta)
 {
-    CLEANUP_FREE char *path = store_meta_path(st, name);
-    CLEANUP_FREE char *img = store_image_path(st, name);
+    CLEANUP_FREE char *path = NULL;
+    CLEANUP_FREE char *img = NULL;
     CLEANUP_FREE char *json = NULL;
 
+    memset(meta, 0, sizeof *meta);
+    /* The name becomes a path: '../x' or '.x' would read outside the index. */
+    if (store_check_name(st, name) < 0)
+        return -1;
+    path = store_meta_path(st, name);
+    img = store_image_path(st, name);
     if (access(path, F_OK) < 0 || access(img, F_OK) < 0)
         return error("template '%s' not found in store '%s' (see 'vmstamp template list')", name, st->pool);
-    json = read_file(path, NULL);
+    json = read_file_limited(path, READ_MAX_DOCUMENT, READ_NOFOLLOW, "template metadata",
+                             "remove it and make the template again", NULL);
     if (!json)
         return -1;
     if (template_meta_from_json(json, meta) < 0)
         return error_replace("template '%s': metadata %s is damaged", name, path);
+    /* What acts on the entry (rm, clone) uses the name inside it. */
+    if (!meta->name || strcmp(meta->name, name) != 0) {
+        error("template '%s': metadata %s names another template ('%s'): remove it and make the template again",
+              name, path, meta->name ? meta->name : "");
+        template_meta_release(meta);
+        return -1;
+    }
     return 0;
 }
 
@@ -135,6 +164,9 @@ char **store_names(const struct store *st)
     while (d && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0 && e->d_name[0] != '.') {
+            CLEANUP_FREE char *name = xstrndup(e->d_name, l - 5);
+            if (domain_name_problem(name))
+                continue; /* not one of ours: no template has that name */
             v = xreallocarray(v, n + 2, sizeof *v);
             v[n++] = xstrndup(e->d_name, l - 5);
             v[n] = NULL;
@@ -146,27 +178,150 @@ char **store_names(const struct store *st)
     return v;
 }
 
+/* Big-endian integers of a qcow2 header. */
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A qcow2 image that reads another file (a backing file, an external data
+ * file) would make clones read a host file: a store image stands alone.
+ * HDR: the image's first 104 bytes (N of them read). */
+static const char *qcow2_outside_reference(const unsigned char *hdr, size_t n)
+{
+    if (n < 72 || memcmp(hdr, "QFI\xfb", 4) != 0)
+        return "is not a qcow2 image";
+    if (be64(hdr + 8) != 0)
+        return "has a backing file";
+    /* Version 3: incompatible feature bit 2, an external data file. */
+    if (be64(hdr + 4) >> 32 >= 3 && n >= 80 && (be64(hdr + 72) & 4))
+        return "has an external data file";
+    return NULL;
+}
+
+/* META's image, opened without following a link or blocking on a FIFO,
+ * checked before a byte is hashed or copied: a regular file of the size
+ * recorded, a qcow2 that reads no other file. The fd (*SB filled), or -1
+ * recorded. */
+static int open_image(const struct store *st, const struct template_meta *meta, const char *img,
+                      struct stat *sb)
+{
+    unsigned char hdr[104];
+    ssize_t n;
+    const char *problem;
+    int fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return error("template '%s': image %s is missing", meta->name, img);
+        if (errno == ELOOP)
+            return error("template '%s': image %s is a symbolic link, not the store's file: remove the template "
+                         "(vmstamp template rm %s --pool %s)", meta->name, img, meta->name, st->pool);
+        return error("cannot open template '%s' image %s: %s", meta->name, img, strerror(errno));
+    }
+    if (fstat(fd, sb) < 0) {
+        error("cannot stat template '%s' image %s: %s", meta->name, img, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        error("template '%s': image %s is not a regular file: remove the template (vmstamp template rm %s --pool "
+              "%s)", meta->name, img, meta->name, st->pool);
+        goto fail;
+    }
+    if ((uint64_t)sb->st_size != meta->stored_size) {
+        error("template '%s' fails verification: image %s is %lld bytes, its metadata says %llu: the image changed "
+              "since it was made", meta->name, img, (long long)sb->st_size, (unsigned long long)meta->stored_size);
+        goto fail;
+    }
+    n = pread(fd, hdr, sizeof hdr, 0);
+    if (n < 0) {
+        error("cannot read template '%s' image %s: %s", meta->name, img, strerror(errno));
+        goto fail;
+    }
+    if ((problem = qcow2_outside_reference(hdr, (size_t)n))) {
+        error("template '%s': image %s %s: a store template must stand alone; remove it (vmstamp template rm %s "
+              "--pool %s)", meta->name, img, problem, meta->name, st->pool);
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+int store_check_image(const struct store *st, const struct template_meta *meta)
+{
+    CLEANUP_FREE char *img = store_image_path(st, meta->name);
+    struct stat sb;
+    int fd = open_image(st, meta, img, &sb);
+
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* SHA-256 of the open image FD (IMG), as hex in SUM; the cancel flag is
+ * checked between chunks. */
+static int hash_image(int fd, const struct template_meta *meta, const char *img, char sum[65])
+{
+    CLEANUP_DIGEST struct digest *d = digest_new(DIGEST_SHA256);
+    CLEANUP_FREE unsigned char *buf = xmalloc(HASH_BUF);
+    uint64_t total = 0;
+
+    if (!d)
+        return -1;
+    for (;;) {
+        if (cancel_check("template not verified") < 0)
+            return -1;
+        ssize_t n = read(fd, buf, HASH_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return error("cannot read template '%s' image %s: %s", meta->name, img, strerror(errno));
+        if (n == 0)
+            break;
+        total += (uint64_t)n;
+        /* It grew while read: not the image checked. */
+        if (total > meta->stored_size)
+            return error("template '%s': image %s grew while it was verified: the image changed since it was made",
+                         meta->name, img);
+        if (digest_update(d, buf, (size_t)n) < 0)
+            return -1;
+    }
+    return digest_finish_hex(d, sum);
+}
+
 int store_verify(const struct store *st, const struct template_meta *meta, int use_cache)
 {
     CLEANUP_FREE char *img = store_image_path(st, meta->name);
     CLEANUP_FREE char *cache = NULL;
     CLEANUP_FREE char *stamp = NULL;
     CLEANUP_FREE char *old = NULL;
+    CLEANUP_CLOSE int fd = -1;
     struct stat sb;
     char sum[65];
 
-    if (stat(img, &sb) < 0)
-        return error("template '%s': image %s is missing", meta->name, img);
+    fd = open_image(st, meta, img, &sb);
+    if (fd < 0)
+        return -1;
     cache = xasprintf("%s/.%s.verified", st->index, meta->name);
-    stamp = xasprintf("%lld %lld.%09ld %s\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
-                      sb.st_mtim.tv_nsec, meta->sha256);
+    /* The file itself (device, inode, ctime: a file swapped in with the
+     * same size and mtime is another), not only its size and mtime. */
+    stamp = xasprintf("%llu %llu %lld %lld.%09ld %lld.%09ld %s\n", (unsigned long long)sb.st_dev,
+                      (unsigned long long)sb.st_ino, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                      sb.st_mtim.tv_nsec, (long long)sb.st_ctim.tv_sec, sb.st_ctim.tv_nsec, meta->sha256);
     if (use_cache) {
-        old = read_file(cache, NULL);
+        old = read_file_limited(cache, 4096, READ_NOFOLLOW, NULL, NULL, NULL);
         error_clear();
         if (old && strcmp(old, stamp) == 0)
             return 0;
     }
-    if (sha256_file(img, sum) < 0)
+    if (hash_image(fd, meta, img, sum) < 0)
         return -1;
     if (strcmp(sum, meta->sha256) != 0) {
         unlink(cache);

@@ -2,10 +2,13 @@
  * the clone pipeline (plan, then run) in one transaction, prints what was
  * made. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -267,6 +270,48 @@ static int parse_options(int argc, char **argv, struct clone_opts *o)
     return 0;
 }
 
+/* The --known-hosts FILE to append to: a regular file (made 0644 when
+ * missing), never through a symbolic link, a FIFO or a device. NULL with
+ * an error recorded. */
+static FILE *open_known_hosts(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+    struct stat st;
+    FILE *f;
+
+    if (fd < 0) {
+        if (errno == ELOOP)
+            error("known_hosts file '%s' is a symbolic link: not followed; give the file itself", path);
+        else
+            error("cannot append to known_hosts file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        error("known_hosts file '%s' is not a regular file: give a file", path);
+        return NULL;
+    }
+    f = fdopen(fd, "a");
+    if (!f)
+        xalloc_die();
+    return f; /* caller closes */
+}
+
+/* Before anything is made: an existing --known-hosts FILE that is not a
+ * regular file (a link, a FIFO, a device) is refused. */
+static int check_known_hosts(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return 0; /* made when the keys are known */
+    if (S_ISLNK(st.st_mode))
+        return error("known_hosts file '%s' is a symbolic link: not followed; give the file itself", path);
+    if (!S_ISREG(st.st_mode))
+        return error("known_hosts file '%s' is not a regular file: give a file", path);
+    return 0;
+}
+
 static void print_results(const struct clone_result *res, size_t n, FILE *known_hosts,
                           const struct clone_opts *o)
 {
@@ -327,6 +372,10 @@ int cmd_clone(int argc, char **argv)
                              o.static_ip, n);
     if (o.nmacs > n)
         return cmd_bad_usage("clone", "%zu --mac/--ip given for %zu clone(s)", o.nmacs, n);
+    if (o.known_hosts && check_known_hosts(o.known_hosts) < 0) {
+        error_report();
+        return EXIT_FAILURE;
+    }
     specs = xcalloc(n, sizeof *specs);
     for (size_t i = 0; i < n; i++) {
         char *name = o.count ? expand_name_pattern(o.pattern, o.start_index + (int)i) : xstrdup(argv[optind + 1 + i]);
@@ -354,9 +403,11 @@ int cmd_clone(int argc, char **argv)
     if (ret == EXIT_SUCCESS) {
         CLEANUP_FCLOSE FILE *kh = NULL;
         if (o.known_hosts) {
-            kh = fopen(o.known_hosts, "ae");
-            if (!kh)
-                warning("cannot append to known_hosts file '%s': %s", o.known_hosts, strerror(errno));
+            kh = open_known_hosts(o.known_hosts);
+            if (!kh) {
+                warning("%s", error_message());
+                error_clear();
+            }
         }
         print_results(res, n, kh, &o);
     }

@@ -282,22 +282,28 @@ static int template_rm(int argc, char **argv)
     return ret;
 }
 
-/* --pool, --sign-key/--trust-key, then positional arguments. */
-static int key_opts(int argc, char **argv, const char *keyopt, const char **pool, const char **key)
+/* --pool, --sign-key/--trust-key, --force when FORCE is given, then
+ * positional arguments. */
+static int key_opts(int argc, char **argv, const char *keyopt, const char **pool, const char **key, int *force)
 {
     const struct option opts[] = {
         { "pool", required_argument, NULL, 'p' },
         { keyopt, required_argument, NULL, 'k' },
+        { force ? "force" : NULL, no_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     *pool = *key = NULL;
+    if (force)
+        *force = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'p')
             *pool = optarg;
         else if (c == 'k')
             *key = optarg;
+        else if (c == 'f' && force)
+            *force = 1;
         else
             return -1;
     }
@@ -310,9 +316,17 @@ static int template_export(int argc, char **argv)
     CLEANUP_STORE struct store st = { 0 };
     CLEANUP_META struct template_meta m = { 0 };
     CLEANUP_CONN virConnectPtr conn = NULL;
+    struct stat sb;
+    int force;
 
-    if (key_opts(argc, argv, "sign-key", &pool, &key) < 0 || optind + 2 != argc || !key)
-        return cmd_bad_usage("template", "usage: vmstamp template export [--pool POOL] NAME FILE.tar.zst --sign-key KEY.pem");
+    if (key_opts(argc, argv, "sign-key", &pool, &key, &force) < 0 || optind + 2 != argc || !key)
+        return cmd_bad_usage("template", "usage: vmstamp template export [--pool POOL] [--force] NAME FILE.tar.zst "
+                                         "--sign-key KEY.pem");
+    /* An existing file is replaced only when asked (the new one is renamed
+     * over it, never written through a link). */
+    if (!force && lstat(argv[optind + 1], &sb) == 0)
+        return error("'%s' already exists: give --force to replace it, or another file name", argv[optind + 1]),
+               fail();
     conn = cmd_connect();
     if (!conn || store_open(conn, pool, 0, &st) < 0 || store_load(&st, argv[optind], &m) < 0 ||
         store_verify(&st, &m, 1) < 0)
@@ -333,7 +347,7 @@ static int cmd_template_import(int argc, char **argv)
     virConnectPtr conn;
     int ret = EXIT_FAILURE;
 
-    if (key_opts(argc, argv, "trust-key", &req.pool, &req.trust_key) < 0 || optind + 1 != argc || !req.trust_key)
+    if (key_opts(argc, argv, "trust-key", &req.pool, &req.trust_key, NULL) < 0 || optind + 1 != argc || !req.trust_key)
         return cmd_bad_usage("template", "usage: vmstamp template import [--pool POOL] FILE.tar.zst --trust-key KEY.pub.pem");
     req.bundle = argv[optind];
     run = cmd_begin(&conn, "template import %s", req.bundle);

@@ -96,7 +96,7 @@ const struct cmd commands[] = {
       "                         the recorded metadata\n"
       "  verify [--pool POOL] NAME re-hash the image against its metadata\n"
       "  rm [--pool POOL] NAME  remove (refused while linked clones use it)\n"
-      "  export [--pool POOL] NAME FILE.tar.zst --sign-key KEY.pem\n"
+      "  export [--pool POOL] [--force] NAME FILE.tar.zst --sign-key KEY.pem\n"
       "                         bundle image + metadata + Ed25519 signature\n"
       "  import [--pool POOL] FILE.tar.zst --trust-key PUB.pem\n"
       "                         verify signature and checksum, add to the store\n"

@@ -308,6 +308,13 @@ static int resolve_template(struct ctx *x, virConnectPtr conn)
 
     if (conn && !strchr(p->template, '/') && store_open(conn, NULL, 0, &st) == 0) {
         if (store_load(&st, p->template, &tm) == 0) {
+            /* Not a byte read of a FIFO, a device or a file not the size recorded. */
+            if (store_check_image(&st, &tm) < 0) {
+                CLEANUP_FREE char *why = take_error();
+                template_meta_release(&tm);
+                store_close(&st);
+                return fleet_plan_error(p, FLEET_TEMPLATE, "%s", why);
+            }
             x->tpl_path = store_image_path(&st, p->template);
             snprintf(x->tpl_sha, sizeof x->tpl_sha, "%s", tm.sha256);
             x->tpl_in_store = 1;

@@ -43,9 +43,7 @@ static int check_path(const struct perms_user *u, const char *given, int read, i
                          u->name, blocker, path, u->name, q);
         if (perms_grant_search(u, blocker) < 0) {
             CLEANUP_FREE char *why = xstrdup(error_message() ? error_message() : "setfacl failed");
-            return error_replace("cannot give user %s search permission on '%s' (%s): install acl, or use a "
-                                 "filesystem mounted with ACL support",
-                                 u->name, blocker, why);
+            return error_replace("cannot give user %s search permission on '%s': %s", u->name, blocker, why);
         }
         info("vmstamp: gave user %s search permission on %s (setfacl -m u:%s:x %s)", u->name, blocker, u->name, q);
         free(granted);

@@ -400,7 +400,7 @@ int template_remove(virConnectPtr conn, const char *pool, const char *name, stru
     if (run_claim_path(run, "template", img) < 0)
         goto out;
     /* A clone or fleet run making clones of it holds it shared (clone.c). */
-    busy = open(img, O_RDONLY | O_CLOEXEC);
+    busy = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY); /* a FIFO must not block it */
     if (busy >= 0 && flock(busy, LOCK_EX | LOCK_NB) < 0) {
         error("template '%s' is in use by a vmstamp run making clones of it: wait for it to finish", m.name);
         goto out;
