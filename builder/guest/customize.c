@@ -533,6 +533,13 @@ static int grown_root_ref(guestfs_h *g, const char *dev, const struct layout *l,
     int partnum = root->partnum;
     uint64_t off = 0, size = 0;
 
+    /* A btrfs filesystem is open through one device: its other subvolumes
+     * (/home in @home) cannot then be mounted from the partition. */
+    for (size_t i = 1; i < l->nmounts; i++)
+        if (l->mounts[i].subvol && l->mounts[i].partnum == root->partnum &&
+            ((!l->mounts[i].lv && !root->lv) || (l->mounts[i].lv && root->lv && !strcmp(l->mounts[i].lv, root->lv))))
+            return error("btrfs subvolumes of the root's filesystem are mounted too");
+
     if (root->lv) {
         if (layout_lv_run(g, dev, root->lv, &run) < 0)
             return -1;
@@ -558,6 +565,7 @@ static int grown_root_ref(guestfs_h *g, const char *dev, const struct layout *l,
             return error("partition %d not found on %s after the grow", partnum, dev);
     }
     *out = (struct fs_ref){ .lv = strdup(root->lv ? root->lv : "the root partition"), .type = strdup(root->type),
+                            .subvol = root->subvol ? xstrdup(root->subvol) : NULL,
                             .mountpoint = strdup(root->mountpoint), .pv_partnum = 0, .lv_offset = off,
                             .lv_size = size };
     if (!out->lv || !out->type || !out->mountpoint)

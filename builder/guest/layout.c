@@ -29,6 +29,7 @@ void layout_release(struct layout *l)
     for (size_t i = 0; i < l->nmounts; i++) {
         free(l->mounts[i].lv);
         free(l->mounts[i].type);
+        free(l->mounts[i].subvol);
         free(l->mounts[i].mountpoint);
     }
     free(l->mounts);
@@ -93,6 +94,7 @@ void layout_cache_save(const char *key, const struct layout *l, const struct gue
         json_object_object_add(m, "partnum", json_object_new_int(l->mounts[i].partnum));
         json_add_str(m, "lv", l->mounts[i].lv);
         json_add_str(m, "type", l->mounts[i].type);
+        json_add_str(m, "subvol", l->mounts[i].subvol);
         json_add_str(m, "mountpoint", l->mounts[i].mountpoint);
         if (l->mounts[i].lv_size) {
             json_object_object_add(m, "pv_partnum", json_object_new_int(l->mounts[i].pv_partnum));
@@ -167,6 +169,7 @@ int layout_cache_load(const char *key, struct layout *l, struct guest_os *os)
         l->mounts[i].partnum = json_int(m, "partnum");
         l->mounts[i].lv = strdup_or_null(json_str(m, "lv"));
         l->mounts[i].type = strdup_or_null(json_str(m, "type"));
+        l->mounts[i].subvol = strdup_or_null(json_str(m, "subvol"));
         l->mounts[i].mountpoint = strdup_or_null(json_str(m, "mountpoint"));
         l->mounts[i].pv_partnum = json_int(m, "pv_partnum");
         l->mounts[i].lv_offset = json_u64(m, "lv_offset");
@@ -227,6 +230,7 @@ void layout_forget(const char *template_path)
 void layout_fs_ref_release(struct fs_ref *f)
 {
     free(f->lv);
+    free(f->subvol);
     free(f->type);
     free(f->mountpoint);
     memset(f, 0, sizeof *f);
@@ -259,6 +263,7 @@ int layout_grown_load(const char *key, uint64_t size, char **overlay, struct fs_
         goto out;
     root->lv = strdup_or_null(json_str(o, "root"));
     root->type = strdup_or_null(json_str(o, "type"));
+    root->subvol = strdup_or_null(json_str(o, "subvol"));
     root->mountpoint = strdup_or_null(json_str(o, "mountpoint"));
     root->lv_offset = json_u64(o, "offset");
     root->lv_size = json_u64(o, "size");
@@ -298,6 +303,7 @@ void layout_grown_save(const char *key, uint64_t size, const char *overlay, cons
     json_add_str(o, "overlay", qpath);
     json_add_str(o, "root", root->lv);
     json_add_str(o, "type", root->type);
+    json_add_str(o, "subvol", root->subvol);
     json_add_str(o, "mountpoint", root->mountpoint);
     json_object_object_add(o, "offset", json_object_new_int64((int64_t)root->lv_offset));
     json_object_object_add(o, "size", json_object_new_int64((int64_t)root->lv_size));
@@ -347,9 +353,11 @@ static int supported_fs(const char *t)
                  strcmp(t, "xfs") == 0 || strcmp(t, "btrfs") == 0);
 }
 
-int layout_mount(guestfs_h *g, const char *device, const char *type, const char *mp, int ro)
+int layout_mount(guestfs_h *g, const char *device, const char *type, const char *subvol, const char *mp, int ro)
 {
-    const char *opts = strcmp(type, "xfs") == 0 ? (ro ? "ro,nouuid" : "nouuid") : (ro ? "ro" : "");
+    const char *base = strcmp(type, "xfs") == 0 ? (ro ? "ro,nouuid" : "nouuid") : (ro ? "ro" : "");
+    CLEANUP_FREE char *with = subvol ? xasprintf("%s%ssubvol=%s", base, *base ? "," : "", subvol) : NULL;
+    const char *opts = with ? with : base;
 
     /* The type blkid found (supported_fs): mount(8) need not probe. */
     if (guestfs_mount_vfs(g, opts, type, device, mp) == -1)
@@ -365,7 +373,7 @@ int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int 
 
     if (!direct || !f->lv || !f->lv_size) {
         device = layout_fs_device(dev, f);
-        return layout_mount(g, device, f->type, f->mountpoint, ro);
+        return layout_mount(g, device, f->type, f->subvol, f->mountpoint, ro);
     }
     /* The LV's run, straight from this clone's PV: mount(8) sets up (and,
      * at umount, frees) a loop device over that byte range. */
@@ -373,8 +381,9 @@ int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int 
         device = xasprintf("%s%d", dev, f->pv_partnum);
     else
         device = xstrdup(dev);
-    opts = xasprintf("loop,offset=%llu,sizelimit=%llu%s%s", (unsigned long long)f->lv_offset,
-                     (unsigned long long)f->lv_size, ro ? ",ro" : "", xfs ? ",nouuid" : "");
+    opts = xasprintf("loop,offset=%llu,sizelimit=%llu%s%s%s%s", (unsigned long long)f->lv_offset,
+                     (unsigned long long)f->lv_size, ro ? ",ro" : "", xfs ? ",nouuid" : "",
+                     f->subvol ? ",subvol=" : "", f->subvol ? f->subvol : "");
     if (guestfs_mount_vfs(g, opts, f->type, device, f->mountpoint) == -1)
         return gfs_error(g, f->lv);
     return 0;
@@ -590,6 +599,56 @@ static char *vfs_type_quiet(guestfs_h *g, const char *device)
     return t;
 }
 
+/* With btrfs DEVICE's default subvolume mounted at / and no /etc/fstab
+ * there: the subvolume that holds the root (/etc/fstab under /etc), as
+ * Debian's and Ubuntu's installers (@, @rootfs) and Fedora (root) lay it
+ * out; the shallowest one when several do (snapshots hold an /etc/fstab
+ * too). Leaves DEVICE's top level mounted read-only at /. NULL: none;
+ * caller frees. */
+static char *btrfs_root_subvol(guestfs_h *g, const char *device)
+{
+    struct guestfs_btrfssubvolume_list *sl = NULL;
+    char *best = NULL;
+    int best_depth = 0;
+
+    guestfs_push_error_handler(g, NULL, NULL);
+    if (guestfs_umount_all(g) == 0 && guestfs_mount_vfs(g, "ro,subvolid=5", "btrfs", device, "/") == 0)
+        sl = guestfs_btrfs_subvolume_list(g, "/");
+    for (uint32_t i = 0; sl && i < sl->len; i++) {
+        const char *p = sl->val[i].btrfssubvolume_path;
+        CLEANUP_FREE char *fstab = xasprintf("/%s/etc/fstab", p);
+        int depth = 0;
+        for (const char *c = p; *c; c++)
+            depth += *c == '/';
+        if ((best && depth >= best_depth) || guestfs_is_file(g, fstab) <= 0)
+            continue;
+        free(best);
+        best = xstrdup(p);
+        best_depth = depth;
+    }
+    guestfs_pop_error_handler(g);
+    if (sl)
+        guestfs_free_btrfssubvolume_list(sl);
+    return best; /* caller frees */
+}
+
+/* The subvol= option of an fstab options field OPTS (leading / dropped),
+ * or NULL; caller frees. */
+static char *fstab_subvol(const char *opts)
+{
+    for (const char *o = opts; o && *o;) {
+        size_t n = strcspn(o, ",");
+        if (n > 7 && strncmp(o, "subvol=", 7) == 0) {
+            const char *v = o + 7;
+            while (*v == '/' && v < o + n)
+                v++;
+            return v < o + n ? xstrndup(v, (size_t)(o + n - v)) : NULL;
+        }
+        o += n + (o[n] == ',');
+    }
+    return NULL;
+}
+
 /* Resolve an fstab device spec to one of the candidates. */
 static int resolve_spec(guestfs_h *g, const char *spec, char **cands, struct fs_ref *refs,
                         size_t ncand)
@@ -764,11 +823,23 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
         }
     for (size_t i = 0; i < ncand && root < 0; i++) {
         guestfs_push_error_handler(g, NULL, NULL);
-        int m = layout_mount(g, cands[i], refs[i].type, "/", 1);
+        int m = layout_mount(g, cands[i], refs[i].type, NULL, "/", 1);
         guestfs_pop_error_handler(g);
         error_clear();
         if (m < 0)
             continue;
+        /* A btrfs root in a subvolume other than the default one. */
+        if (strcmp(refs[i].type, "btrfs") == 0 && guestfs_is_file(g, "/etc/fstab") <= 0) {
+            refs[i].subvol = btrfs_root_subvol(g, cands[i]);
+            guestfs_umount_all(g);
+            if (!refs[i].subvol)
+                continue;
+            debug("%s: the root is in btrfs subvolume %s", cands[i], refs[i].subvol);
+            if (layout_mount(g, cands[i], refs[i].type, refs[i].subvol, "/", 1) < 0) {
+                error_clear();
+                continue;
+            }
+        }
         if (guestfs_is_file(g, "/etc/fstab") > 0 && guestfs_is_dir(g, "/etc") > 0) {
             root = (int)i;
             size_t sz;
@@ -812,10 +883,15 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
                        : asprintf(&os->root_fs, "%s on partition %d", refs[root].type, refs[root].partnum)) < 0)
         abort();
 
-    l->mounts = calloc(ncand + 1, sizeof *l->mounts);
+    /* At most the root and one mount per fstab line. */
+    size_t nlines = 1;
+    for (const char *c = fstab; c && *c; c++)
+        nlines += *c == '\n';
+    l->mounts = xcalloc(nlines + 1, sizeof *l->mounts);
     l->mounts[0] = refs[root];
     l->mounts[0].lv = refs[root].lv ? strdup(refs[root].lv) : NULL;
     l->mounts[0].type = strdup(refs[root].type);
+    l->mounts[0].subvol = refs[root].subvol ? xstrdup(refs[root].subvol) : NULL;
     l->mounts[0].mountpoint = strdup("/");
     l->nmounts = 1;
 
@@ -824,12 +900,24 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        char spec[512], mp[512], type[64];
-        if (line[0] == '#' || sscanf(line, "%511s %511s %63s", spec, mp, type) != 3)
+        char spec[512], mp[512], type[64], opts[512] = "";
+        if (line[0] == '#' || sscanf(line, "%511s %511s %63s %511s", spec, mp, type, opts) < 3)
             continue;
         if (mp[0] != '/' || strcmp(mp, "/") == 0 || strncmp(mp, "/boot", 5) == 0 || !supported_fs(type))
             continue;
         int k = resolve_spec(g, spec, cands, refs, ncand);
+        CLEANUP_FREE char *subvol = strcmp(type, "btrfs") == 0 ? fstab_subvol(opts) : NULL;
+        /* Another subvolume of the root's btrfs (/home in @home) is a
+         * mount of its own. */
+        if (k == root && subvol && !(refs[root].subvol && strcmp(subvol, refs[root].subvol) == 0)) {
+            struct fs_ref *m = &l->mounts[l->nmounts++];
+            m->partnum = refs[k].partnum;
+            m->lv = refs[k].lv ? strdup(refs[k].lv) : NULL;
+            m->type = strdup(refs[k].type);
+            m->subvol = steal_pointer(&subvol);
+            m->mountpoint = strdup(mp);
+            continue;
+        }
         if (k < 0 || k == root) {
             debug("fstab entry %s %s not found on the template disk; not mounted", spec, mp);
             continue;
@@ -838,6 +926,7 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
         m->partnum = refs[k].partnum;
         m->lv = refs[k].lv ? strdup(refs[k].lv) : NULL;
         m->type = strdup(refs[k].type);
+        m->subvol = steal_pointer(&subvol);
         m->mountpoint = strdup(mp);
     }
     /* Where each LV mounted lies: clones that do not grow then need no LVM. */
@@ -861,6 +950,7 @@ out:
         free(cands[i]);
         free(refs[i].lv);
         free(refs[i].type);
+        free(refs[i].subvol);
     }
     return ret;
 }

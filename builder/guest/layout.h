@@ -29,6 +29,7 @@ struct fs_ref {
     int partnum;  /* > 0: partition N of the clone's disk */
     char *lv;     /* else "/dev/VG/LV" */
     char *type;   /* ext4, xfs, ... */
+    char *subvol; /* btrfs: the subvolume mounted (subvol=), NULL: the default one */
     char *mountpoint;
     /* An LV that is one linear run on one PV: where it lies (lv_size 0:
      * unknown, mount it through LVM). */
@@ -75,8 +76,9 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
 
 /* Device name of filesystem F on the clone disk DEV; caller frees. */
 char *layout_fs_device(const char *dev, const struct fs_ref *f);
-/* Mount DEVICE of fs TYPE at MP (read-only if RO; XFS with nouuid). */
-int layout_mount(guestfs_h *g, const char *device, const char *type, const char *mp, int ro);
+/* Mount DEVICE of fs TYPE at MP (read-only if RO; XFS with nouuid; btrfs
+ * subvolume SUBVOL, NULL: the default one). */
+int layout_mount(guestfs_h *g, const char *device, const char *type, const char *subvol, const char *mp, int ro);
 /* Mount filesystem F of the clone disk DEV at its mount point; DIRECT (and
  * F an LV with a known run): straight from its PV, LVM untouched. */
 int layout_mount_ref(guestfs_h *g, const char *dev, const struct fs_ref *f, int direct, int ro);

@@ -7,6 +7,7 @@
 #include "adapters/gfs.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "guest/layout.h"
 #include "guest/prepare.h"
 #include "guest/sysprep.h"
@@ -187,10 +188,10 @@ int prepare_template(struct gfs_session *s, const int *selected_ops, int inspect
     m->filesystems = calloc(p->l.nmounts + 1, sizeof *m->filesystems);
     for (size_t i = 0; i < p->l.nmounts; i++) {
         CLEANUP_FREE char *dev = layout_fs_device("/dev/sda", &p->l.mounts[i]);
-        if (asprintf(&m->filesystems[nfs++], "%s %s %s", dev, p->l.mounts[i].type,
-                     p->l.mounts[i].mountpoint) < 0)
-            abort();
-        if (layout_mount(g, dev, p->l.mounts[i].type, p->l.mounts[i].mountpoint, 0) < 0)
+        m->filesystems[nfs++] = xasprintf("%s %s %s%s%s", dev, p->l.mounts[i].type, p->l.mounts[i].mountpoint,
+                                          p->l.mounts[i].subvol ? " subvol=" : "",
+                                          p->l.mounts[i].subvol ? p->l.mounts[i].subvol : "");
+        if (layout_mount(g, dev, p->l.mounts[i].type, p->l.mounts[i].subvol, p->l.mounts[i].mountpoint, 0) < 0)
             goto out;
     }
     if (sysprep_each(&ctx, selected_ops, 0, cancel) < 0)
