@@ -93,15 +93,22 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 static EVP_PKEY *load_key(const char *path, int private)
 {
     const char *what = private ? "signing key" : "trust key";
-    CLEANUP_FCLOSE FILE *fp = fopen(path, "re");
+    size_t len = 0;
+    /* A PEM file: regular, small (not /dev/zero or a FIFO, read for ever). */
+    char *text = read_file_limited(path, READ_MAX_PUBKEY, 0, what, "give an Ed25519 PEM key file", &len);
+    BIO *bio;
     EVP_PKEY *k;
 
-    if (!fp) {
-        error("cannot open %s '%s': %s", what, path, strerror(errno));
+    if (!text)
         return NULL;
-    }
-    k = private ? PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL)
-                : PEM_read_PUBKEY(fp, NULL, no_passphrase, NULL);
+    bio = BIO_new_mem_buf(text, (int)len);
+    if (!bio)
+        xalloc_die();
+    k = private ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)
+                : PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    explicit_bzero(text, len);
+    free(text);
     if (!k) {
         if (private)
             error("signing key '%s' is not an unencrypted PEM private key (%s)", path, ssl_reason());
@@ -607,9 +614,16 @@ int bundle_import(const char *bundle, const char *trust_key, const char *image_o
     if (!(im.trust = load_key(trust_key, 0)))
         return -1;
     im.tmp = xasprintf("%s.tmp", image_out);
-    if ((im.bundle_fd = open(bundle, O_RDONLY | O_CLOEXEC)) < 0) {
+    if ((im.bundle_fd = open(bundle, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
         error("bundle '%s': cannot open: %s", bundle, strerror(errno));
         goto out;
+    }
+    {
+        struct stat bst; /* a FIFO or a device is never read: checked before a byte */
+        if (fstat(im.bundle_fd, &bst) < 0 || !S_ISREG(bst.st_mode)) {
+            error("bundle '%s' is not a regular file: give a FILE.tar.zst made by 'vmstamp template export'", bundle);
+            goto out;
+        }
     }
     if (open_archive(&im) < 0)
         goto out;

@@ -138,6 +138,15 @@ expect_error "export over a file" "'$SCRATCH/b.tar.zst' already exists: give --f
 echo "ok: export --force replaces the file"
 checks=$((checks + 1))
 
+# Keys and bundles: /dev/zero as a key, a FIFO as a bundle.
+expect_error "signing key /dev/zero" "signing key '/dev/zero' is not a regular file" \
+  template export --force "$T" "$SCRATCH/b.tar.zst" --sign-key /dev/zero
+openssl pkey -in "$SCRATCH/sign.pem" -pubout -out "$SCRATCH/sign.pub"
+expect_error "trust key /dev/zero" "trust key '/dev/zero' is not a regular file" \
+  template import "$SCRATCH/b.tar.zst" --trust-key /dev/zero
+expect_error "bundle FIFO" "bundle '$SCRATCH/fifo' is not a regular file" \
+  template import "$SCRATCH/fifo" --trust-key "$SCRATCH/sign.pub"
+
 # --known-hosts through a link: refused before anything is made.
 ln -s /root/.bashrc "$SCRATCH/kh"
 expect_error "known_hosts link" "known_hosts file '$SCRATCH/kh' is a symbolic link" \
