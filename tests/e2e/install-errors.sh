@@ -15,10 +15,7 @@ N=${PREFIX}i
 
 # A domain vmstamp did not make, to collide with.
 other="${PREFIX}other"
-$V define /dev/stdin >/dev/null <<XML
-<domain type='qemu'><name>$other</name><memory unit='MiB'>64</memory>
-<os><type arch='x86_64'>hvm</type></os></domain>
-XML
+define_foreign "$other"
 
 checks=0
 nothing_left() {

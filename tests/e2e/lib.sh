@@ -108,6 +108,15 @@ expect_one_line_error() {
   grep -Eq -- "$pattern" "$SCRATCH/err" || fail "$label: error '$(cat "$SCRATCH/err")' does not match /$pattern/"
 }
 
+# define_foreign NAME: define a domain vmstamp did not make (no metadata,
+# no disk), for a name to collide with.
+define_foreign() {
+  $V define /dev/stdin >/dev/null <<XML
+<domain type='qemu'><name>$1</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64'>hvm</type></os></domain>
+XML
+}
+
 # wait_shutoff NAME SECONDS
 wait_shutoff() {
   local i
