@@ -909,16 +909,8 @@ int layout_find(guestfs_h *g, const char *dev, int need_grow, int alone, const c
         CLEANUP_FREE char *subvol = strcmp(type, "btrfs") == 0 ? fstab_subvol(opts) : NULL;
         /* Another subvolume of the root's btrfs (/home in @home) is a
          * mount of its own. */
-        if (k == root && subvol && !(refs[root].subvol && strcmp(subvol, refs[root].subvol) == 0)) {
-            struct fs_ref *m = &l->mounts[l->nmounts++];
-            m->partnum = refs[k].partnum;
-            m->lv = refs[k].lv ? strdup(refs[k].lv) : NULL;
-            m->type = strdup(refs[k].type);
-            m->subvol = steal_pointer(&subvol);
-            m->mountpoint = strdup(mp);
-            continue;
-        }
-        if (k < 0 || k == root) {
+        int other_subvol = k == root && subvol && !(refs[root].subvol && strcmp(subvol, refs[root].subvol) == 0);
+        if (k < 0 || (k == root && !other_subvol)) {
             debug("fstab entry %s %s not found on the template disk; not mounted", spec, mp);
             continue;
         }
