@@ -30,7 +30,7 @@ static int check_path(const struct perms_user *u, const char *given, int read, i
             return r;
         CLEANUP_FREE char *q = shell_quote(blocker);
         if (r == 1 && granted && strcmp(granted, blocker) == 0)
-            return error("qemu runs as user %s and still cannot search '%s' after 'setfacl -m u:%s:x %s': check "
+            return error("qemu runs as user %s and still cannot search '%s' after the ACL entry u:%s:x on %s: check "
                          "its mount (ACL support, root squash) and its mode",
                          u->name, blocker, u->name, q);
         if (r == 2)
@@ -45,7 +45,9 @@ static int check_path(const struct perms_user *u, const char *given, int read, i
             CLEANUP_FREE char *why = xstrdup(error_message() ? error_message() : "setfacl failed");
             return error_replace("cannot give user %s search permission on '%s': %s", u->name, blocker, why);
         }
-        info("vmstamp: gave user %s search permission on %s (setfacl -m u:%s:x %s)", u->name, blocker, u->name, q);
+        /* Not 'setfacl -m', which recomputes the mask (perms_grant_search). */
+        info("vmstamp: gave user %s search permission on %s (ACL entry u:%s:x, the mask widened by x alone)",
+             u->name, blocker, u->name);
         free(granted);
         granted = steal_pointer(&blocker);
     }

@@ -98,7 +98,7 @@ expect_error "template qemu cannot reach" \
   >"$SCRATCH/out" 2>"$SCRATCH/err" ||
   { cat "$SCRATCH/err" >&2; fail "--fix-permissions: clone failed"; }
 for d in "$SCRATCH/private" "$SCRATCH/private/inner"; do
-  grep -qx "vmstamp: gave user libvirt-qemu search permission on $d (setfacl -m u:libvirt-qemu:x $d)" "$SCRATCH/err" ||
+  grep -qx "vmstamp: gave user libvirt-qemu search permission on $d (ACL entry u:libvirt-qemu:x, the mask widened by x alone)" "$SCRATCH/err" ||
     { cat "$SCRATCH/err" >&2; fail "--fix-permissions: no line for $d"; }
   [ "$(getfacl -cp "$d" | grep '^user:libvirt-qemu:')" = "user:libvirt-qemu:--x" ] || fail "--fix-permissions: no search ACL on $d"
   [ "$(stat -c %a "$d")" = 710 ] || fail "--fix-permissions: $d is mode $(stat -c %a "$d"), not 0700 plus the ACL's mask"

@@ -163,7 +163,7 @@ ln -s locked "$SCRATCH/link"
 before=$(getfacl -cpE "$SCRATCH/locked")
 "$VMSTAMP" clone "${NET[@]}" --fix-permissions "$SCRATCH/link/t.qcow2" "$N" >"$SCRATCH/out" 2>"$SCRATCH/err" ||
   { cat "$SCRATCH/err" >&2; fail "--fix-permissions: clone failed"; }
-grep -qx "vmstamp: gave user libvirt-qemu search permission on $SCRATCH/locked (setfacl -m u:libvirt-qemu:x $SCRATCH/locked)" \
+grep -qx "vmstamp: gave user libvirt-qemu search permission on $SCRATCH/locked (ACL entry u:libvirt-qemu:x, the mask widened by x alone)" \
   "$SCRATCH/err" || { cat "$SCRATCH/err" >&2; fail "--fix-permissions: no line for the real directory"; }
 after=$(getfacl -cpE "$SCRATCH/locked" | grep . | sort)
 want=$({ sed -e 's/^mask::---$/mask::--x/' <<<"$before"; echo "user:libvirt-qemu:--x"; } | sort)
