@@ -532,7 +532,7 @@ int volume_delete_disk(virConnectPtr conn, const char *path, char **why)
         v = virStorageVolLookupByPath(conn, path);
     }
     if (!v) {
-        error_clear();
+        virResetLastError(); /* (not error_clear: an earlier disk's error stays) */
         *why = xasprintf("kept disk '%s': no libvirt pool holds it, so vmstamp does not remove it (remove it "
                          "yourself if it was the clone's)", path);
         return 0;

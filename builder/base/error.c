@@ -170,11 +170,27 @@ void debug(const char *fmt, ...)
     va_end(ap);
 }
 
-void warning(const char *fmt, ...)
+static void say_line(const char *prefix, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    say("vmstamp: warning: ", fmt, ap);
+    say(prefix, fmt, ap);
     va_end(ap);
+}
+
+void warning(const char *fmt, ...)
+{
+    va_list ap;
+    char *raw = NULL;
+
+    /* One line, like errors: a value quoted into it (a path from a
+     * domain's metadata) may hold a newline or a terminal escape. */
+    va_start(ap, fmt);
+    int n = vasprintf(&raw, fmt, ap);
+    va_end(ap);
+    char *line = n < 0 ? NULL : error_escape(raw);
+    say_line("vmstamp: warning: ", "%s", line ? line : "(out of memory)");
+    free(line);
+    free(raw);
 }
