@@ -331,6 +331,13 @@ char *read_password_file(const char *path)
               path, st.st_mode & 07777);
         return NULL;
     }
+    /* Whoever owns it decides every clone's root password. */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        error("root password file '%s' is owned by uid %u, not by you: chown it to yourself", path,
+              (unsigned)st.st_uid);
+        return NULL;
+    }
     text = read_fd_limited(fd, path, READ_MAX_PASSWORD, 0, "root password file",
                            "put the password on its first line", NULL);
     close(fd);
