@@ -188,8 +188,41 @@ static int file_error(const char *what, const char *path, const char *problem, c
     return error("%s %s", subj, problem);
 }
 
+/* Before PATH is opened: opening a device can act by itself (a watchdog
+ * arms, a tape rewinds), so its type is checked first, by lstat (NOFOLLOW)
+ * or stat, into *PRE. 0, or -1 (recorded as open_regular would). */
+static int regular_before_open(const char *path, int nofollow, const char *what, const char *fix, struct stat *pre)
+{
+    if ((nofollow ? lstat(path, pre) : stat(path, pre)) < 0) {
+        int e = errno;
+        CLEANUP_FREE char *subj = subject(what, path);
+        if (e == ENOENT && fix)
+            return file_error(what, path, "not found", fix);
+        return error("cannot open %s: %s", subj, strerror(e));
+    }
+    if (S_ISLNK(pre->st_mode))
+        return file_error(what, path, "is a symbolic link", fix);
+    if (!S_ISREG(pre->st_mode))
+        return file_error(what, path, "is not a regular file", fix);
+    return 0;
+}
+
+/* After: the file opened is the one checked (not swapped in between). */
+static int same_file(int fd, const struct stat *pre, const char *path, const char *what, const char *fix)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && st.st_dev == pre->st_dev && st.st_ino == pre->st_ino)
+        return 0;
+    return file_error(what, path, "changed while it was opened", fix);
+}
+
 int open_regular(const char *path, const char *what, const char *fix, struct stat *st)
 {
+    struct stat pre;
+
+    if (regular_before_open(path, 1, what, fix, &pre) < 0)
+        return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 
     if (fd < 0) {
@@ -207,9 +240,10 @@ int open_regular(const char *path, const char *what, const char *fix, struct sta
         close(fd);
         return error("cannot stat %s: %s", subj, strerror(e));
     }
-    if (!S_ISREG(st->st_mode)) {
+    if (!S_ISREG(st->st_mode) || st->st_dev != pre.st_dev || st->st_ino != pre.st_ino) {
         close(fd);
-        return file_error(what, path, "is not a regular file", fix);
+        return file_error(what, path, S_ISREG(st->st_mode) ? "changed while it was opened" : "is not a regular file",
+                          fix);
     }
     return fd;
 }
@@ -291,7 +325,11 @@ char *read_file_limited(const char *path, size_t max, int flags, const char *wha
             return NULL;
     } else {
         /* A link is followed, to a regular file only; a FIFO is not waited for. */
+        if (regular_before_open(path, 0, what, fix, &st) < 0)
+            return NULL;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd >= 0 && same_file(fd, &st, path, what, fix) < 0)
+            return NULL;
         if (fd < 0) {
             int e = errno;
             CLEANUP_FREE char *subj = subject(what, path);
