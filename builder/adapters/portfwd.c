@@ -382,6 +382,57 @@ int portfwd_granted(const char *uuid, struct port_forward *f, size_t n)
     return 0;
 }
 
+/* One /proc/net table PATH into L, in chunks of lines: the table has a
+ * line per socket, TIME_WAIT ones too, so any user can make it as large as
+ * they like; no whole-file read (and no limit to hit) here. */
+static int listening_table(const char *path, int udp, struct forward_listening *l)
+{
+    FILE *f = fopen(path, "re");
+    char *line = NULL, *header = NULL;
+    size_t cap = 0, used = 0, hlen;
+    char *chunk = NULL;
+    ssize_t n;
+    int ret = 0;
+
+    if (!f)
+        return error("cannot open %s: %s", path, strerror(errno));
+    if ((n = getline(&line, &cap, f)) <= 0) {
+        ret = error("%s is empty", path);
+        goto out;
+    }
+    header = xstrdup(line);
+    hlen = strlen(header);
+    chunk = xmalloc(hlen + 65536 + 1);
+    memcpy(chunk, header, hlen);
+    used = hlen;
+    for (;;) {
+        n = getline(&line, &cap, f);
+        if (n > 0 && (size_t)n <= 65536 && used + (size_t)n <= hlen + 65536) {
+            memcpy(chunk + used, line, (size_t)n);
+            used += (size_t)n;
+            continue;
+        }
+        chunk[used] = '\0';
+        if (used > hlen && forward_listening_parse(chunk, udp, l) < 0) {
+            ret = -1;
+            break;
+        }
+        used = hlen;
+        if (n <= 0)
+            break;
+        if ((size_t)n <= 65536) { /* the line that did not fit starts the next chunk */
+            memcpy(chunk + used, line, (size_t)n);
+            used += (size_t)n;
+        }
+    }
+out:
+    free(chunk);
+    free(header);
+    free(line);
+    fclose(f);
+    return ret;
+}
+
 int portfwd_listening(struct forward_listening *l)
 {
     static const struct {
@@ -395,8 +446,7 @@ int portfwd_listening(struct forward_listening *l)
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (access(tables[i].path, F_OK) < 0 && i % 2 == 1)
             continue; /* no IPv6 */
-        CLEANUP_FREE char *text = read_file(tables[i].path, NULL);
-        if (!text || forward_listening_parse(text, tables[i].udp, l) < 0)
+        if (listening_table(tables[i].path, tables[i].udp, l) < 0)
             return error_replace("cannot read this host's listening sockets (%s): %s", tables[i].path,
                                  error_message());
     }

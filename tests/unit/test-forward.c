@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/cleanup.h"
@@ -17,6 +21,7 @@
 #include "base/xalloc.h"
 #include "pure/domxml.h"
 #include "pure/forward.h"
+#include "adapters/portfwd.h"
 
 static const char *data_dir = "tests/data";
 
@@ -481,9 +486,64 @@ static void test_net_parse(void **state)
     }
 }
 
+/* This host's own /proc/net tables, read in chunks: a TCP listener and a
+ * bound UDP socket on loopback are seen, and so is one behind up to 3000
+ * other sockets (more lines than one chunk of the reader holds). */
+static int bound(int type, int listen_too)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, type, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    if (listen_too)
+        assert_int_equal(listen(fd, 1), 0);
+    return fd;
+}
+
+static unsigned port_of(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    return ntohs(a.sin_port);
+}
+
+static void test_listening_host(void **state)
+{
+    struct forward_listening l;
+    static int many[3000];
+    size_t nmany = 0;
+
+    (void)state;
+    for (; nmany < sizeof many / sizeof many[0]; nmany++) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        many[nmany] = socket(AF_INET, SOCK_DGRAM, 0);
+        if (many[nmany] < 0)
+            break; /* fewer files allowed: still more lines than one chunk */
+        if (bind(many[nmany], (struct sockaddr *)&a, sizeof a) < 0) {
+            close(many[nmany]);
+            break;
+        }
+    }
+    assert_true(nmany > 600); /* ~130 bytes a line: over 64 KiB */
+    int t = bound(SOCK_STREAM, 1), u = bound(SOCK_DGRAM, 0);
+    assert_int_equal(portfwd_listening(&l), 0);
+    assert_true(forward_is_listening(&l, 0, port_of(t)));
+    assert_true(forward_is_listening(&l, 1, port_of(u)));
+    assert_true(forward_is_listening(&l, 1, port_of(many[0])));
+    assert_true(forward_is_listening(&l, 1, port_of(many[nmany - 1])));
+    close(t);
+    close(u);
+    for (size_t i = 0; i < nmany; i++)
+        close(many[i]);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listening_host),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_find_twice),
         cmocka_unit_test(test_rules_golden),
