@@ -293,6 +293,20 @@ int portfwd_remove(const char *domain, const char *uuid, const struct port_forwa
     return ret;
 }
 
+int portfwd_forget(const char *domain, const char *uuid)
+{
+    int ret = portfwd_remove_owned(domain, uuid);
+
+    if (!uuid || !*uuid)
+        return ret;
+    CLEANUP_FREE char *grant = portfwd_grant_path(uuid);
+    if (!grant)
+        return -1;
+    if (unlink(grant) < 0 && errno != ENOENT)
+        ret = error("cannot remove %s: %s", grant, strerror(errno));
+    return ret;
+}
+
 int portfwd_remove_owned(const char *domain, const char *uuid)
 {
     int nft = in_path("nft"), ipt = in_path("iptables"), ret = 0;

@@ -41,6 +41,10 @@ int portfwd_remove(const char *domain, const char *uuid, const struct port_forwa
 /* Remove every forward UUID added (the hook's stopped: the metadata of a
  * running domain may have been changed since its start). */
 int portfwd_remove_owned(const char *domain, const char *uuid);
+/* The clone with UUID is gone (rm, fleet destroy): every forward it added
+ * and root's grant for it, whatever its metadata lists now, so no later
+ * domain defined with that UUID finds them. */
+int portfwd_forget(const char *domain, const char *uuid);
 
 /* Root's grant of the low and forced ports of the clone with UUID:
  * PORTFWD_GRANT_DIR/UUID (root-only, forward_grant_format), written by

@@ -106,7 +106,7 @@ int cmd_rm(int argc, char **argv)
             unlink(log);
         }
         /* Stopping it ran the hook; its rules go here in any case. */
-        if (metas[i].is_vmstamp && metas[i].nforwards && portfwd_remove(name, metas[i].uuid, metas[i].forwards, metas[i].nforwards) < 0)
+        if (metas[i].is_vmstamp && portfwd_forget(name, metas[i].uuid) < 0)
             ret = EXIT_FAILURE;
         info("vmstamp: removed %s", name);
     }

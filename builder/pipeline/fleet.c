@@ -603,7 +603,7 @@ static int remove_owned(struct host *h, struct owned *o)
         CLEANUP_FREE char *log = virt_console_log(o->name);
         unlink(log);
         /* Stopping it ran the hook; its port forwards go here in any case. */
-        if (o->meta.nforwards && portfwd_remove(o->name, o->meta.uuid, o->meta.forwards, o->meta.nforwards) < 0)
+        if (portfwd_forget(o->name, o->meta.uuid) < 0)
             return -1;
     }
     if (o->meta.fleet_ip && o->meta.net_type && strcmp(o->meta.net_type, "network") == 0 && o->meta.net_source &&
