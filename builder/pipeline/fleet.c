@@ -210,8 +210,9 @@ static int ctx_open(struct ctx *x, const struct fleet_plan *plan, const struct f
     x->o = o;
     if (!realpath(plan->path, x->plan_path))
         return error("fleet plan '%s' not found: %s", plan->path, strerror(errno));
-    if (sha256_file(x->plan_path, x->plan_hash) < 0)
-        return -1;
+    /* The text that was parsed, not the file read again (it may have
+     * changed since, or been swapped for a FIFO). */
+    memcpy(x->plan_hash, plan->sha256, sizeof x->plan_hash);
     x->nhosts = plan->nhosts ? plan->nhosts : 1;
     x->hosts = xcalloc(x->nhosts, sizeof *x->hosts);
     for (size_t i = 0; i < x->nhosts; i++) {

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/xalloc.h"
 #include "pure/fleetplan.h"
@@ -919,6 +920,8 @@ int fleet_plan_parse(const char *path, const char *text, struct fleet_plan *p)
     memset(p, 0, sizeof *p);
     p->path = xstrdup(path);
     p->defaults.host_index = -1;
+    if (digest_buffer_hex(DIGEST_SHA256, text, strlen(text), p->sha256) < 0)
+        goto out;
     if (ynode_load(path, text, "a plan", &root) < 0 || parse_top(p, root) < 0 || check_and_expand(p) < 0)
         goto out;
     ret = 0;

@@ -136,6 +136,7 @@ struct fleet_clone {
 
 struct fleet_plan {
     char *path;          /* the file, as given (for messages) */
+    char sha256[65];     /* of the text parsed: the plan applied is the plan hashed */
     char *fleet;
     char *template;
     struct fleet_host *hosts;
