@@ -140,8 +140,9 @@ static int hook_check(const char *name, struct clone_meta *meta)
     char what[32];
 
     if (!meta->is_vmstamp)
-        return error("domain '%s' has vmstamp port forwards, but its vmstamp metadata belongs to another domain "
-                     "(a copy, e.g. virt-clone or virsh dumpxml | define): they are not used and it is not started; "
+        return error("domain '%s' has vmstamp port forwards, but its vmstamp metadata is not bound to it (a copy, "
+                     "e.g. virt-clone or virsh dumpxml | define, or a clone made by a vmstamp before the binding): "
+                     "they are not used and it is not started; "
                      "remove them (virsh edit %s), or make the clone with vmstamp clone", name, name);
     if (meta->bad_forward)
         return error("domain '%s' has a malformed vmstamp port forward (%s): fix or remove it (virsh edit %s)",

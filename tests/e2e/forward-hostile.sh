@@ -164,7 +164,7 @@ $V2 dumpxml --inactive "$W" | sed -e "s|<name>$W</name>|<name>$CP</name>|" -e '/
 grep -q '<vmstamp:forward proto="tcp" host="8765" guest="1337" address="192.168.150.50"/>' "$SCRATCH/copy.xml" \
   || fail "the copy has no forward: $(cat "$SCRATCH/copy.xml")"
 $V2 define "$SCRATCH/copy.xml" >/dev/null
-start_refused "$CP" "domain '$CP' has vmstamp port forwards, but its vmstamp metadata belongs to another domain \(a copy"
+start_refused "$CP" "domain '$CP' has vmstamp port forwards, but its vmstamp metadata is not bound to it \(a copy"
 unchanged "the copy's start"
 $V2 dumpxml "$CP" | inns "$VMSTAMP" hook qemu "$CP" stopped end - || fail "the copy's stopped hook failed"
 unchanged "the copy's stop"

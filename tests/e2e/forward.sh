@@ -130,7 +130,7 @@ hook "${P}h2" stopped "$S/dom2.xml"   # not its port: left to h1
 echo "ok: a host port another domain has is refused, and its stop leaves it"
 
 note "a copy of h1 (another UUID, h1 metadata): start refused, its stop removes nothing"
-refused "${P}h1copy" "$S/copy.xml" "metadata belongs to another domain \(a copy"
+refused "${P}h1copy" "$S/copy.xml" "metadata is not bound to it \(a copy"
 hook "${P}h1copy" stopped "$S/copy.xml"
 refused "${P}h1copy" "$S/copy-bound.xml" "it is forwarded to domain .${P}h1."
 hook "${P}h1copy" stopped "$S/copy-bound.xml"
