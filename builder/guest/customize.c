@@ -77,6 +77,11 @@ static int grow(guestfs_h *g, const char *dev, const struct layout *l, int *grow
     return 0;
 }
 
+static int is_nm_keyfile(const char *path)
+{
+    return strncmp(path, "/etc/NetworkManager/system-connections/", 39) == 0;
+}
+
 static char *read_guest(guestfs_h *g, const char *path)
 {
     size_t sz;
@@ -127,6 +132,9 @@ struct snapshot {
      * whatever a later OpenSSH adds): removed from every clone, never
      * copied into it (NULL-terminated). */
     char **other_keys;
+    /* The NetworkManager connections' UUIDs: new ones in every clone. */
+    char (*nm_uuids)[37];
+    size_t nnm;
     char *shadow;          /* only read when a password is set */
     int root_ssh_dir;
     char *authorized_keys; /* template's, or NULL */
@@ -149,6 +157,7 @@ static void snapshot_release(struct snapshot *s)
     free(s->texts);
     free(s->old_hostname);
     strv_free(s->other_keys);
+    free(s->nm_uuids);
     free(s->shadow);
     free(s->authorized_keys);
     free(s->net_format);
@@ -241,6 +250,15 @@ static int take_snapshot(guestfs_h *g, const struct guest_os *os, const struct c
             free(s->old_hostname);
             s->old_hostname = edit_os_release_get(s->texts[i], "HOSTNAME");
         }
+    /* NetworkManager connection UUIDs (a clone sharing one is a second
+     * instance of the template's connection to NetworkManager). */
+    for (size_t i = 0; i < s->nfiles; i++) {
+        char u[37];
+        if (is_nm_keyfile(s->paths[i]) && edit_keyfile_uuid(s->texts[i], u) == 0) {
+            s->nm_uuids = xreallocarray(s->nm_uuids, s->nnm + 1, sizeof *s->nm_uuids);
+            memcpy(s->nm_uuids[s->nnm++], u, 37);
+        }
+    }
     /* The pinned MAC: the first found, in mac_globs order. */
     size_t pinned = s->nfiles;
     for (size_t i = 0; i < s->nfiles && !s->old_mac[0]; i++)
@@ -472,9 +490,20 @@ static int customize_one(guestfs_h *g, const char *dev, int first, int filtered,
                      "static address (ifcfg-*, a NetworkManager keyfile, netplan, a systemd-networkd .network "
                      "file or /etc/network/interfaces): clone it without --ip, or add one to the template");
     struct clone_edit e = { snap->old_hostname, job->hostname, snap->old_mac, job->mac, snap->debian_like };
+    CLEANUP_FREE char (*nm_new)[37] = snap->nnm ? xcalloc(snap->nnm, sizeof *nm_new) : NULL;
+    for (size_t k = 0; k < snap->nnm; k++)
+        if (random_uuid(nm_new[k]) < 0)
+            return -1;
     for (size_t i = 0; i < snap->nfiles; i++) {
         CLEANUP_FREE char *text = edit_guest_file(snap->paths[i], snap->texts[i], &e);
         CLEANUP_FREE char *net = NULL;
+        if (snap->nnm && is_nm_keyfile(snap->paths[i])) {
+            char *renamed = edit_replace_uuids(text ? text : snap->texts[i], snap->nm_uuids, nm_new, snap->nnm);
+            if (renamed) {
+                free(text);
+                text = renamed;
+            }
+        }
         if (job->ipv4 && snap->net_format[i] != NETCONF_NONE) {
             net = netconf_write(snap->net_format[i], snap->paths[i], text ? text : snap->texts[i],
                                 *snap->net_ifname ? snap->net_ifname : NULL, job->mac, job->ipv4, snap->net_flags);

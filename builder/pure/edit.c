@@ -65,6 +65,50 @@ char *edit_replace_mac(const char *text, const char *old_mac, const char *new_ma
     return sb_finish(&b, text);
 }
 
+int edit_keyfile_uuid(const char *text, char out[37])
+{
+    int in_connection = 0;
+
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line == '[') {
+            in_connection = strncmp(line, "[connection]", 12) == 0;
+            continue;
+        }
+        if (!in_connection || strncmp(line, "uuid=", 5) != 0)
+            continue;
+        size_t n = strcspn(line + 5, " \t\r\n");
+        if (n != 36)
+            continue;
+        memcpy(out, line + 5, 36);
+        out[36] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+char *edit_replace_uuids(const char *text, char (*olds)[37], char (*news)[37], size_t n)
+{
+    struct sbuf b;
+
+    sb_init(&b);
+    for (const char *p = text; *p;) {
+        size_t k = n;
+        if (p == text || !isxdigit((unsigned char)p[-1]))
+            for (k = 0; k < n; k++)
+                if (strncasecmp(p, olds[k], 36) == 0 && !isxdigit((unsigned char)p[36]) && p[36] != '-')
+                    break;
+        if (k < n) {
+            fputs(news[k], b.fp);
+            p += 36;
+        } else {
+            fputc(*p++, b.fp);
+        }
+    }
+    return sb_finish(&b, text);
+}
+
 int edit_find_pinned_mac(const char *text, char out[18])
 {
     static const char *keys[] = { "HWADDR", "mac-address", "macaddress", "MACAddress",

@@ -54,6 +54,15 @@ struct clone_edit {
  * /etc/sysconfig/network, /etc/hosts, ifcfg-* and every file that pins a MAC. */
 char *edit_guest_file(const char *path, const char *text, const struct clone_edit *e);
 
+/* NetworkManager keyfiles: the connection's uuid= (its [connection]
+ * section), into OUT; -1 when it has none. Every clone gets new ones, each
+ * reference to an old one (master=, controller=, a port's own uuid=)
+ * following it: edit_replace_uuids. */
+int edit_keyfile_uuid(const char *text, char out[37]);
+/* TEXT with each of OLDS[0..N) (a UUID, whole, any case) replaced by
+ * NEWS[i]; NULL if none was there. Caller frees. */
+char *edit_replace_uuids(const char *text, char (*olds)[37], char (*news)[37], size_t n);
+
 /* Drop lines whose first non-blank text starts with one of PREFIXES. */
 char *edit_drop_lines(const char *text, const char *const *prefixes);
 /* netplan: a NIC matched by `macaddress:` is matched by the name it is

@@ -222,9 +222,40 @@ static void test_known_hosts_drop(void **state)
     free(out);
 }
 
+/* NetworkManager keyfiles: the connection's uuid= found in [connection]
+ * only; every UUID (its own and a reference to it) replaced whole. */
+static void test_keyfile_uuids(void **state)
+{
+    const char *eth = "[connection]\nid=eth0\nuuid=0B5D2F6E-3C1A-4E8B-9F7D-2A6C4E8B1D3F\ntype=ethernet\n"
+                      "[ipv4]\nmethod=auto\n";
+    const char *port = "[connection]\nid=port\nuuid=11111111-2222-4333-8444-555555555555\n"
+                       "master=0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f\n[x]\nuuid=not-this-section\n";
+    char olds[2][37], news[2][37] = { "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb" };
+    char *out;
+
+    (void)state;
+    assert_int_equal(edit_keyfile_uuid(eth, olds[0]), 0);
+    assert_string_equal(olds[0], "0B5D2F6E-3C1A-4E8B-9F7D-2A6C4E8B1D3F");
+    assert_int_equal(edit_keyfile_uuid(port, olds[1]), 0);
+    assert_string_equal(olds[1], "11111111-2222-4333-8444-555555555555");
+    assert_int_equal(edit_keyfile_uuid("[ipv4]\nuuid=11111111-2222-4333-8444-555555555555\n", olds[1]), -1);
+    assert_int_equal(edit_keyfile_uuid(port, olds[1]), 0);
+    out = edit_replace_uuids(eth, olds, news, 2);
+    assert_non_null(strstr(out, "uuid=aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa\n"));
+    free(out);
+    out = edit_replace_uuids(port, olds, news, 2);
+    assert_non_null(strstr(out, "uuid=bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb\n"));
+    assert_non_null(strstr(out, "master=aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa\n"));
+    free(out);
+    /* Part of a longer hex run is not the UUID. */
+    assert_null(edit_replace_uuids("x=f0b5d2f6e-3c1a-4e8b-9f7d-2a6c4e8b1d3f\n", olds, news, 2));
+    assert_null(edit_replace_uuids("[ipv4]\nmethod=auto\n", olds, news, 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keyfile_uuids),
         cmocka_unit_test(test_mac_ifcfg), cmocka_unit_test(test_mac_nm_netplan_networkd_udev),
         cmocka_unit_test(test_mac_not_pinned), cmocka_unit_test(test_shell_var),
         cmocka_unit_test(test_hosts), cmocka_unit_test(test_shadow),
