@@ -26,6 +26,7 @@ PACKAGES=(
   extlinux syslinux-common isolinux xorriso cpio zstd xz-utils iproute2
   rpm  # an rpm database in the EL fixtures, so virt-inspector recognises them
   valgrind  # e2e-memcheck: vmstamp under memcheck
+  ansible-core  # e2e-fleet: ansible-inventory reads what fleet inventory writes
   # benchmark: the stock tools we compare against
   virtinst
 )

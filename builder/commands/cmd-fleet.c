@@ -6,11 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/error.h"
+#include "base/xalloc.h"
 #include "commands/cmd.h"
 #include "pipeline/fleet.h"
 #include "pipeline/run.h"
 #include "pure/fleetplan.h"
+#include "pure/inventory.h"
 
 /* One line, rewritten in place, on a terminal only (base/error.h). */
 static void show_progress(void *ctx, const char *line)
@@ -82,6 +85,33 @@ static void print_summary(const struct fleet_report *rep, const char *fleet, int
         printf("known_hosts: %s (ssh -o UserKnownHostsFile=%s NAME)\n", rep->known_hosts, rep->known_hosts);
 }
 
+/* The clones of PLAN that exist (REP's rows but the missing ones and the
+ * strays the plan does not name), as an Ansible inventory (INVENTORY) in
+ * FORMAT or as ssh_config Host blocks, on stdout. */
+static void print_inventory(const struct fleet_plan *plan, const struct fleet_report *rep, int inventory,
+                            enum inventory_format format)
+{
+    struct inventory_host *h = xcalloc(rep->n + 1, sizeof *h);
+    CLEANUP_FREE char *kh = xasprintf("%s/%s.known_hosts", FLEET_STATE_DIR, plan->fleet);
+    CLEANUP_FREE char *text = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct fleet_row *r = &rep->rows[i];
+        const struct fleet_clone *c = NULL;
+        for (size_t k = 0; k < plan->nclones && !c; k++)
+            if (strcmp(plan->clones[k].name, r->name) == 0)
+                c = &plan->clones[k];
+        if (!c || strcmp(r->state, "missing") == 0)
+            continue;
+        h[n++] = (struct inventory_host){ .name = r->name, .group = plan->groups[c->group].name, .host = r->host,
+                                          .address = r->ip_seen ? r->ip_seen : r->ip };
+    }
+    text = inventory ? inventory_render(h, n, format, "root", kh) : ssh_config_render(h, n, "root", kh);
+    fputs(text, stdout);
+    free(h);
+}
+
 int cmd_fleet(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -90,13 +120,14 @@ int cmd_fleet(int argc, char **argv)
         { "wait", no_argument, NULL, 'w' },      { "wait-lock", no_argument, NULL, 'L' },
         { "timeout", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
         { "parallel", required_argument, NULL, 'P' }, { "fix-permissions", no_argument, NULL, 'F' },
+        { "format", required_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
     struct fleet_opts fo = { .uri = opt_uri, .progress = show_progress };
     struct fleet_plan plan;
     struct fleet_report rep;
     int c, json = 0, ok;
-    const char *sub;
+    const char *sub, *format = NULL;
 
     if (argc < 2)
         return cmd_bad_usage("fleet", "missing SUBCOMMAND");
@@ -132,6 +163,9 @@ int cmd_fleet(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'f':
+            format = optarg;
+            break;
         case 't': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -160,11 +194,28 @@ int cmd_fleet(int argc, char **argv)
                              "--dry-run, --prune, --reconcile, --start, --parallel and --fix-permissions are for 'fleet apply'");
     if (json && !is_status)
         return cmd_bad_usage("fleet", "--json is for 'fleet status'");
+    int is_inventory = strcmp(sub, "inventory") == 0, is_ssh_config = strcmp(sub, "ssh-config") == 0;
+    enum inventory_format inv_format = INVENTORY_YAML;
+    if (format && !is_inventory)
+        return cmd_bad_usage("fleet", "--format is for 'fleet inventory'");
+    if (format && inventory_format_parse(format, &inv_format) < 0)
+        return cmd_bad_usage("fleet", "%s", error_message());
     if (fleet_plan_load(argv[optind], &plan) < 0) {
         error_report();
         return EXIT_FAILURE;
     }
 
+    if (is_inventory || is_ssh_config) {
+        ok = fleet_status(&plan, &fo, &rep) == 0;
+        progress_clear();
+        if (ok)
+            print_inventory(&plan, &rep, is_inventory, inv_format);
+        else
+            error_report();
+        fleet_report_release(&rep);
+        fleet_plan_release(&plan);
+        return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     if (is_status || strcmp(sub, "wait") == 0 || strcmp(sub, "start") == 0 || strcmp(sub, "stop") == 0) {
         if (is_status)
             ok = fleet_status(&plan, &fo, &rep) == 0;

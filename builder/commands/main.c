@@ -150,6 +150,9 @@ const struct cmd commands[] = {
       "  start|stop PLAN        start, or shut down (destroyed after --timeout, default 60 s)\n"
       "  wait PLAN              start and wait until each clone has its address (--timeout, default 600 s)\n"
       "  destroy PLAN           remove what the fleet owns: domains, disks, DHCP/DNS entries, known_hosts lines\n"
+      "  inventory PLAN         an Ansible inventory of the clones (groups per plan group and per host)\n"
+      "    --format F           yaml (default), ini or json\n"
+      "  ssh-config PLAN        ssh_config Host blocks of the clones, to Include from ~/.ssh/config\n"
       "Plan format: see README.md (fleet, template, hosts, placement, defaults, groups).\n" },
     { "gc", cmd_gc, CMD_NEEDS_ROOT, "undo what interrupted vmstamp runs left behind (every changing command does it first)",
       "\n"

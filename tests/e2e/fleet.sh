@@ -129,6 +129,42 @@ for n, ip in ((p + "web-01", "192.168.150.10"), (p + "web-02", "192.168.150.11")
     assert rows[n]["ip"] == ip and rows[n]["ip_seen"] == ip and rows[n]["host"] == "h2", rows[n]
 assert rows[p + "loc-01"]["host"] == "h1", rows[p + "loc-01"]
 EOF
+
+note "fleet inventory and ssh-config, read by ansible-inventory and ssh -G"
+KH=/var/lib/vmstamp/fleet/$FLEET.known_hosts
+for f in yaml ini; do
+  "$VMSTAMP" fleet inventory --format $f "$plan" >"$SCRATCH/inv.$f" || fail "fleet inventory --format $f failed"
+  if command -v ansible-inventory >/dev/null; then
+    ANSIBLE_INVENTORY_UNPARSED_FAILED=1 ANSIBLE_LOCAL_TEMP=$SCRATCH/ansible ANSIBLE_HOME=$SCRATCH/ansible \
+      ansible-inventory -i "$SCRATCH/inv.$f" --list >"$SCRATCH/inv.$f.json" 2>"$SCRATCH/inv.err" ||
+      fail "ansible-inventory cannot read the $f inventory: $(cat "$SCRATCH/inv.err")"
+  else
+    echo "SKIP: no ansible-inventory; the $f inventory is checked by vmstamp's own JSON only" >&2
+    "$VMSTAMP" fleet inventory --format json "$plan" >"$SCRATCH/inv.$f.json"
+  fi
+  python3 - "$SCRATCH/inv.$f.json" "$PREFIX" "$KH" <<'EOF' || fail "the $f inventory, as ansible-inventory reads it"
+import json, sys
+inv = json.load(open(sys.argv[1])); p = sys.argv[2].replace("-", "_"); kh = sys.argv[3]
+hv = inv["_meta"]["hostvars"]
+n = sys.argv[2]
+assert hv[n + "web-01"]["ansible_host"] == "192.168.150.10", hv
+assert hv[n + "web-02"]["ansible_host"] == "192.168.150.11", hv
+assert "ansible_host" not in hv[n + "loc-01"], hv  # user networking: no address known
+for h in hv.values():
+    assert h["ansible_user"] == "root", h
+    assert h["ansible_ssh_common_args"] == "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % kh, h
+assert sorted(inv[p + "web"]["hosts"]) == [n + "web-01", n + "web-02"], inv
+assert sorted(inv["host_h2"]["hosts"]) == sorted([n + "web-01", n + "web-02", n + "sh-01"]), inv
+assert inv["host_h1"]["hosts"] == [n + "loc-01"], inv
+EOF
+done
+"$VMSTAMP" fleet ssh-config "$plan" >"$SCRATCH/ssh_config" || fail "fleet ssh-config failed"
+ssh -G -F "$SCRATCH/ssh_config" "${PREFIX}web-02" >"$SCRATCH/ssh-G" || fail "ssh -G cannot read the ssh-config"
+for want in "hostname 192.168.150.11" "user root" "userknownhostsfile $KH" "stricthostkeychecking true"; do
+  grep -qx "$want" "$SCRATCH/ssh-G" || fail "ssh -G ${PREFIX}web-02: no '$want': $(cat "$SCRATCH/ssh_config")"
+done
+! grep -q "^Host ${PREFIX}loc-01" "$SCRATCH/ssh_config" || fail "ssh-config has a block for a clone without an address"
+echo "ok: inventory (yaml, ini) read by ansible-inventory, ssh-config read by ssh -G"
 "$VMSTAMP" fleet stop --timeout 5 "$plan" >/dev/null || fail "stop failed"
 
 note "count up and memory changed: one made, drift reported"
