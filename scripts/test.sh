@@ -2,9 +2,11 @@
 # test.sh: the README's test command. Installs what is needed, starts
 # libvirtd, builds (plain, ASan+UBSan, and the libFuzzer targets with
 # clang), runs the unit tests under the sanitizers, each fuzz target for
-# 20 s, and then every test with ctest but the long soak tests.
-#   scripts/test.sh           what CI runs (ctest -LE soak)
-#   scripts/test.sh --soak    the soak label too: kill -9 at 30 moments of clone, template
+# 20 s, and then every test with ctest but the soak and long labels.
+#   scripts/test.sh           what CI runs (ctest -LE 'soak|long')
+#   scripts/test.sh --long    the long label too: e2e-faults-pipelines, e2e-memcheck and
+#                             e2e-publish (~13 min more)
+#   scripts/test.sh --soak    the soak and long labels too: kill -9 at 30 moments of clone, template
 #                             and install, 21 of fleet apply (~55 min more)
 #   scripts/test.sh --asan-e2e
 #                             instead: only the e2e tests, with the ASan+UBSan build's
@@ -13,10 +15,11 @@
 #   scripts/test.sh ARGS      other arguments go to ctest (e.g. -R e2e-clone-el9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-select=(-LE soak)
+select=(-LE 'soak|long')
 asan_e2e=
 case ${1:-} in
   --soak) select=(); shift ;;
+  --long) select=(-LE soak); shift ;;
   --asan-e2e) asan_e2e=1; shift ;;
 esac
 bash scripts/setup.sh
