@@ -74,7 +74,7 @@ _vmstamp_complete() {
         done
         if [[ -z $sub ]]; then
             local subs
-            subs=$("$vm" "$cmd" -h 2>/dev/null | awk '/^  [a-z]/ && $1 ~ /^[a-z|]+$/ { n = split($1, a, "|"); for (j = 1; j <= n; j++) print a[j] }')
+            subs=$("$vm" "$cmd" -h 2>/dev/null | awk '/^  [a-z]/ && $1 ~ /^[a-z|-]+$/ { n = split($1, a, "|"); for (j = 1; j <= n; j++) print a[j] }')
             COMPREPLY=($(compgen -W "$subs" -- "$cur"))
             return
         fi

@@ -59,7 +59,7 @@ expect "network:" vmstamp clone --network netw
 expect "--description" vmstamp clone --desc
 expect "--iso --iso-sha256" vmstamp install --iso
 expect "create export import info list ops publish rm verify" vmstamp template ""
-expect "apply destroy start status stop wait" vmstamp fleet ""
+expect "apply destroy inventory ssh-config start status stop wait" vmstamp fleet ""
 expect "lint render" vmstamp kickstart ""
 expect "auto kvm tcg" vmstamp --accel ""
 expect "$T" vmstamp template info "${PREFIX}c"
