@@ -109,14 +109,14 @@ bad:
     return error("invalid IPv4 address '%s': " ADDRESS_HINT, s);
 }
 
-static uint32_t prefix_mask(int prefix)
+uint32_t ipv4_prefix_mask(int prefix)
 {
     return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
 }
 
 int ipv4_in_subnet(uint32_t ip, uint32_t net, int prefix)
 {
-    uint32_t mask = prefix_mask(prefix);
+    uint32_t mask = ipv4_prefix_mask(prefix);
 
     return (ip & mask) == (net & mask);
 }
@@ -646,7 +646,7 @@ static int check_range(const struct fleet_plan *p, size_t gi)
 {
     const struct fleet_group *g = &p->groups[gi], *ps = setting(p, g, FG_PREFIX), *gw = setting(p, g, FG_GATEWAY);
     int prefix = ps ? ps->prefix : 24;
-    uint32_t mask = prefix_mask(prefix), net = g->ip & mask, bcast = net | ~mask;
+    uint32_t mask = ipv4_prefix_mask(prefix), net = g->ip & mask, bcast = net | ~mask;
     uint64_t last = (uint64_t)g->ip + g->count - 1;
     char a[16], b[16], c[16];
 
@@ -984,7 +984,7 @@ static int check_reservations(const struct fleet_plan *p, const struct fleet_clo
 
 int fleet_check_network(const struct fleet_plan *p, int host, const struct fleet_network *net)
 {
-    uint32_t mask = prefix_mask(net->prefix), base = net->address & mask, bcast = base | ~mask;
+    uint32_t mask = ipv4_prefix_mask(net->prefix), base = net->address & mask, bcast = base | ~mask;
     uint32_t gateway = net->gateway ? net->gateway : net->address;
     char a[16];
 

@@ -181,6 +181,8 @@ int ipv4_parse(const char *s, uint32_t *ip);
 int ipv4_in_subnet(uint32_t ip, uint32_t net, int prefix);
 /* Dotted quad into OUT; returns OUT. */
 char *ipv4_format(uint32_t ip, char out[16]);
+/* The netmask of PREFIX (0..32; outside: clamped), host byte order. */
+uint32_t ipv4_prefix_mask(int prefix);
 
 /* A libvirt network as the caller read it (its XML, its leases). */
 struct fleet_reservation {

@@ -54,7 +54,7 @@ int forward_parse(const char *text, struct port_forward *f)
 /* Why IP is no guest's address on NET, or NULL. */
 static const char *address_problem(uint32_t ip, const struct forward_net *net)
 {
-    uint32_t mask = net->prefix <= 0 ? 0 : ~(0xffffffffu >> net->prefix);
+    uint32_t mask = ipv4_prefix_mask(net->prefix);
 
     if (ip == 0)
         return "the unspecified address";
@@ -83,7 +83,7 @@ int forward_check_address(const struct port_forward *f, const char *domain, cons
     char gw[16];
     const char *why;
 
-    ipv4_format(net->gateway & (net->prefix <= 0 ? 0 : ~(0xffffffffu >> net->prefix)), gw);
+    ipv4_format(net->gateway & ipv4_prefix_mask(net->prefix), gw);
     if (ipv4_parse(f->address, &ip) < 0) {
         error_clear();
         return error("cannot forward host port %u/%s of '%s' to '%.40s': not an IPv4 address (a dotted quad "
